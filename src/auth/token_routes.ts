@@ -1,0 +1,85 @@
+/** /api/tokens and /api/me: thin handlers over tokens.ts. */
+
+import { DomainError } from "../core/errors.ts";
+import type { Sql } from "../db/connect.ts";
+import { readJsonObject } from "../http/json.ts";
+import type { RouteDef } from "../http/types.ts";
+import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
+
+export function tokenRoutes(deps: { sql: Sql }): RouteDef[] {
+  const { sql } = deps;
+  return [
+    {
+      method: "POST",
+      path: "/api/tokens",
+      access: "bootstrap",
+      summary: "create a bearer token (open while none exists)",
+      handler: async (c) => {
+        const input = parseNewToken(
+          await readJsonObject(c, ["description", "expires_in", "packages"]),
+        );
+        const p = c.get("principal");
+        const created = await createToken(sql, input, {
+          bootstrap: p === undefined,
+          creator: p?.kind === "token"
+            ? { tokenId: p.token.id }
+            : p?.kind === "session"
+            ? { userId: p.user.id }
+            : {},
+        });
+        c.get("log").info("token created", {
+          component: "auth",
+          token_id: created.id,
+          bootstrap: p === undefined,
+          by: p?.kind === "token"
+            ? `token:${p.token.id}`
+            : p?.kind === "session"
+            ? `user:${p.user.id}`
+            : "bootstrap",
+        });
+        return c.json({ ...tokenJson(created), token: created.token }, 201);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/tokens",
+      access: "authenticated",
+      summary: "list tokens (metadata only)",
+      handler: async (c) => c.json({ tokens: (await listTokens(sql)).map(tokenJson) }),
+    },
+    {
+      method: "DELETE",
+      path: "/api/tokens/:id",
+      access: "authenticated",
+      summary: "revoke a token",
+      handler: async (c) => {
+        const id = c.req.param("id") ?? "";
+        if (!(await revokeToken(sql, id))) {
+          throw new DomainError("not_found", "token_not_found", "no such active token");
+        }
+        c.get("log").info("token revoked", { component: "auth", token_id: id });
+        return c.body(null, 204);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/me",
+      access: "authenticated",
+      summary: "who is asking",
+      handler: (c) => {
+        const p = c.get("principal")!;
+        if (p.kind === "token") return c.json({ kind: "token", token: p.token });
+        return c.json({
+          kind: "session",
+          user: {
+            id: p.user.id,
+            issuer: p.user.issuer,
+            username: p.user.username,
+            email: p.user.email,
+            display_name: p.user.displayName,
+          },
+        });
+      },
+    },
+  ];
+}

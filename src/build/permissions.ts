@@ -1,0 +1,77 @@
+/**
+ * The permission flags despacito runs under, defined once. `deno task
+ * start`, `deno task compile`, the Nix build and the end-to-end tests all
+ * take their flags from here, so what is tested is what ships.
+ *
+ * Least privilege: read/write only where despacito is configured to work
+ * (data dir, flake dir, socket dir), read the config and secret files it is
+ * pointed at, run only git, nix and the colmena binary, read only the env
+ * variables it uses. Network stays open because forges and OIDC issuers are
+ * configured at run time (see README, "Permissions").
+ */
+
+import { dirname, resolve } from "node:path";
+import type { Config } from "../config/config.ts";
+import { OPTIONS } from "../config/table.ts";
+
+export interface PermissionInputs {
+  config: Readonly<Config>;
+  /** Secret files named by *_FILE variables (they must be readable). */
+  secretFiles?: string[];
+  /**
+   * For `deno run`: the checkout, whose migrations/, ui/dist/ and
+   * node_modules/ (the embedded database's WASM) are read at run time.
+   * A compiled binary carries these inside itself and passes undefined.
+   */
+  programDir?: string;
+}
+
+/** Environment variables the process itself reads (children inherit the full environment). */
+export const ENV_ALLOW = [
+  "DESPACITO_*",
+  // postgres.js falls back to libpq's variables.
+  "PG*",
+  "USER",
+  "USERNAME",
+  "HOME",
+  "TMPDIR",
+  "NO_COLOR",
+];
+
+export function permissionFlags(inputs: PermissionInputs): string[] {
+  const c = inputs.config;
+  const abs = (p: string) => resolve(p);
+  const writable = [c.dataDir, c.flakeDir, c.listenSocket ? dirname(c.listenSocket) : undefined]
+    .filter((p): p is string => !!p).map(abs);
+  const readable = [
+    ...writable,
+    c.configFile,
+    ...(inputs.secretFiles ?? []),
+    ...(inputs.programDir
+      ? ["migrations", "ui/dist", "node_modules", "deno.json", "src/build_info.json"].map((p) =>
+        `${inputs.programDir}/${p}`
+      )
+      : []),
+  ].filter((p): p is string => !!p).map(abs);
+  const programs = [c.gitBin, c.nixBin, c.colmenaBin];
+  return [
+    `--allow-read=${unique(readable).join(",")}`,
+    `--allow-write=${unique(writable).join(",")}`,
+    `--allow-env=${ENV_ALLOW.join(",")}`,
+    "--allow-net",
+    `--allow-run=${unique(programs).join(",")}`,
+    // os.hostname/networkInterfaces are read by the OIDC and Postgres clients.
+    "--allow-sys=hostname,networkInterfaces,osRelease,uid,gid",
+  ];
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+/** Secret files the config names, from the raw environment. */
+export function secretFilesFrom(env: Record<string, string | undefined>): string[] {
+  return OPTIONS.filter((o) => o.secret).map((o) => env[`${o.env}_FILE`]).filter((f): f is string =>
+    !!f
+  );
+}

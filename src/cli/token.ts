@@ -1,0 +1,65 @@
+/** `despacito token create`: a bearer token from the CLI, whether or not bootstrap is open. */
+
+import { parseArgs } from "node:util";
+import { isDomainError } from "../core/errors.ts";
+import { loadMigrations, migrate } from "../db/migrate.ts";
+import { createToken, parseNewToken } from "../auth/tokens.ts";
+import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
+import { err, out } from "./io.ts";
+
+export async function tokenCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      description: { type: "string" },
+      "expires-in": { type: "string" },
+      package: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    },
+  });
+  if (positionals[0] !== "create") {
+    err(
+      "usage: despacito token create --description TEXT [--expires-in 30d] [--package NAME]... [--json]",
+    );
+    return 2;
+  }
+  let input;
+  try {
+    input = parseNewToken({
+      description: values.description,
+      expires_in: values["expires-in"],
+      packages: values.package,
+    });
+  } catch (e) {
+    if (!isDomainError(e)) throw e;
+    for (const d of e.details ?? []) err(`--${d.field.replace("_", "-")}: ${d.message}`);
+    return 2;
+  }
+  const config = configOrReport();
+  if (!config) return 2;
+  const log = loggerFor(config);
+  return await withDatabase(config, log, async (db) => {
+    await migrate(db.sql, await loadMigrations(), log);
+    const t = await createToken(db.sql, input);
+    log.info("token created", { component: "cli", token_id: t.id });
+    if (values.json) {
+      out(
+        JSON.stringify({
+          id: t.id,
+          token: t.token,
+          description: t.description,
+          expires_at: t.expiresAt,
+        }),
+      );
+    } else {
+      out(t.token);
+      err(
+        `token ${t.id} created${
+          t.expiresAt ? `, expires ${t.expiresAt.toISOString()}` : ""
+        }; it is shown only once.`,
+      );
+    }
+    return 0;
+  });
+}

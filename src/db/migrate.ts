@@ -1,0 +1,188 @@
+/**
+ * Schema migrations: numbered plain-SQL files in migrations/, applied in
+ * order, each in its own transaction that also records its version and
+ * checksum, all under one advisory lock so two instances never race.
+ * Refuses a database whose applied files changed or that is newer than
+ * this binary. Migrations are append-only: never edit an applied file.
+ */
+
+import type { Sql } from "./connect.ts";
+import type { Logger } from "../log/log.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  file: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrationState {
+  version: number;
+  name: string;
+  state: "applied" | "pending" | "changed" | "unknown";
+  appliedAt?: Date;
+}
+
+export class MigrationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MigrationError";
+  }
+}
+
+// An arbitrary constant shared by every despacito instance: "despacit" in ASCII.
+const LOCK_KEY = 0x6465737061636974n;
+const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+export const DEFAULT_MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
+
+/** Reads migrations/NNNN_name.sql in version order. */
+export async function loadMigrations(
+  dir: URL | string = DEFAULT_MIGRATIONS_DIR,
+): Promise<Migration[]> {
+  const base = typeof dir === "string" ? dir.replace(/\/?$/, "/") : dir.href;
+  const out: Migration[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".sql")) continue;
+    const m = FILE_NAME.exec(entry.name);
+    if (!m) throw new MigrationError(`migration file name must be NNNN_name.sql: ${entry.name}`);
+    const sql = await Deno.readTextFile(
+      typeof dir === "string" ? base + entry.name : new URL(entry.name, base),
+    );
+    out.push({
+      version: Number(m[1]),
+      name: m[2],
+      file: entry.name,
+      sql,
+      checksum: await sha256(sql),
+    });
+  }
+  out.sort((a, b) => a.version - b.version);
+  for (let i = 1; i < out.length; i++) {
+    if (out[i].version === out[i - 1].version) {
+      throw new MigrationError(`two migrations share version ${out[i].version}`);
+    }
+  }
+  return out;
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+interface AppliedRow {
+  version: number;
+  name: string;
+  checksum: string;
+  appliedAt: Date;
+}
+
+async function ensureTable(sql: Sql) {
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${LOCK_KEY.toString()}::bigint)`;
+    await tx`
+      create table if not exists schema_migrations (
+        version integer primary key,
+        name text not null,
+        checksum text not null,
+        applied_at timestamptz not null default now()
+      )`;
+  });
+}
+
+async function applied(sql: Sql): Promise<AppliedRow[]> {
+  return await sql<AppliedRow[]>`
+    select version, name, checksum, applied_at from schema_migrations order by version`;
+}
+
+/** Throws when an applied file changed or the database knows versions this binary does not. */
+function verify(rows: AppliedRow[], files: Migration[]) {
+  const byVersion = new Map(files.map((f) => [f.version, f]));
+  const latest = files.at(-1)?.version ?? 0;
+  const unknown = rows.filter((r) => !byVersion.has(r.version));
+  if (unknown.length > 0) {
+    throw new MigrationError(
+      `the database schema is newer than this despacito: it has migration(s) ${
+        unknown.map((r) => `${r.version} (${r.name})`).join(", ")
+      }, this binary knows up to ${latest}. Run the newer despacito or restore a matching backup.`,
+    );
+  }
+  for (const r of rows) {
+    const f = byVersion.get(r.version)!;
+    if (f.checksum !== r.checksum) {
+      throw new MigrationError(
+        `migrations/${f.file} was changed after it was applied (checksum differs). ` +
+          `Applied migrations are append-only: restore the file and add a new migration instead.`,
+      );
+    }
+  }
+}
+
+/** Applies pending migrations; returns the versions applied now. */
+export async function migrate(sql: Sql, files: Migration[], log: Logger): Promise<number[]> {
+  await ensureTable(sql);
+  verify(await applied(sql), files);
+  const done: number[] = [];
+  for (const f of files) {
+    const ran = await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${LOCK_KEY.toString()}::bigint)`;
+      // Another instance may have applied it while we waited for the lock.
+      const [row] = await tx<{ checksum: string }[]>`
+        select checksum from schema_migrations where version = ${f.version}`;
+      if (row) return false;
+      await tx.unsafe(f.sql);
+      await tx`
+        insert into schema_migrations (version, name, checksum)
+        values (${f.version}, ${f.name}, ${f.checksum})`;
+      return true;
+    }).catch((e) => {
+      throw new MigrationError(
+        `migration ${f.file} failed: ${e instanceof Error ? e.message : e}`,
+        { cause: e },
+      );
+    });
+    if (ran) {
+      done.push(f.version);
+      log.info("migration applied", { component: "db", version: f.version, name: f.name });
+    }
+  }
+  verify(await applied(sql), files);
+  return done;
+}
+
+/** Applied/pending/changed per file, plus versions only the database knows. */
+export async function migrationStatus(sql: Sql, files: Migration[]): Promise<MigrationState[]> {
+  await ensureTable(sql);
+  const rows = await applied(sql);
+  const byVersion = new Map(rows.map((r) => [r.version, r]));
+  const out: MigrationState[] = files.map((f) => {
+    const r = byVersion.get(f.version);
+    if (!r) return { version: f.version, name: f.name, state: "pending" };
+    return {
+      version: f.version,
+      name: f.name,
+      state: r.checksum === f.checksum ? "applied" : "changed",
+      appliedAt: r.appliedAt,
+    };
+  });
+  const known = new Set(files.map((f) => f.version));
+  for (const r of rows) {
+    if (!known.has(r.version)) {
+      out.push({ version: r.version, name: r.name, state: "unknown", appliedAt: r.appliedAt });
+    }
+  }
+  return out.sort((a, b) => a.version - b.version);
+}
+
+/** For readiness: undefined when the schema matches this binary, else the reason. */
+export async function schemaProblem(sql: Sql, files: Migration[]): Promise<string | undefined> {
+  const rows = await sql<{ version: number; checksum: string }[]>`
+    select version, checksum from schema_migrations order by version`;
+  const latest = files.at(-1)?.version ?? 0;
+  const have = rows.at(-1)?.version ?? 0;
+  if (have < latest) return `schema at version ${have}, this despacito needs ${latest}`;
+  if (have > latest) return `schema at version ${have} is newer than this despacito (${latest})`;
+  return undefined;
+}

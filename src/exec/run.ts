@@ -1,0 +1,181 @@
+/**
+ * The one way despacito runs external programs (git, nix, colmena): argv
+ * arrays only (never a shell), output streamed line by line as it arrives,
+ * a timeout per call, cancellation by AbortSignal, and on either the whole
+ * process group is ended, so a colmena that spawned ssh and nix children
+ * leaves nothing behind. Knows nothing of what the programs mean.
+ */
+
+import type { Logger } from "../log/log.ts";
+
+export type Stream = "stdout" | "stderr";
+
+export interface RunOptions {
+  cwd?: string;
+  /** Extra environment for the child (merged over the inherited one). */
+  env?: Record<string, string>;
+  /** Kill the process group after this many milliseconds. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called for each complete line, in arrival order per stream. */
+  onLine?: (stream: Stream, line: string) => void;
+  /** Written to the child's stdin, which is then closed. */
+  stdin?: string;
+  /** How long after SIGTERM before SIGKILL. */
+  killGraceMs?: number;
+  log?: Logger;
+}
+
+export interface RunResult {
+  argv: string[];
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
+
+/** What the domain depends on, so tests can hand in a fake at the process boundary. */
+export type Executor = (argv: string[], options?: RunOptions) => Promise<RunResult>;
+
+export class ExecError extends Error {
+  readonly result?: RunResult;
+  constructor(message: string, options: { cause?: unknown; result?: RunResult } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "ExecError";
+    this.result = options.result;
+  }
+}
+
+export const runProcess: Executor = async (argv, options = {}) => {
+  const [cmd, ...args] = argv;
+  const started = performance.now();
+  options.log?.debug("exec", { argv, cwd: options.cwd });
+  if (options.signal?.aborted) {
+    return {
+      argv,
+      code: -1,
+      signal: null,
+      stdout: "",
+      stderr: "",
+      timedOut: false,
+      cancelled: true,
+      durationMs: 0,
+    };
+  }
+
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      cwd: options.cwd,
+      env: options.env,
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      // A new session makes the child a process-group leader we can kill as a whole.
+      detached: true,
+    }).spawn();
+  } catch (e) {
+    throw new ExecError(`cannot start ${cmd}: ${e instanceof Error ? e.message : e}`, { cause: e });
+  }
+
+  let timedOut = false;
+  let cancelled = false;
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const killGroup = () => {
+    signalGroup(child.pid, "SIGTERM");
+    killTimer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), options.killGraceMs ?? 5_000);
+  };
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, options.timeoutMs);
+  const onAbort = () => {
+    cancelled = true;
+    killGroup();
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin)).catch(() => {});
+    await w.close().catch(() => {});
+  }
+
+  try {
+    const [stdout, stderr, status] = await Promise.all([
+      collect(child.stdout, "stdout", options.onLine),
+      collect(child.stderr, "stderr", options.onLine),
+      child.status,
+    ]);
+    const result: RunResult = {
+      argv,
+      code: status.code,
+      signal: status.signal,
+      stdout,
+      stderr,
+      timedOut,
+      cancelled,
+      durationMs: Math.round(performance.now() - started),
+    };
+    options.log?.debug("exec done", {
+      argv0: cmd,
+      code: status.code,
+      duration_ms: result.durationMs,
+    });
+    return result;
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(killTimer);
+    options.signal?.removeEventListener("abort", onAbort);
+    // Children of the leader may still hold the group; end them too.
+    signalGroup(child.pid, "SIGKILL");
+  }
+};
+
+function signalGroup(pid: number, sig: Deno.Signal) {
+  try {
+    Deno.kill(-pid, sig);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  name: Stream,
+  onLine?: (stream: Stream, line: string) => void,
+): Promise<string> {
+  let all = "";
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    all += chunk;
+    if (!onLine) continue;
+    pending += chunk;
+    const parts = pending.split(/\r?\n/);
+    pending = parts.pop() ?? "";
+    for (const line of parts) onLine(name, line);
+  }
+  if (onLine && pending !== "") onLine(name, pending);
+  return all;
+}
+
+/** Runs and throws ExecError with stderr when the program does not exit 0. */
+export async function runChecked(
+  exec: Executor,
+  argv: string[],
+  options?: RunOptions,
+): Promise<RunResult> {
+  const r = await exec(argv, options);
+  if (r.code !== 0) {
+    const why = r.timedOut ? "timed out" : r.cancelled ? "was cancelled" : `exited with ${r.code}`;
+    const tail = r.stderr.trim().split("\n").slice(-5).join("\n");
+    throw new ExecError(`${argv.slice(0, 3).join(" ")} ${why}${tail ? `: ${tail}` : ""}`, {
+      result: r,
+    });
+  }
+  return r;
+}

@@ -1,0 +1,72 @@
+/**
+ * Composes the HTTP application: cross-cutting middleware, then every
+ * area's route table, each route behind the access guard it declares.
+ * Optional areas contribute routes only when configured. This file is the
+ * one place to read to know every endpoint despacito serves.
+ */
+
+import { Hono } from "hono";
+import type { Config } from "../config/config.ts";
+import type { Sql } from "../db/connect.ts";
+import type { Migration } from "../db/migrate.ts";
+import type { Logger } from "../log/log.ts";
+import type { VersionInfo } from "../version.ts";
+import { accessGuard, type GuardDeps } from "../auth/guard.ts";
+import { tokenRoutes } from "../auth/token_routes.ts";
+import { notFound, onError } from "./errors.ts";
+import { healthRoutes } from "./health.ts";
+import { limitBody, requestContext, requestLog, securityHeaders } from "./middleware.ts";
+import type { AppEnv, RouteDef } from "./types.ts";
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  log: Logger;
+  sql: Sql;
+  migrations: Migration[];
+  version: VersionInfo;
+  /** Routes of areas built elsewhere (deploy, sign-in, forge, UI), in mount order. */
+  routes?: RouteDef[];
+  sessionPrincipal?: GuardDeps["sessionPrincipal"];
+  /** Serves what no route matched (the UI's SPA fallback); JSON 404 otherwise. */
+  fallback?: (c: import("./types.ts").AppContext) => Response | Promise<Response>;
+}
+
+/** Every route despacito serves, in order; the auth matrix test walks this. */
+export function routeTable(deps: AppDeps): RouteDef[] {
+  return [
+    ...healthRoutes(deps),
+    ...tokenRoutes(deps),
+    ...(deps.routes ?? []),
+  ];
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const guardDeps: GuardDeps = {
+    sql: deps.sql,
+    tokenBootstrap: deps.config.tokenBootstrap,
+    sessionPrincipal: deps.sessionPrincipal,
+  };
+
+  app.use(requestContext(deps.log));
+  app.use(requestLog());
+  app.use(securityHeaders({ hsts: deps.config.baseUrl?.startsWith("https://") ?? false }));
+  app.use(limitBody(deps.config.maxBodyBytes));
+  app.onError(onError);
+
+  for (const r of routeTable(deps)) {
+    app.on(r.method, r.path, accessGuard(r.access, guardDeps), ...(r.before ?? []), r.handler);
+  }
+
+  app.notFound((c) => {
+    const p = c.req.path;
+    const apiLike = ["/api", "/auth", "/webhook", "/health"].some((x) =>
+      p === x || p.startsWith(x + "/")
+    );
+    if (!apiLike && deps.fallback && (c.req.method === "GET" || c.req.method === "HEAD")) {
+      return deps.fallback(c);
+    }
+    return notFound(c);
+  });
+  return app;
+}

@@ -1,0 +1,60 @@
+/**
+ * Liveness and readiness. /health never touches the database, so a slow
+ * Postgres cannot make systemd or Caddy think the process is dead;
+ * /health/ready answers 503 with the reason until the database answers and
+ * its schema matches this binary.
+ */
+
+import type { Sql } from "../db/connect.ts";
+import { type Migration, schemaProblem } from "../db/migrate.ts";
+import type { VersionInfo } from "../version.ts";
+import type { RouteDef } from "./types.ts";
+
+export interface HealthDeps {
+  sql: Sql;
+  migrations: Migration[];
+  version: VersionInfo;
+  /** How long readiness waits for the database before calling it down. */
+  timeoutMs?: number;
+}
+
+export function healthRoutes(deps: HealthDeps): RouteDef[] {
+  return [
+    {
+      method: "GET",
+      path: "/health",
+      access: "public",
+      summary: "liveness",
+      handler: (c) =>
+        c.json({ status: "ok", version: deps.version.version, commit: deps.version.commit }),
+    },
+    {
+      method: "GET",
+      path: "/health/ready",
+      access: "public",
+      summary: "readiness: database reachable and schema current",
+      handler: async (c) => {
+        const reason = await readinessProblem(deps);
+        if (reason) return c.json({ status: "unavailable", reason }, 503);
+        return c.json({ status: "ready", version: deps.version.version });
+      },
+    },
+  ];
+}
+
+async function readinessProblem(deps: HealthDeps): Promise<string | undefined> {
+  const timeout = deps.timeoutMs ?? 3_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      schemaProblem(deps.sql, deps.migrations),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`database did not answer within ${timeout}ms`), timeout);
+      }),
+    ]);
+  } catch (e) {
+    return `database unavailable: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}

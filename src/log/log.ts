@@ -1,0 +1,84 @@
+/**
+ * Structured JSON logging: one object per line on stdout, with a component
+ * and whatever context a child logger carries (request id, deployment id…).
+ * Owns redaction: credentials never reach a log line, whoever passes them.
+ */
+
+export type Level = "debug" | "info" | "warn" | "error";
+export type Fields = Record<string, unknown>;
+
+const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  /** A logger whose lines also carry `fields` (e.g. a component or deployment context). */
+  child(fields: Fields): Logger;
+}
+
+export interface LoggerOptions {
+  level?: Level;
+  /** Where lines go; defaults to stdout. Tests pass an array's push. */
+  sink?: (line: string) => void;
+  fields?: Fields;
+  now?: () => Date;
+}
+
+// Keys whose values are credentials, whatever they are nested in.
+const SECRET_KEY =
+  /^(authorization|cookie|set-cookie|password|passwd|secret|token|pat|session|client_secret|webhook_secret|private_key)$|(_secret|_password|_token|_key)$/i;
+// Credentials that slip into free text (error messages, URLs).
+const SECRET_TEXT: [RegExp, string][] = [
+  [/\b(Bearer|token|Basic)\s+[A-Za-z0-9._~+\/=-]{8,}/gi, "$1 [redacted]"],
+  [/(\/\/[^:\/\s@]+:)[^@\s\/]+@/g, "$1[redacted]@"],
+];
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") {
+    return SECRET_TEXT.reduce((s, [re, rep]) => s.replace(re, rep), value);
+  }
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (value instanceof Error) {
+    return {
+      name: value.name,
+      message: redact(value.message),
+      cause: redact(value.cause, depth + 1),
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined && typeof v !== "boolean"
+      ? "[redacted]"
+      : redact(v, depth + 1);
+  }
+  return out;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const min = RANK[options.level ?? "info"];
+  const encoder = new TextEncoder();
+  const sink = options.sink ??
+    ((line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
+  const now = options.now ?? (() => new Date());
+  const base = options.fields ?? {};
+
+  const write = (level: Level, msg: string, fields?: Fields) => {
+    if (RANK[level] < min) return;
+    const record = redact({ time: now().toISOString(), level, msg: msg, ...base, ...fields });
+    sink(JSON.stringify(record));
+  };
+
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
+  };
+}
+
+/** A logger that drops everything; for unit tests that do not look at logs. */
+export const silentLogger: Logger = createLogger({ sink: () => {} });

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { createLogger } from "./log.ts";
+
+Deno.test("createLogger() writes JSON lines with level, message and context", () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "info", sink: (l) => lines.push(l), now: () => new Date(0) })
+    .child({ component: "http" });
+  log.debug("hidden");
+  log.info("hello", { request_id: "r1" });
+  assert.equal(lines.length, 1);
+  assert.deepEqual(JSON.parse(lines[0]), {
+    time: "1970-01-01T00:00:00.000Z",
+    level: "info",
+    msg: "hello",
+    component: "http",
+    request_id: "r1",
+  });
+});
+
+Deno.test("createLogger() never writes credentials, nested or in text", () => {
+  const lines: string[] = [];
+  const log = createLogger({ sink: (l) => lines.push(l) });
+  const token = "a".repeat(64);
+  log.info("request", {
+    headers: { authorization: `Bearer ${token}`, cookie: "s=1" },
+    token,
+    db_password: "hunter2",
+    detail: `failed with Authorization: Bearer ${token}`,
+    uri: "postgres://despacito:hunter2@db/despacito",
+    token_id: "kept",
+  });
+  const out = lines.join("\n");
+  assert.ok(!out.includes(token));
+  assert.ok(!out.includes("hunter2"));
+  assert.ok(!out.includes("s=1"));
+  assert.match(out, /"token_id":"kept"/);
+});

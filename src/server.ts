@@ -1,0 +1,82 @@
+/**
+ * The composition root: opens the database, migrates, builds every area,
+ * composes the app and listens. `startServer` is what `despacito serve`
+ * runs and what in-process integration tests start; `stop` is the graceful
+ * shutdown (stop accepting, let requests and the running deployment finish
+ * up to the timeout, stop areas, close the database, remove the socket).
+ */
+
+import type { Config } from "./config/config.ts";
+import type { Area } from "./core/area.ts";
+import { type Database, openDatabase } from "./db/connect.ts";
+import { loadMigrations, migrate } from "./db/migrate.ts";
+import { createApp } from "./http/app.ts";
+import { listen, type Listener } from "./http/listen.ts";
+import type { Logger } from "./log/log.ts";
+import { VERSION_INFO } from "./version.ts";
+
+export interface RunningServer {
+  listener: Listener;
+  db: Database;
+  /** Aborted when shutdown begins; long-lived streams (SSE) end on it. */
+  stopping: AbortSignal;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Readonly<Config>, log: Logger): Promise<RunningServer> {
+  const db = await openDatabase({
+    postgresUri: config.postgresUri,
+    poolSize: config.postgresPoolSize,
+    dataDir: config.dataDir,
+    log,
+  });
+  try {
+    const migrations = await loadMigrations();
+    await migrate(db.sql, migrations, log);
+
+    const stopping = new AbortController();
+    const areas: Area[] = [];
+    // Areas register here in dependency order (deploy, sign-in, forge, UI).
+
+    for (const a of areas) await a.start?.();
+    const app = createApp({
+      config,
+      log,
+      sql: db.sql,
+      migrations,
+      version: VERSION_INFO,
+      routes: areas.flatMap((a) => a.routes),
+    });
+    const listener = await listen({
+      listen: config.listen,
+      socketPath: config.listenSocket,
+      socketMode: config.listenSocketMode,
+      log,
+      handler: (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+    });
+    log.info("despacito started", {
+      version: VERSION_INFO.version,
+      commit: VERSION_INFO.commit,
+      address: listener.address,
+      database: db.kind,
+    });
+
+    let stopped: Promise<void> | undefined;
+    const stop = () =>
+      stopped ??= (async () => {
+        log.info("shutting down", { timeout_ms: config.shutdownTimeoutMs });
+        stopping.abort();
+        const deadline = AbortSignal.timeout(config.shutdownTimeoutMs);
+        await Promise.all([
+          listener.shutdown(config.shutdownTimeoutMs),
+          ...areas.map((a) => a.stop?.(deadline)),
+        ]);
+        await db.close();
+        log.info("stopped");
+      })();
+    return { listener, db, stopping: stopping.signal, stop };
+  } catch (e) {
+    await db.close().catch(() => {});
+    throw e;
+  }
+}
