@@ -7,7 +7,7 @@
  */
 
 import type { Config } from "./config/config.ts";
-import type { Area } from "./core/area.ts";
+import { buildAreas } from "./areas.ts";
 import { type Database, openDatabase } from "./db/connect.ts";
 import { loadMigrations, migrate } from "./db/migrate.ts";
 import { createApp } from "./http/app.ts";
@@ -35,8 +35,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     await migrate(db.sql, migrations, log);
 
     const stopping = new AbortController();
-    const areas: Area[] = [];
-    // Areas register here in dependency order (deploy, sign-in, forge, UI).
+    const areas = await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal });
 
     for (const a of areas) await a.start?.();
     const app = createApp({
@@ -45,7 +44,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       sql: db.sql,
       migrations,
       version: VERSION_INFO,
-      routes: areas.flatMap((a) => a.routes),
+      areas,
     });
     const listener = await listen({
       listen: config.listen,

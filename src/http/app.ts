@@ -11,6 +11,7 @@ import type { Sql } from "../db/connect.ts";
 import type { Migration } from "../db/migrate.ts";
 import type { Logger } from "../log/log.ts";
 import type { VersionInfo } from "../version.ts";
+import type { Area } from "../core/area.ts";
 import { accessGuard, type GuardDeps } from "../auth/guard.ts";
 import { tokenRoutes } from "../auth/token_routes.ts";
 import { notFound, onError } from "./errors.ts";
@@ -24,11 +25,8 @@ export interface AppDeps {
   sql: Sql;
   migrations: Migration[];
   version: VersionInfo;
-  /** Routes of areas built elsewhere (deploy, sign-in, forge, UI), in mount order. */
-  routes?: RouteDef[];
-  sessionPrincipal?: GuardDeps["sessionPrincipal"];
-  /** Serves what no route matched (the UI's SPA fallback); JSON 404 otherwise. */
-  fallback?: (c: import("./types.ts").AppContext) => Response | Promise<Response>;
+  /** The areas built by buildAreas (deploy, sign-in, forge, UI), in mount order. */
+  areas?: Area[];
 }
 
 /** Every route despacito serves, in order; the auth matrix test walks this. */
@@ -36,7 +34,7 @@ export function routeTable(deps: AppDeps): RouteDef[] {
   return [
     ...healthRoutes(deps),
     ...tokenRoutes(deps),
-    ...(deps.routes ?? []),
+    ...(deps.areas ?? []).flatMap((a) => a.routes),
   ];
 }
 
@@ -45,8 +43,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const guardDeps: GuardDeps = {
     sql: deps.sql,
     tokenBootstrap: deps.config.tokenBootstrap,
-    sessionPrincipal: deps.sessionPrincipal,
+    sessionPrincipal: deps.areas?.find((a) => a.sessionPrincipal)?.sessionPrincipal,
   };
+  const fallback = deps.areas?.find((a) => a.fallback)?.fallback;
 
   app.use(requestContext(deps.log));
   app.use(requestLog());
@@ -63,8 +62,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const apiLike = ["/api", "/auth", "/webhook", "/health"].some((x) =>
       p === x || p.startsWith(x + "/")
     );
-    if (!apiLike && deps.fallback && (c.req.method === "GET" || c.req.method === "HEAD")) {
-      return deps.fallback(c);
+    if (!apiLike && fallback && (c.req.method === "GET" || c.req.method === "HEAD")) {
+      return fallback(c);
     }
     return notFound(c);
   });
