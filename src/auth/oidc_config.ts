@@ -33,7 +33,10 @@ export class OidcConfigError extends Error {
  */
 export const normalizeIssuer = (u: string) => u.trim();
 
-/** Parses `ISSUER=VALUE` entries split by newlines (when any) or commas. */
+/**
+ * Parses `ISSUER=VALUE` entries separated by newlines or by commas that
+ * start a new `http(s)://` issuer, so values may contain "," and "=".
+ */
 export function parseIssuerMap(
   text: string | undefined,
   variable: string,
@@ -41,7 +44,7 @@ export function parseIssuerMap(
 ): Map<string, string> {
   const map = new Map<string, string>();
   if (!text) return map;
-  const entries = text.includes("\n") ? text.split(/\r?\n/) : text.split(",");
+  const entries = text.split(/\r?\n|,(?=\s*https?:\/\/)/);
   for (const raw of entries) {
     const entry = raw.trim();
     if (entry === "") continue;

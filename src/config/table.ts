@@ -209,7 +209,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     secret: true,
     description:
-      "Per-issuer client secrets overriding DESPACITO_OIDC_CLIENT_SECRET: `ISSUER=SECRET` entries, one per line (or comma-separated).",
+      "Per-issuer client secrets overriding DESPACITO_OIDC_CLIENT_SECRET: `ISSUER=SECRET` entries separated by commas or newlines.",
   },
   {
     env: "DESPACITO_OIDC_PROVIDER_NAMES",
