@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import { hashPassword } from "../src/auth/passwords.ts";
 import { createLocalUser, setDisabled } from "../src/auth/users.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { createLogger } from "../src/log/log.ts";
+import { startServer } from "../src/server.ts";
 import { type AuthServer, json, sameOrigin, setCookie, startAuthServer } from "./auth_support.ts";
 
 const PASSWORD = "correct horse battery";
@@ -299,5 +302,30 @@ Deno.test("DESPACITO_ADMIN_PASSWORD_FILE creates the first admin; Secure cookies
     });
   } finally {
     await Deno.remove(file);
+  }
+});
+
+Deno.test("local sign-in and sessions work on embedded PGlite too", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "despacito-pglite-" });
+  const server = await startServer(
+    loadConfig({
+      DESPACITO_LISTEN: "127.0.0.1:0",
+      DESPACITO_DATA_DIR: dataDir,
+      DESPACITO_SESSION_COOKIE_SECURE: "false",
+      DESPACITO_SHUTDOWN_TIMEOUT: "2s",
+    }),
+    createLogger({ level: "error", sink: () => {} }),
+  );
+  try {
+    await createLocalUser(server.db.sql, "alice", await hashPassword(PASSWORD));
+    const base = `http://127.0.0.1:${server.listener.port}`;
+    const s = { base } as AuthServer;
+    const cookie = await sessionOf(await login(s, "alice", PASSWORD));
+    assert.equal((await json(await me(s, cookie))).kind, "session");
+    await setDisabled(server.db.sql, "alice", true);
+    assert.equal((await me(s, cookie)).status, 401);
+  } finally {
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });
