@@ -6,9 +6,11 @@
  */
 
 import type { Area, AreaContext } from "./core/area.ts";
+import { createAuthArea } from "./auth/area.ts";
 
-export async function buildAreas(_ctx: AreaContext): Promise<Area[]> {
+export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
+  areas.push(createAuthArea(ctx));
   // deploy, sign-in, forge and UI register here.
   return await Promise.resolve(areas);
 }

@@ -1,14 +1,17 @@
 /**
  * The access guard every route passes through, chosen by the route's
- * declared Access. Resolves who is asking from a bearer token (and, once
- * sign-in exists, a session cookie) and refuses what the route does not
- * allow. Handlers read the result from c.get("principal").
+ * declared Access. Resolves who is asking from a bearer token or a session
+ * cookie (bearer first: a bad Authorization header is refused even with a
+ * good cookie), refuses what the route does not allow, and checks CSRF on
+ * cookie-authenticated state-changing requests. `token` routes (the
+ * webhook) never look at cookies. Handlers read c.get("principal").
  */
 
 import type { MiddlewareHandler } from "hono";
 import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
 import type { Access, AppContext, AppEnv } from "../http/types.ts";
+import { checkCsrf } from "./csrf.ts";
 import type { Principal } from "./principal.ts";
 import { noTokensYet, verifyToken } from "./tokens.ts";
 
@@ -17,6 +20,10 @@ export interface GuardDeps {
   tokenBootstrap: boolean;
   /** Resolves a session cookie to a principal; absent until sign-in is configured. */
   sessionPrincipal?: (c: AppContext) => Promise<Principal | undefined>;
+  /** Spends the client's budget for a credential-less bootstrap request (throws 429). */
+  rateLimitBootstrap?: (c: AppContext) => void;
+  /** The UI's origin (from DESPACITO_BASE_URL) for CSRF checks; else the request's own. */
+  publicOrigin?: string;
 }
 
 const unauthenticated = (message = "a valid bearer token or session is required") =>
@@ -62,12 +69,16 @@ export function accessGuard(access: Access, deps: GuardDeps): MiddlewareHandler<
 
     const principal = bearer ?? (await deps.sessionPrincipal?.(c));
     if (principal) {
+      if (principal.kind === "session") {
+        checkCsrf(c.req, deps.publicOrigin ?? new URL(c.req.url).origin);
+      }
       c.set("principal", principal);
       return await next();
     }
-    // Bootstrap: handlers re-check under a lock (see createToken), this is the fast path.
-    if (access === "bootstrap" && deps.tokenBootstrap && (await noTokensYet(deps.sql))) {
-      return await next();
+    if (access === "bootstrap") {
+      deps.rateLimitBootstrap?.(c);
+      // Handlers re-check under a lock (see createToken), this is the fast path.
+      if (deps.tokenBootstrap && (await noTokensYet(deps.sql))) return await next();
     }
     throw unauthenticated();
   };

@@ -46,6 +46,8 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
   const readable = [
     ...writable,
     c.configFile,
+    // Not a *_FILE secret (a plain-env admin password is deliberately impossible), so named here.
+    c.adminPasswordFile,
     ...(inputs.secretFiles ?? []),
     ...(inputs.programDir
       ? ["migrations", "ui/dist", "node_modules", "deno.json", "src/build_info.json"].map((p) =>

@@ -9,6 +9,7 @@ import { healthcheckCommand } from "./healthcheck.ts";
 import { migrateCommand } from "./migrate.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
+import { userCommand } from "./user.ts";
 import { versionCommand } from "./version.ts";
 import { err, out } from "./io.ts";
 
@@ -37,6 +38,12 @@ export const COMMANDS: Command[] = [
     usage: "despacito token create --description TEXT [--expires-in 30d] [--package NAME]...",
     summary: "create a bearer token (printed once)",
     run: tokenCommand,
+  },
+  {
+    name: "user",
+    usage: "despacito user add NAME | passwd NAME | disable NAME | enable NAME | list",
+    summary: "manage local accounts (password read from stdin, never echoed)",
+    run: userCommand,
   },
   {
     name: "healthcheck",

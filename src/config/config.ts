@@ -26,6 +26,22 @@ export interface Config {
   shutdownTimeoutMs: number;
   tokenBootstrap: boolean;
   maxBodyBytes: number;
+  // sign-in (src/auth)
+  oidcIssuerUrls?: string[];
+  oidcClientId?: string;
+  oidcClientSecret?: string;
+  oidcClientIds?: string;
+  oidcClientSecrets?: string;
+  oidcProviderNames?: string;
+  oidcRedirectUrl?: string;
+  oidcAllowHttp: boolean;
+  localAuth: boolean;
+  adminPasswordFile?: string;
+  sessionIdleTimeoutMs: number;
+  sessionMaxAgeMs: number;
+  trustedProxies?: string[];
+  authRateLimit: number;
+  authRateWindowMs: number;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }

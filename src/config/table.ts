@@ -5,6 +5,9 @@
  * permission flags. Adding an option means adding a row here, nothing else.
  */
 
+// Imported by value from a leaf module (no I/O): the same parser the server uses.
+import { trustedProxyProblem } from "../auth/client_address.ts";
+
 export type OptionType =
   | "string"
   | "boolean"
@@ -166,6 +169,123 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "integer",
     default: "1048576",
     description: "Largest accepted request body; larger requests get 413.",
+    validate: positive,
+  },
+  // --- sign-in (src/auth): OIDC, local accounts, sessions, abuse limits ---
+  {
+    env: "DESPACITO_OIDC_ISSUER_URLS",
+    key: "oidcIssuerUrls",
+    type: "list",
+    description:
+      "Comma-separated OIDC issuer URLs; each becomes a sign-in button. Unset: no OIDC sign-in.",
+    validate: (v) => {
+      const bad = (v as string[]).filter((u) => !/^https?:\/\/[^\s,]+$/.test(u));
+      return bad.length > 0 ? `not http(s) URLs: ${bad.join(", ")}` : undefined;
+    },
+  },
+  {
+    env: "DESPACITO_OIDC_CLIENT_ID",
+    key: "oidcClientId",
+    type: "string",
+    description: "OAuth2 client id registered at the issuers (default for every issuer).",
+  },
+  {
+    env: "DESPACITO_OIDC_CLIENT_SECRET",
+    key: "oidcClientSecret",
+    type: "string",
+    secret: true,
+    description: "OAuth2 client secret (default for every issuer).",
+  },
+  {
+    env: "DESPACITO_OIDC_CLIENT_IDS",
+    key: "oidcClientIds",
+    type: "string",
+    description:
+      "Per-issuer client ids overriding DESPACITO_OIDC_CLIENT_ID: `ISSUER=ID` entries separated by commas.",
+  },
+  {
+    env: "DESPACITO_OIDC_CLIENT_SECRETS",
+    key: "oidcClientSecrets",
+    type: "string",
+    secret: true,
+    description:
+      "Per-issuer client secrets overriding DESPACITO_OIDC_CLIENT_SECRET: `ISSUER=SECRET` entries separated by commas or newlines.",
+  },
+  {
+    env: "DESPACITO_OIDC_PROVIDER_NAMES",
+    key: "oidcProviderNames",
+    type: "string",
+    description:
+      "Sign-in button labels: `ISSUER=Name` entries separated by commas (default: the issuer's host).",
+  },
+  {
+    env: "DESPACITO_OIDC_REDIRECT_URL",
+    key: "oidcRedirectUrl",
+    type: "url",
+    description:
+      "The public callback URL registered at the issuers. Default: DESPACITO_BASE_URL + /auth/callback.",
+  },
+  {
+    env: "DESPACITO_OIDC_ALLOW_HTTP",
+    key: "oidcAllowHttp",
+    type: "boolean",
+    default: "false",
+    description: "Accept plain-http issuers. Tests and local development only.",
+  },
+  {
+    env: "DESPACITO_LOCAL_AUTH",
+    key: "localAuth",
+    type: "boolean",
+    default: "true",
+    description:
+      "Allow sign-in with local accounts (`despacito user add`). False: POST /auth/local/login answers 404.",
+  },
+  {
+    env: "DESPACITO_ADMIN_PASSWORD_FILE",
+    key: "adminPasswordFile",
+    type: "path",
+    description:
+      "File holding the password of a local `admin` account created at start while no local account exists.",
+  },
+  {
+    env: "DESPACITO_SESSION_IDLE_TIMEOUT",
+    key: "sessionIdleTimeoutMs",
+    type: "duration",
+    default: "8h",
+    description: "A session unused for this long ends.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_SESSION_MAX_AGE",
+    key: "sessionMaxAgeMs",
+    type: "duration",
+    default: "7d",
+    description: "A session ends this long after sign-in, however active.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_TRUSTED_PROXIES",
+    key: "trustedProxies",
+    type: "list",
+    description:
+      "Peers whose X-Forwarded-For is believed: IP addresses, CIDR ranges, and `unix` for the Unix socket peer (Caddy).",
+    validate: (v) => trustedProxyProblem(v as string[]),
+  },
+  {
+    env: "DESPACITO_AUTH_RATE_LIMIT",
+    key: "authRateLimit",
+    type: "integer",
+    default: "10",
+    description:
+      "Sign-in attempts (local, OIDC, token bootstrap) allowed per client address per DESPACITO_AUTH_RATE_WINDOW.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_AUTH_RATE_WINDOW",
+    key: "authRateWindowMs",
+    type: "duration",
+    default: "5m",
+    description: "The window of DESPACITO_AUTH_RATE_LIMIT; attempts refill evenly over it.",
     validate: positive,
   },
 ];

@@ -20,6 +20,8 @@ export interface Area {
   stop?(deadline: AbortSignal): Promise<void>;
   /** Sign-in only: the principal behind a session cookie, if any. */
   sessionPrincipal?: (c: AppContext) => Promise<Principal | undefined>;
+  /** Sign-in only: spends the client's budget for credential-less token bootstrap (throws 429). */
+  rateLimitBootstrap?: (c: AppContext) => void;
   /** UI only: answers GET requests no route matched (SPA fallback). */
   fallback?: (c: AppContext) => Response | Promise<Response>;
 }

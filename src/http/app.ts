@@ -44,6 +44,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     sql: deps.sql,
     tokenBootstrap: deps.config.tokenBootstrap,
     sessionPrincipal: deps.areas?.find((a) => a.sessionPrincipal)?.sessionPrincipal,
+    rateLimitBootstrap: deps.areas?.find((a) => a.rateLimitBootstrap)?.rateLimitBootstrap,
+    publicOrigin: deps.config.baseUrl ? new URL(deps.config.baseUrl).origin : undefined,
   };
   const fallback = deps.areas?.find((a) => a.fallback)?.fallback;
 

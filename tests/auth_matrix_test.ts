@@ -1,0 +1,218 @@
+/**
+ * The auth matrix: every route in the route table (routeTable over
+ * buildAreas, so routes other areas add are included automatically) ×
+ * {no credentials, bad token, expired token, revoked token, valid token,
+ * valid session, session without CSRF proof} → the outcome its declared
+ * access implies. EXPECTED must name every route: a new route without a
+ * decision here fails the suite. Areas that mount routes only when
+ * configured must be configured in `ENV` below so their routes are seen.
+ * Synthetic probe routes (one per access kind and method) pin the guard's
+ * decisions even for access kinds no real route uses yet.
+ */
+
+import assert from "node:assert/strict";
+import { buildAreas } from "../src/areas.ts";
+import { createSession } from "../src/auth/sessions.ts";
+import { createToken, revokeToken } from "../src/auth/tokens.ts";
+import { createLocalUser } from "../src/auth/users.ts";
+import { loadConfig } from "../src/config/config.ts";
+import type { Area } from "../src/core/area.ts";
+import { openDatabase } from "../src/db/connect.ts";
+import { loadMigrations, migrate } from "../src/db/migrate.ts";
+import { createApp, routeTable } from "../src/http/app.ts";
+import type { Access, Method, RouteDef } from "../src/http/types.ts";
+import { createLogger } from "../src/log/log.ts";
+import { VERSION_INFO } from "../src/version.ts";
+import { freshDatabase } from "./_harness/postgres.ts";
+
+interface Decision {
+  access: Access;
+  /** Public routes that check CSRF themselves (logout): refused without a proof. */
+  selfCsrf?: boolean;
+}
+
+/** Every route and the access it must declare. Add yours here. */
+const EXPECTED: Record<string, Decision> = {
+  "GET /health": { access: "public" },
+  "GET /health/ready": { access: "public" },
+  "POST /api/tokens": { access: "bootstrap" },
+  "GET /api/tokens": { access: "authenticated" },
+  "DELETE /api/tokens/:id": { access: "authenticated" },
+  "GET /api/me": { access: "authenticated" },
+  "GET /api/auth/methods": { access: "public" },
+  "GET /api/oidc/providers": { access: "public" },
+  "GET /auth/login": { access: "public" },
+  "GET /auth/callback": { access: "public" },
+  "POST /auth/local/login": { access: "public" },
+  "POST /auth/logout": { access: "public", selfCsrf: true },
+};
+
+const ACCESS_KINDS: Access[] = ["public", "authenticated", "token", "bootstrap", "signed"];
+const PROBE_PREFIX = "/api/__probe/";
+
+const SCENARIOS = [
+  "no credentials",
+  "bad token",
+  "expired token",
+  "revoked token",
+  "valid token",
+  "valid session",
+  "session without CSRF proof",
+] as const;
+type Scenario = typeof SCENARIOS[number];
+type Outcome = "allowed" | 401 | 403;
+
+function expectedOutcome(d: Decision, method: Method, scenario: Scenario): Outcome {
+  const write = method !== "GET";
+  switch (d.access) {
+    case "public":
+    case "signed":
+      return d.selfCsrf && write && scenario === "session without CSRF proof" ? 403 : "allowed";
+    case "token":
+      return scenario === "valid token" ? "allowed" : 401;
+    case "authenticated":
+    case "bootstrap": // bootstrap is closed here: tokens exist
+      if (scenario === "valid token" || scenario === "valid session") return "allowed";
+      if (scenario === "session without CSRF proof") return write ? 403 : "allowed";
+      return 401;
+  }
+}
+
+// Whatever optional areas need to mount all their routes.
+const ENV = (port: number) => ({
+  DESPACITO_OIDC_ISSUER_URLS: `http://127.0.0.1:${port}`,
+  DESPACITO_OIDC_CLIENT_ID: "matrix",
+  DESPACITO_OIDC_ALLOW_HTTP: "true",
+  DESPACITO_BASE_URL: "https://despacito.example",
+  DESPACITO_AUTH_RATE_LIMIT: "100000",
+});
+
+function probeArea(): Area {
+  const routes: RouteDef[] = ACCESS_KINDS.flatMap((access) =>
+    (["GET", "POST"] as const).map((method) => ({
+      method,
+      path: `${PROBE_PREFIX}${access}`,
+      access,
+      summary: "matrix probe",
+      handler: (c) => c.json({ ok: true }),
+    }))
+  );
+  return { name: "probe", routes };
+}
+
+/** A port nothing listens on: the configured issuer is never reached. */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const key = (r: Pick<RouteDef, "method" | "path">) => `${r.method} ${r.path}`;
+const concrete = (path: string) =>
+  path.replace(/:[A-Za-z_]+(\{[^}]*\})?\??/g, crypto.randomUUID()).replace(/\*/g, "x");
+
+Deno.test("auth matrix: every route × every credential gets its declared access", async () => {
+  const pg = await freshDatabase();
+  const dataDir = await Deno.makeTempDir({ prefix: "despacito-matrix-" });
+  const config = loadConfig({
+    DESPACITO_POSTGRES_CONNECTION_URI: pg.uri,
+    DESPACITO_DATA_DIR: dataDir,
+    ...ENV(freePort()),
+  });
+  const log = createLogger({ level: "error", sink: () => {} });
+  const db = await openDatabase({ postgresUri: pg.uri, dataDir, log });
+  const stopping = new AbortController();
+  try {
+    const migrations = await loadMigrations();
+    await migrate(db.sql, migrations, log);
+    const areas = [
+      ...await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal }),
+      probeArea(),
+    ];
+    const deps = { config, log, sql: db.sql, migrations, version: VERSION_INFO, areas };
+    const table = routeTable(deps);
+    const app = createApp(deps);
+
+    // 1. The table and the decisions agree, both ways.
+    const real = table.filter((r) => !r.path.startsWith(PROBE_PREFIX));
+    const undecided = real.filter((r) => !(key(r) in EXPECTED)).map(key);
+    assert.deepEqual(undecided, [], `routes with no decision in EXPECTED: ${undecided.join(", ")}`);
+    const gone = Object.keys(EXPECTED).filter((k) => !real.some((r) => key(r) === k));
+    assert.deepEqual(gone, [], `EXPECTED names routes that no longer exist: ${gone.join(", ")}`);
+    for (const r of real) {
+      assert.equal(r.access, EXPECTED[key(r)].access, `${key(r)} declares ${r.access}`);
+    }
+
+    // 2. Credentials.
+    const origin = new URL(config.baseUrl!).origin;
+    const bearer = async (f: (id: string) => Promise<unknown>) => {
+      const t = await createToken(db.sql, { description: "matrix" });
+      await f(t.id);
+      return t.token;
+    };
+    const valid = await bearer(async () => {});
+    const expired = await bearer((id) =>
+      db.sql`update auth_token set expires_at = now() - interval '1 second' where id = ${id}`
+    );
+    const revoked = await bearer((id) => revokeToken(db.sql, id));
+    const user = await createLocalUser(db.sql, "matrix", "!unusable");
+    const sessionCookie = async () => {
+      const s = await createSession(db.sql, { userId: user.id, maxAgeMs: 3_600_000 });
+      return `__Host-despacito_session=${s.token}`;
+    };
+    const headersFor = async (scenario: Scenario): Promise<Record<string, string>> => {
+      switch (scenario) {
+        case "no credentials":
+          return {};
+        case "bad token":
+          return { authorization: `Bearer ${"0".repeat(64)}` };
+        case "expired token":
+          return { authorization: `Bearer ${expired}` };
+        case "revoked token":
+          return { authorization: `Bearer ${revoked}` };
+        case "valid token":
+          return { authorization: `Bearer ${valid}` };
+        case "valid session":
+          return { cookie: await sessionCookie(), "sec-fetch-site": "same-origin", origin };
+        case "session without CSRF proof":
+          return { cookie: await sessionCookie() };
+      }
+    };
+
+    // 3. The matrix.
+    const failures: string[] = [];
+    for (const r of table) {
+      const decision = r.path.startsWith(PROBE_PREFIX) ? { access: r.access } : EXPECTED[key(r)];
+      for (const scenario of SCENARIOS) {
+        const want = expectedOutcome(decision, r.method, scenario);
+        const res = await app.request(`${origin}${concrete(r.path)}`, {
+          method: r.method,
+          headers: { "content-type": "application/json", ...await headersFor(scenario) },
+          body: r.method === "GET" ? undefined : "{}",
+        });
+        const text = await res.text();
+        let errCode: string | undefined;
+        try {
+          errCode = JSON.parse(text)?.error?.code;
+        } catch { /* not JSON: a redirect or page */ }
+        const guardRefusal = (res.status === 401 && errCode === "unauthenticated") ||
+          errCode === "csrf_failed";
+        const ok = want === "allowed"
+          ? !guardRefusal && (!r.path.startsWith(PROBE_PREFIX) || res.status === 200)
+          : res.status === want;
+        if (!ok) {
+          failures.push(
+            `${key(r)} × ${scenario}: want ${want}, got ${res.status} ${text.slice(0, 120)}`,
+          );
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    stopping.abort();
+    await db.close();
+    await pg.drop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
