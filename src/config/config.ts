@@ -26,6 +26,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   tokenBootstrap: boolean;
   maxBodyBytes: number;
+  // forge and sealed secrets
+  secretKeyFile?: string;
+  forgeTimeoutMs: number;
+  forgeStatusAttempts: number;
+  forgeStatusBackoffMs: number;
+  forgeSecretOverlapMs: number;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }
