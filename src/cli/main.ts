@@ -7,6 +7,7 @@
 import { configHelpText } from "../config/help.ts";
 import { healthcheckCommand } from "./healthcheck.ts";
 import { migrateCommand } from "./migrate.ts";
+import { secretsCommand } from "./secrets.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
 import { versionCommand } from "./version.ts";
@@ -37,6 +38,12 @@ export const COMMANDS: Command[] = [
     usage: "despacito token create --description TEXT [--expires-in 30d] [--package NAME]...",
     summary: "create a bearer token (printed once)",
     run: tokenCommand,
+  },
+  {
+    name: "secrets",
+    usage: "despacito secrets rotate-key",
+    summary: "re-seal stored forge secrets under a new server key (stop the server first)",
+    run: secretsCommand,
   },
   {
     name: "healthcheck",
