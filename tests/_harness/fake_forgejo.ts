@@ -93,7 +93,7 @@ export interface FakeForgejo {
   close(): Promise<void>;
 }
 
-export async function startFakeForgejo(flavor: Flavor = "forgejo"): Promise<FakeForgejo> {
+export function startFakeForgejo(flavor: Flavor = "forgejo"): Promise<FakeForgejo> {
   const repos = new Map<string, FakeRepo>();
   const calls: RecordedCall[] = [];
   const rejections: FakeForgejo["rejections"] = [];
@@ -296,7 +296,7 @@ export async function startFakeForgejo(flavor: Flavor = "forgejo"): Promise<Fake
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
   const origin = `http://127.0.0.1:${server.addr.port}`;
 
-  return {
+  return Promise.resolve({
     url: origin,
     flavor,
     calls,
@@ -335,7 +335,7 @@ export async function startFakeForgejo(flavor: Flavor = "forgejo"): Promise<Fake
       return out;
     },
     close: () => server.shutdown(),
-  };
+  });
 }
 
 function repoJson(r: FakeRepo, perms: Perms, origin: string) {
