@@ -60,6 +60,7 @@ export interface ForgeApp {
   ports: RecordingPorts;
   logs: string[];
   dataDir: string;
+  dbUri: string;
   bearer: string;
   // deno-lint-ignore no-explicit-any
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
@@ -67,10 +68,18 @@ export interface ForgeApp {
 }
 
 export async function startForgeApp(
-  options: { env?: Record<string, string>; ports?: RecordingPorts } = {},
+  options: {
+    env?: Record<string, string>;
+    ports?: RecordingPorts;
+    /** Reuse another app's database and data dir (a restart); close() then leaves them. */
+    reuse?: { dbUri: string; dataDir: string };
+  } = {},
 ): Promise<ForgeApp> {
-  const db = await freshDatabase();
-  const dataDir = await Deno.makeTempDir({ prefix: "despacito-forge-" });
+  const db = options.reuse
+    ? { uri: options.reuse.dbUri, drop: () => Promise.resolve() }
+    : await freshDatabase();
+  const dataDir = options.reuse?.dataDir ??
+    await Deno.makeTempDir({ prefix: "despacito-forge-" });
   const logs: string[] = [];
   const log = createLogger({ level: "debug", sink: (l) => logs.push(l) });
   let handler: (req: Request) => Response | Promise<Response> = () =>
@@ -118,6 +127,7 @@ export async function startForgeApp(
     ports,
     logs,
     dataDir,
+    dbUri: db.uri,
     bearer,
     async api(method, path, body) {
       const res = await fetch(url + path, {
@@ -136,8 +146,10 @@ export async function startForgeApp(
       await area.stop?.(AbortSignal.timeout(5000));
       await server.shutdown();
       await database.close();
-      await db.drop();
-      await Deno.remove(dataDir, { recursive: true });
+      if (!options.reuse) {
+        await db.drop();
+        await Deno.remove(dataDir, { recursive: true });
+      }
     },
   };
 }
