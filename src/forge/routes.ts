@@ -4,12 +4,8 @@ import { describePrincipal } from "../auth/principal.ts";
 import { DomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { RouteDef } from "../http/types.ts";
-import {
-  createConnection,
-  deleteConnection,
-  parseNewConnection,
-  rotateWebhookSecret,
-} from "./connections.ts";
+import { createConnection, deleteConnection, rotateWebhookSecret } from "./connections.ts";
+import { parseNewConnection } from "./connection_input.ts";
 import { handleDelivery } from "./deliveries.ts";
 import type { ForgeDeps } from "./deps.ts";
 import { connectionViews, isUuid, repoJson } from "./store.ts";
