@@ -7,10 +7,14 @@
 
 import type { Area, AreaContext } from "./core/area.ts";
 import { createAuthArea } from "./auth/area.ts";
+import { createForgeArea } from "./forge/area.ts";
+import { unavailablePorts } from "./forge/ports.ts";
 
 export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
   areas.push(createAuthArea(ctx));
-  // deploy, sign-in, forge and UI register here.
-  return await Promise.resolve(areas);
+  // MERGE: replace unavailablePorts() with the deploy area's enqueue / subscribe / declaredSource.
+  const forge = await createForgeArea({ ...ctx, ports: unavailablePorts() });
+  if (forge) areas.push(forge);
+  return areas;
 }

@@ -41,7 +41,14 @@ export const ENV_ALLOW = [
 export function permissionFlags(inputs: PermissionInputs): string[] {
   const c = inputs.config;
   const abs = (p: string) => resolve(p);
-  const writable = [c.dataDir, c.flakeDir, c.listenSocket ? dirname(c.listenSocket) : undefined]
+  // The server key's directory: `secrets rotate-key` writes the new key and the old one's backup there.
+  const keyDir = c.secretKeyFile ? dirname(c.secretKeyFile) : undefined;
+  const writable = [
+    c.dataDir,
+    c.flakeDir,
+    c.listenSocket ? dirname(c.listenSocket) : undefined,
+    keyDir,
+  ]
     .filter((p): p is string => !!p).map(abs);
   const readable = [
     ...writable,

@@ -7,6 +7,7 @@
 import { configHelpText } from "../config/help.ts";
 import { healthcheckCommand } from "./healthcheck.ts";
 import { migrateCommand } from "./migrate.ts";
+import { secretsCommand } from "./secrets.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
 import { userCommand } from "./user.ts";
@@ -44,6 +45,12 @@ export const COMMANDS: Command[] = [
     usage: "despacito user add NAME | passwd NAME | disable NAME | enable NAME | list",
     summary: "manage local accounts (password read from stdin, never echoed)",
     run: userCommand,
+  },
+  {
+    name: "secrets",
+    usage: "despacito secrets rotate-key",
+    summary: "re-seal stored forge secrets under a new server key (stop the server first)",
+    run: secretsCommand,
   },
   {
     name: "healthcheck",

@@ -42,6 +42,12 @@ export interface Config {
   trustedProxies?: string[];
   authRateLimit: number;
   authRateWindowMs: number;
+  // forge and sealed secrets
+  secretKeyFile?: string;
+  forgeTimeoutMs: number;
+  forgeStatusAttempts: number;
+  forgeStatusBackoffMs: number;
+  forgeSecretOverlapMs: number;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }

@@ -288,6 +288,47 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "The window of DESPACITO_AUTH_RATE_LIMIT; attempts refill evenly over it.",
     validate: positive,
   },
+  // --- forge (Forgejo/Gitea integration) and sealed secrets -----------------
+  {
+    env: "DESPACITO_SECRET_KEY_FILE",
+    key: "secretKeyFile",
+    type: "path",
+    description:
+      "File with the server key (32 bytes, base64) that seals stored forge tokens and webhook secrets. Unset: secret.key in the data dir, generated on first use (mode 0600).",
+  },
+  {
+    env: "DESPACITO_FORGE_TIMEOUT",
+    key: "forgeTimeoutMs",
+    type: "duration",
+    default: "10s",
+    description:
+      "Timeout of one request to a forge's API (repository check, webhook setup, commit status).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_FORGE_STATUS_ATTEMPTS",
+    key: "forgeStatusAttempts",
+    type: "integer",
+    default: "6",
+    description: "How many times a commit status is tried before it is recorded as failed.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_FORGE_STATUS_BACKOFF",
+    key: "forgeStatusBackoffMs",
+    type: "duration",
+    default: "2s",
+    description: "Wait before the first retry of a commit status; doubles each retry (at most 5m).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_FORGE_SECRET_OVERLAP",
+    key: "forgeSecretOverlapMs",
+    type: "duration",
+    default: "24h",
+    description: "After a webhook secret rotation, how long the previous secret is still accepted.",
+    validate: positive,
+  },
 ];
 
 export const OPTION_BY_ENV: ReadonlyMap<string, OptionSpec> = new Map(

@@ -1,0 +1,78 @@
+/**
+ * The forge area: Forgejo/Gitea repository connections, signed native
+ * webhooks that enqueue deployments, and commit statuses that follow them.
+ * Mounted only when DESPACITO_BASE_URL is set (webhook URLs and status
+ * links need it). Talks to deployments only through the ports it is given
+ * (ports.ts); never imports the deploy area, never stores a secret
+ * unsealed, never lets a status post touch a deployment's outcome.
+ */
+
+import type { Area, AreaContext } from "../core/area.ts";
+import { createSealer, type Sealer } from "../secrets/box.ts";
+import { loadOrCreateKey } from "../secrets/key.ts";
+import { createForgeClient } from "./client.ts";
+import type { ForgeDeps } from "./deps.ts";
+import type { ForgePorts } from "./ports.ts";
+import { forgeRoutes } from "./routes.ts";
+import { createStatusPoster } from "./statuses.ts";
+
+export interface ForgeAreaOptions extends AreaContext {
+  ports: ForgePorts;
+  /** For tests: the HTTP client used to reach forges. */
+  fetch?: typeof fetch;
+  /** For tests: a sealer instead of the server key. */
+  sealer?: Sealer;
+  now?: () => Date;
+}
+
+/** The forge area, or undefined (with a log line saying why) when it cannot run. */
+export async function createForgeArea(options: ForgeAreaOptions): Promise<Area | undefined> {
+  const { config, log, sql, ports } = options;
+  if (!config.baseUrl) {
+    log.info(
+      "forge integration off: set DESPACITO_BASE_URL to connect Forgejo/Gitea repositories",
+      {
+        component: "forge",
+      },
+    );
+    return undefined;
+  }
+  const sealer = options.sealer ?? createSealer((await loadOrCreateKey(config, log)).key);
+  const deps: ForgeDeps = {
+    sql,
+    sealer,
+    log: log.child({ component: "forge" }),
+    ports,
+    config: {
+      baseUrl: config.baseUrl,
+      forgeTimeoutMs: config.forgeTimeoutMs,
+      forgeStatusAttempts: config.forgeStatusAttempts,
+      forgeStatusBackoffMs: config.forgeStatusBackoffMs,
+      forgeSecretOverlapMs: config.forgeSecretOverlapMs,
+    },
+    clientFor: (forgeUrl, token) =>
+      createForgeClient({
+        forgeUrl,
+        token,
+        timeoutMs: config.forgeTimeoutMs,
+        fetch: options.fetch,
+      }),
+    now: options.now ?? (() => new Date()),
+  };
+  const poster = createStatusPoster(deps);
+  let unsubscribe: (() => void) | undefined;
+  return {
+    name: "forge",
+    routes: forgeRoutes(deps),
+    start() {
+      unsubscribe = ports.subscribe((e) => poster.handle(e));
+    },
+    async stop(deadline) {
+      unsubscribe?.();
+      await Promise.race([
+        poster.stop(),
+        new Promise<void>((r) => deadline.addEventListener("abort", () => r(), { once: true })),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Reading a connection request and explaining forge API failures: the
+ * words an operator sees when connecting a repository goes wrong.
+ */
+
+import { DomainError, type FieldProblem, invalidRequest } from "../core/errors.ts";
+import { ForgeRequestError } from "./client.ts";
+import type { Trigger } from "./events.ts";
+
+export interface NewConnection {
+  forgeUrl: string;
+  owner: string;
+  repo: string;
+  package: string;
+  token: string;
+  trigger: Trigger;
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+const PACKAGE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export function parseNewConnection(body: Record<string, unknown>): NewConnection {
+  const problems: FieldProblem[] = [];
+  const text = (field: string, re: RegExp, what: string): string => {
+    const v = body[field];
+    if (typeof v !== "string" || !re.test(v)) {
+      problems.push({ field, message: v === undefined ? "required" : what });
+      return "";
+    }
+    return v;
+  };
+  let forgeUrl = "";
+  const rawUrl = body.forge_url;
+  try {
+    if (typeof rawUrl !== "string") throw new Error("not a string");
+    const u = new URL(rawUrl);
+    if ((u.protocol !== "https:" && u.protocol !== "http:") || u.search || u.hash || u.username) {
+      throw new Error("not a plain http(s) URL");
+    }
+    forgeUrl = u.toString().replace(/\/+$/, "");
+  } catch {
+    problems.push({
+      field: "forge_url",
+      message: rawUrl === undefined ? "required" : "must be the forge's http(s) base URL",
+    });
+  }
+  const owner = text("owner", NAME, "letters, digits, '-', '_' and '.' only");
+  const repo = text("repo", NAME, "letters, digits, '-', '_' and '.' only");
+  const pkg = text("package", PACKAGE, "must be a package name of the deployment flake");
+  const token = text("token", /^\S{8,512}$/, "must be a personal access token (no spaces)");
+  const trigger = body.trigger;
+  if (trigger !== "release" && trigger !== "tag") {
+    problems.push({ field: "trigger", message: 'must be "release" or "tag"' });
+  }
+  if (problems.length > 0) throw invalidRequest(problems);
+  return { forgeUrl, owner, repo, package: pkg, token, trigger: trigger as Trigger };
+}
+
+/** A forge API failure in words an operator can act on. */
+export function forgeProblem(e: unknown, where: string): DomainError {
+  if (!(e instanceof ForgeRequestError)) {
+    return new DomainError("unavailable", "forge_error", `${where}: unexpected failure`, {
+      cause: e,
+    });
+  }
+  const s = e.status;
+  if (s === 401) {
+    return new DomainError(
+      "unprocessable",
+      "forge_token_rejected",
+      `${where} rejected the token (401): check it is valid and not expired`,
+      { cause: e },
+    );
+  }
+  if (s === 403) {
+    return new DomainError(
+      "unprocessable",
+      "forge_forbidden",
+      `${where} refused access (403): the token needs the repository scope (read and write)`,
+      { cause: e },
+    );
+  }
+  if (s === 404) {
+    return new DomainError(
+      "unprocessable",
+      "forge_repo_not_found",
+      `${where}: repository not found, or the token cannot see it (404)`,
+      { cause: e },
+    );
+  }
+  if (s === undefined) {
+    return new DomainError(
+      "unavailable",
+      "forge_unreachable",
+      `${where} is unreachable: ${e.message}`,
+      { cause: e },
+    );
+  }
+  return new DomainError("unavailable", "forge_error", `${where} answered HTTP ${s}`, { cause: e });
+}

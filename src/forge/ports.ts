@@ -1,0 +1,100 @@
+/**
+ * What the forge needs from the deploy area, declared here so that neither
+ * imports the other (CONTRACTS.md, "Deploy → forge ports"). The lead wires
+ * the deploy area's implementations in src/areas.ts; until then
+ * `unavailablePorts()` stands in and says so on every call.
+ */
+
+import { DomainError } from "../core/errors.ts";
+
+export interface ForgeTrigger {
+  kind: "forge";
+  /** The repository connection's id. */
+  id: string;
+  /** "owner/repo". */
+  label: string;
+}
+
+export interface EnqueueRequest {
+  package: string;
+  version: string;
+  flakeRef: string;
+  /** Forge-triggered deployments have no store path (shown as such). */
+  nixStorePath: null;
+  trigger: ForgeTrigger;
+}
+
+export interface EnqueueResult {
+  outcome: "queued" | "already_deployed" | "in_progress";
+  deploymentId: string;
+}
+
+/**
+ * Enqueues a deployment. Throws DomainError: unknown package (unprocessable),
+ * invalid ref (invalid), no flake dir (unavailable).
+ */
+export type Enqueue = (req: EnqueueRequest) => Promise<EnqueueResult>;
+
+export type DeploymentStatus =
+  | "queued"
+  | "running"
+  | "deployed"
+  | "failed"
+  | "superseded"
+  | "cancelled"
+  | "interrupted";
+
+export interface DeploymentStatusEvent {
+  deploymentId: string;
+  package: string;
+  version: string;
+  status: DeploymentStatus;
+  lockedRev: string | null;
+  flakeRef: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /**
+   * "failure": colmena failed (the deployment failed); "error": despacito
+   * could not run it (nix/git step, dirty repo, timeout, interrupted, cancelled).
+   */
+  failureKind: "failure" | "error" | null;
+}
+
+/** Subscribes to deployment status changes; returns the unsubscribe function. */
+export type SubscribeStatus = (fn: (e: DeploymentStatusEvent) => void) => () => void;
+
+/** A flake input's declared source (flake.lock `original`). */
+export interface DeclaredSource {
+  type: string;
+  url?: string;
+  owner?: string;
+  repo?: string;
+  host?: string;
+}
+
+export type DeclaredSourceLookup = (pkg: string) => Promise<DeclaredSource | undefined>;
+
+export interface ForgePorts {
+  enqueue: Enqueue;
+  subscribe: SubscribeStatus;
+  declaredSource: DeclaredSourceLookup;
+}
+
+/**
+ * PLACEHOLDER until the deploy area is merged: every call that needs deploy
+ * answers 503 `deploy_unavailable`, and no status events ever arrive.
+ */
+export function unavailablePorts(): ForgePorts {
+  const unavailable = () =>
+    new DomainError(
+      "unavailable",
+      "deploy_unavailable",
+      "deployments are not available in this build (the deploy area is not wired to the forge)",
+    );
+  return {
+    enqueue: () => Promise.reject(unavailable()),
+    subscribe: () => () => {},
+    declaredSource: () => Promise.reject(unavailable()),
+  };
+}

@@ -1,0 +1,136 @@
+/** The forge's route table, read top to bottom; handlers parse → call the domain → respond. */
+
+import { describePrincipal } from "../auth/principal.ts";
+import { DomainError } from "../core/errors.ts";
+import { readJsonObject } from "../http/json.ts";
+import type { RouteDef } from "../http/types.ts";
+import { createConnection, deleteConnection, rotateWebhookSecret } from "./connections.ts";
+import { parseNewConnection } from "./connection_input.ts";
+import { handleDelivery } from "./deliveries.ts";
+import type { ForgeDeps } from "./deps.ts";
+import { connectionViews, isUuid, repoJson } from "./store.ts";
+
+const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger"];
+
+export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
+  return [
+    {
+      method: "POST",
+      path: "/api/repositories",
+      access: "authenticated",
+      summary: "connect a Forgejo/Gitea repository (creates the webhook when the token may)",
+      handler: async (c) => {
+        const input = parseNewConnection(await readJsonObject(c, NEW_FIELDS));
+        const by = describePrincipal(c.get("principal")!);
+        const { view, webhook } = await createConnection(deps, input, by);
+        return c.json({ repository: repoJson(view, deps.now()), webhook }, 201);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/repositories",
+      access: "authenticated",
+      summary: "list repository connections (secrets shown only as set + last 4)",
+      handler: async (c) => {
+        const views = await connectionViews(deps.sql);
+        return c.json({ repositories: views.map((v) => repoJson(v, deps.now())) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/repositories/:id",
+      access: "authenticated",
+      summary: "one repository connection",
+      handler: async (c) => {
+        const [view] = await connectionViews(deps.sql, c.req.param("id") ?? "");
+        if (!view) {
+          throw new DomainError(
+            "not_found",
+            "repository_not_found",
+            "no such repository connection",
+          );
+        }
+        return c.json(repoJson(view, deps.now()));
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/repositories/:id",
+      access: "authenticated",
+      summary: "disconnect a repository (removes the webhook on the forge, best effort)",
+      handler: async (c) => c.json(await deleteConnection(deps, c.req.param("id") ?? "")),
+    },
+    {
+      method: "POST",
+      path: "/api/repositories/:id/rotate-secret",
+      access: "authenticated",
+      summary: "new webhook secret (shown once); the previous one stays valid for the overlap",
+      handler: async (c) => c.json(await rotateWebhookSecret(deps, c.req.param("id") ?? "")),
+    },
+    {
+      method: "GET",
+      path: "/api/forge/status-posts",
+      access: "authenticated",
+      summary: "commit statuses posted for a deployment (?deployment_id=), with their outcome",
+      handler: async (c) => {
+        const id = c.req.query("deployment_id") ?? "";
+        if (!isUuid(id)) {
+          throw new DomainError("invalid", "invalid_request", "deployment_id must be a uuid", {
+            details: [{ field: "deployment_id", message: "must be a uuid" }],
+          });
+        }
+        return c.json({ status_posts: await statusPosts(deps, id) });
+      },
+    },
+    {
+      method: "POST",
+      path: "/webhook/forgejo/:id",
+      access: "signed",
+      summary: "Forgejo/Gitea webhook (HMAC-signed): releases and tags trigger deployments",
+      handler: async (c) => {
+        const answer = await handleDelivery(deps, {
+          connectionId: c.req.param("id") ?? "",
+          header: (name) => c.req.header(name),
+          body: new Uint8Array(await c.req.arrayBuffer()),
+        });
+        return c.json(answer.body, answer.status as 200);
+      },
+    },
+  ];
+}
+
+interface StatusPostRow {
+  state: string;
+  sha: string;
+  description: string;
+  targetUrl: string | null;
+  attempts: number;
+  ok: boolean | null;
+  error: string | null;
+  httpStatus: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+  owner: string;
+  repo: string;
+}
+
+async function statusPosts(deps: ForgeDeps, deploymentId: string) {
+  const rows = await deps.sql<StatusPostRow[]>`
+    select p.state, p.sha, p.description, p.target_url, p.attempts, p.ok, p.error,
+           p.http_status, p.created_at, p.updated_at, c.owner, c.repo
+    from forge_status_post p join forge_connection c on c.id = p.connection_id
+    where p.deployment_id = ${deploymentId} order by p.id`;
+  return rows.map((r) => ({
+    repository: `${r.owner}/${r.repo}`,
+    sha: r.sha,
+    state: r.state,
+    description: r.description,
+    target_url: r.targetUrl,
+    attempts: r.attempts,
+    ok: r.ok,
+    error: r.error,
+    http_status: r.httpStatus,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  }));
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { startFakeForgejo } from "./_harness/fake_forgejo.ts";
+import { startForgeApp } from "./forge_setup.ts";
+
+const PAT = "pat-admin-0123456789abcdefWXYZ";
+const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
+const READ_PAT = "pat-read-0123456789abcdefREAD";
+const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+
+async function setup(flavor: "forgejo" | "gitea" = "forgejo") {
+  const forge = await startFakeForgejo(flavor);
+  forge.addRepo("acme", "webapp", {
+    [PAT]: { admin: true, push: true, pull: true },
+    [PUSH_PAT]: { admin: false, push: true, pull: true },
+    [READ_PAT]: { admin: false, push: false, pull: true },
+  });
+  const app = await startForgeApp();
+  app.ports.sources.set("webapp", SOURCE);
+  const connect = (token: string, extra: Record<string, unknown> = {}) =>
+    app.api("POST", "/api/repositories", {
+      forge_url: forge.url,
+      owner: "acme",
+      repo: "webapp",
+      package: "webapp",
+      token,
+      trigger: "release",
+      ...extra,
+    });
+  return {
+    forge,
+    app,
+    connect,
+    close: async () => {
+      await app.close();
+      await forge.close();
+    },
+  };
+}
+
+Deno.test("POST /api/repositories checks the PAT and creates a signed json webhook for the trigger's events", async () => {
+  const t = await setup();
+  try {
+    const res = await t.connect(PAT);
+    assert.equal(res.status, 201);
+    const repo = res.json.repository;
+    assert.equal(res.json.webhook.created, true);
+    assert.equal(res.json.webhook.id, repo.webhook_id);
+    assert.deepEqual(
+      { ...repo, id: "-", created_at: "-" },
+      {
+        id: "-",
+        forge_url: t.forge.url,
+        forge_type: "forgejo",
+        owner: "acme",
+        repo: "webapp",
+        package: "webapp",
+        trigger: "release",
+        webhook_id: repo.webhook_id,
+        token: { set: true, last4: "WXYZ" },
+        secret: { set: true, last4: repo.secret.last4, rotating_until: null },
+        last_delivery: null,
+        last_status_post: null,
+        created_at: "-",
+      },
+    );
+    assert.deepEqual(
+      t.forge.calls.map((c) => [c.method, c.path, c.authorization]),
+      [
+        ["GET", "/api/v1/repos/acme/webapp", `token ${PAT}`],
+        ["GET", "/api/forgejo/v1/version", `token ${PAT}`],
+        ["POST", "/api/v1/repos/acme/webapp/hooks", `token ${PAT}`],
+      ],
+    );
+    const hookCall = t.forge.calls[2];
+    assert.equal(hookCall.contentType, "application/json");
+    const body = hookCall.body as { config: { secret: string } };
+    assert.match(body.config.secret, /^[0-9a-f]{64}$/);
+    assert.deepEqual(body, {
+      type: "forgejo",
+      config: {
+        url: `${t.app.url}/webhook/forgejo/${repo.id}`,
+        content_type: "json",
+        secret: body.config.secret,
+      },
+      events: ["release"],
+      active: true,
+    });
+    assert.equal(repo.secret.last4, body.config.secret.slice(-4));
+    assert.deepEqual(t.forge.rejections, []);
+    assert.ok(!JSON.stringify(res.json).includes(PAT));
+    assert.ok(!JSON.stringify(res.json).includes(body.config.secret));
+
+    const list = await t.app.api("GET", "/api/repositories");
+    assert.deepEqual(list.json, { repositories: [repo] });
+    assert.deepEqual((await t.app.api("GET", `/api/repositories/${repo.id}`)).json, repo);
+    assert.equal((await t.connect(PAT)).json.error.code, "package_connected");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("POST /api/repositories answers manual setup instructions when the PAT cannot administer the repo", async () => {
+  const t = await setup();
+  try {
+    const res = await t.connect(PUSH_PAT, { trigger: "tag" });
+    assert.equal(res.status, 201);
+    const manual = res.json.webhook.manual;
+    assert.equal(res.json.webhook.created, false);
+    assert.match(manual.secret, /^[0-9a-f]{64}$/);
+    assert.deepEqual(manual, {
+      url: `${t.app.url}/webhook/forgejo/${res.json.repository.id}`,
+      secret: manual.secret,
+      content_type: "json",
+      events: ["create"],
+      token_page_url: `${t.forge.url}/user/settings/applications`,
+    });
+    assert.equal(res.json.repository.webhook_id, null);
+    assert.deepEqual(t.forge.calls.map((c) => c.path), [
+      "/api/v1/repos/acme/webapp",
+      "/api/forgejo/v1/version",
+    ]);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("POST /api/repositories explains a rejected, read-only or unknown PAT, a missing repo and an unreachable forge", async () => {
+  const t = await setup();
+  try {
+    const code = async (token: string, extra: Record<string, unknown> = {}) => {
+      const r = await t.connect(token, extra);
+      return [r.status, r.json.error?.code];
+    };
+    assert.deepEqual(await code("pat-nobody-knows-this"), [422, "forge_token_rejected"]);
+    assert.deepEqual(await code(READ_PAT), [422, "forge_token_cannot_write"]);
+    assert.deepEqual(await code(PAT, { repo: "missing" }), [422, "forge_repo_not_found"]);
+    assert.deepEqual(await code(PAT, { package: "not-in-flake" }), [422, "unknown_package"]);
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadUrl = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
+    closed.close();
+    assert.deepEqual(await code(PAT, { forge_url: deadUrl }), [503, "forge_unreachable"]);
+    const bad = await t.app.api("POST", "/api/repositories", {
+      forge_url: "ftp://x",
+      trigger: "x",
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(
+      bad.json.error.details.map((d: { field: string }) => d.field).sort(),
+      ["forge_url", "owner", "package", "repo", "token", "trigger"],
+    );
+    assert.deepEqual((await t.app.api("GET", "/api/repositories")).json, { repositories: [] });
+    for (const [, , auth] of t.forge.calls.map((c) => [c.method, c.path, c.authorization])) {
+      assert.match(String(auth), /^token \S+$/);
+    }
+    assert.equal((await fetch(`${t.app.url}/api/repositories`)).status, 401);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("POST /api/repositories on Gitea creates a gitea-type webhook", async () => {
+  const t = await setup("gitea");
+  try {
+    const res = await t.connect(PAT);
+    assert.equal(res.status, 201);
+    assert.equal(res.json.repository.forge_type, "gitea");
+    assert.equal((t.forge.calls[2].body as { type: string }).type, "gitea");
+    assert.deepEqual(t.forge.rejections, []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("DELETE /api/repositories/:id removes the webhook, or says it could not", async () => {
+  const t = await setup();
+  try {
+    const a = (await t.connect(PAT)).json.repository;
+    const del = await t.app.api("DELETE", `/api/repositories/${a.id}`);
+    assert.deepEqual(del.json, { deleted: true, webhook_removed: true });
+    assert.deepEqual(t.forge.hooks("acme", "webapp"), []);
+    assert.equal(t.forge.calls.at(-1)!.method, "DELETE");
+    assert.equal(t.forge.calls.at(-1)!.path, `/api/v1/repos/acme/webapp/hooks/${a.webhook_id}`);
+    assert.equal((await t.app.api("GET", `/api/repositories/${a.id}`)).status, 404);
+
+    const b = (await t.connect(PAT)).json.repository;
+    t.forge.failNext(/\/hooks\//, 1, 500);
+    const del2 = await t.app.api("DELETE", `/api/repositories/${b.id}`);
+    assert.equal(del2.json.deleted, true);
+    assert.equal(del2.json.webhook_removed, false);
+    assert.match(del2.json.warning, /remove it by hand at .*\/acme\/webapp\/settings\/hooks/);
+    assert.deepEqual((await t.app.api("GET", "/api/repositories")).json, { repositories: [] });
+    const [{ n }] = await t.app.sql`select count(*)::int as n from sealed_secret`;
+    assert.equal(n, 0, "the sealed secrets go with the connection");
+    assert.equal((await t.app.api("DELETE", `/api/repositories/${b.id}`)).status, 404);
+  } finally {
+    await t.close();
+  }
+});

@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { type FakeForgejo, startFakeForgejo } from "./_harness/fake_forgejo.ts";
+import { type ForgeApp, SHA_A, SHA_B, startForgeApp, waitFor } from "./forge_setup.ts";
+import type { DeploymentStatusEvent } from "../src/forge/ports.ts";
+
+const PAT = "pat-push-0123456789abcdefPUSH";
+const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+const T0 = new Date("2024-05-01T10:00:00Z");
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+
+async function withStatuses(fn: (forge: FakeForgejo, app: ForgeApp) => Promise<void>, env = {}) {
+  const forge = await startFakeForgejo();
+  forge.addRepo("acme", "webapp", { [PAT]: { admin: false, push: true, pull: true } });
+  const app = await startForgeApp({ env });
+  app.ports.sources.set("webapp", SOURCE);
+  try {
+    const res = await app.api("POST", "/api/repositories", {
+      forge_url: forge.url,
+      owner: "acme",
+      repo: "webapp",
+      package: "webapp",
+      token: PAT,
+      trigger: "tag",
+    });
+    assert.equal(res.status, 201);
+    forge.calls.length = 0;
+    await fn(forge, app);
+    assert.deepEqual(forge.rejections, []);
+  } finally {
+    await app.close();
+    await forge.close();
+  }
+}
+
+function event(id: string, o: Partial<DeploymentStatusEvent>): DeploymentStatusEvent {
+  return {
+    deploymentId: id,
+    package: "webapp",
+    version: "v1.2.0",
+    status: "queued",
+    lockedRev: null,
+    flakeRef: `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
+    createdAt: T0,
+    startedAt: null,
+    finishedAt: null,
+    failureKind: null,
+    ...o,
+  };
+}
+
+const settled = (app: ForgeApp, id: string, n: number) =>
+  waitFor(`${n} settled status posts`, async () => {
+    const rows = await app.sql<
+      { state: string; ok: boolean | null; attempts: number; error: string | null }[]
+    >`
+      select state, ok, attempts, error from forge_status_post where deployment_id = ${id} order by id`;
+    return rows.length === n && rows.every((r) => r.ok !== null) ? rows : undefined;
+  });
+
+Deno.test("commit statuses go pending → success with context, one-line description and link", async () => {
+  await withStatuses(async (forge, app) => {
+    const id = crypto.randomUUID();
+    app.ports.emit(event(id, {}));
+    app.ports.emit(event(id, { status: "running", startedAt: at(5) }));
+    app.ports.emit(
+      event(id, { status: "deployed", startedAt: at(5), finishedAt: at(70), lockedRev: SHA_A }),
+    );
+    await settled(app, id, 2);
+    const target = `${app.url}/deployments/${id}`;
+    assert.deepEqual(forge.statuses("acme", "webapp"), [
+      {
+        sha: SHA_A,
+        state: "pending",
+        context: "despacito/webapp",
+        description: "Deploying v1.2.0 (queued)",
+        target_url: target,
+      },
+      {
+        sha: SHA_A,
+        state: "success",
+        context: "despacito/webapp",
+        description: "Deployed v1.2.0 in 1m 5s",
+        target_url: target,
+      },
+    ]);
+    assert.deepEqual(forge.calls.map((c) => [c.method, c.path, c.authorization]), [
+      ["POST", `/api/v1/repos/acme/webapp/statuses/${SHA_A}`, `token ${PAT}`],
+      ["POST", `/api/v1/repos/acme/webapp/statuses/${SHA_A}`, `token ${PAT}`],
+    ]);
+    const posts =
+      (await app.api("GET", `/api/forge/status-posts?deployment_id=${id}`)).json.status_posts;
+    assert.deepEqual(
+      posts.map((
+        p: { state: string; ok: boolean; attempts: number },
+      ) => [p.state, p.ok, p.attempts]),
+      [
+        ["pending", true, 1],
+        ["success", true, 1],
+      ],
+    );
+    const repo = (await app.api("GET", "/api/repositories")).json.repositories[0];
+    assert.equal(repo.last_status_post.state, "success");
+    assert.equal(repo.last_status_post.deployment_id, id);
+  });
+});
+
+Deno.test("commit statuses go pending → failure when colmena failed, error when despacito could not run it", async () => {
+  await withStatuses(async (forge, app) => {
+    const a = crypto.randomUUID();
+    app.ports.emit(event(a, { status: "running", startedAt: at(0) }));
+    app.ports.emit(
+      event(a, { status: "failed", startedAt: at(0), finishedAt: at(42), failureKind: "failure" }),
+    );
+    await settled(app, a, 2);
+    const b = crypto.randomUUID();
+    app.ports.emit(event(b, { version: "v1.3.0", flakeRef: null, lockedRev: SHA_B }));
+    app.ports.emit(
+      event(b, {
+        version: "v1.3.0",
+        flakeRef: null,
+        lockedRev: SHA_B,
+        status: "cancelled",
+        finishedAt: at(3),
+        failureKind: "error",
+      }),
+    );
+    await settled(app, b, 2);
+    assert.deepEqual(forge.statuses("acme", "webapp").map((s) => [s.sha, s.state, s.description]), [
+      [SHA_A, "pending", "Deploying v1.2.0"],
+      [SHA_A, "failure", "Deployment of v1.2.0 failed after 42s"],
+      [SHA_B, "pending", "Deploying v1.3.0 (queued)"],
+      [SHA_B, "error", "Could not deploy v1.3.0 (cancelled) after 3s"],
+    ]);
+  });
+});
+
+Deno.test("commit statuses are retried with backoff while the forge is down, and the outcome is recorded", async () => {
+  await withStatuses(async (forge, app) => {
+    forge.failNext(/\/statuses\//, 2, 503);
+    const id = crypto.randomUUID();
+    app.ports.emit(event(id, { status: "deployed", startedAt: at(0), finishedAt: at(10) }));
+    const [row] = await settled(app, id, 1);
+    assert.deepEqual(row, { state: "success", ok: true, attempts: 3, error: null });
+    assert.deepEqual(forge.calls.map((c) => c.status), [503, 503, 201]);
+    assert.ok(app.logs.some((l) => l.includes('"commit status post failed; retrying"')));
+
+    // A forge that stays down: recorded as failed after the configured attempts, nothing thrown.
+    forge.failNext(/\/statuses\//, 100, 502);
+    const other = crypto.randomUUID();
+    app.ports.emit(event(other, { status: "deployed", startedAt: at(0), finishedAt: at(10) }));
+    const [gaveUp] = await settled(app, other, 1);
+    assert.equal(gaveUp.ok, false);
+    assert.equal(gaveUp.attempts, 3);
+    assert.match(gaveUp.error!, /gave up after 3 attempt\(s\).*HTTP 502/);
+  }, { DESPACITO_FORGE_STATUS_ATTEMPTS: "3" });
+});
+
+Deno.test("commit statuses skip deployments without a commit of the connected repository", async () => {
+  await withStatuses(async (forge, app) => {
+    const other = crypto.randomUUID();
+    app.ports.emit(
+      event(other, {
+        status: "deployed",
+        flakeRef: `git+https://elsewhere/x/y?rev=${SHA_B}`,
+        finishedAt: at(1),
+      }),
+    );
+    const unknown = crypto.randomUUID();
+    app.ports.emit(event(unknown, { flakeRef: null, lockedRev: null }));
+    const foreign = crypto.randomUUID();
+    app.ports.emit(event(foreign, { package: "not-connected" }));
+    // Both connected-package events are decided (logged) before we count.
+    await waitFor("both skips logged", () => {
+      const skips = app.logs.filter((l) =>
+        l.includes("no source commit of the connected repository")
+      );
+      return skips.length === 2 ? skips : undefined;
+    });
+    const marker = crypto.randomUUID();
+    app.ports.emit(event(marker, {}));
+    await settled(app, marker, 1);
+    const [{ n }] = await app.sql`select count(*)::int as n from forge_status_post`;
+    assert.equal(n, 1);
+    assert.equal(forge.statuses("acme", "webapp").length, 1);
+  });
+});

@@ -1,0 +1,361 @@
+import assert from "node:assert/strict";
+import {
+  buildDelivery,
+  createPayload,
+  type FakeForgejo,
+  pushPayload,
+  releasePayload,
+  startFakeForgejo,
+} from "./_harness/fake_forgejo.ts";
+import { type ForgeApp, SHA_A, SHA_B, SHA_TAG_OBJECT, startForgeApp } from "./forge_setup.ts";
+
+const PAT = "pat-admin-0123456789abcdefWXYZ";
+const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
+const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+
+interface Ctx {
+  forge: FakeForgejo;
+  app: ForgeApp;
+  id: string;
+  secret: string;
+  post(body: BodyInit, headers: HeadersInit, id?: string): Promise<Response>;
+  deliver(event: string, payload: unknown, o?: Record<string, unknown>): Promise<Response>;
+}
+
+async function withConnection(
+  trigger: "release" | "tag",
+  fn: (t: Ctx) => Promise<void>,
+  flavor: "forgejo" | "gitea" = "forgejo",
+) {
+  const forge = await startFakeForgejo(flavor);
+  forge.addRepo("acme", "webapp", {
+    [PAT]: { admin: true, push: true, pull: true },
+    [PUSH_PAT]: { admin: false, push: true, pull: true },
+  });
+  forge.addTag("acme", "webapp", "v1.2.0", SHA_A, SHA_TAG_OBJECT);
+  const app = await startForgeApp();
+  app.ports.sources.set("webapp", SOURCE);
+  try {
+    // Manual setup (push-only PAT) hands out the secret the way an operator would paste it.
+    const res = await app.api("POST", "/api/repositories", {
+      forge_url: forge.url,
+      owner: "acme",
+      repo: "webapp",
+      package: "webapp",
+      token: PUSH_PAT,
+      trigger,
+    });
+    assert.equal(res.status, 201);
+    const id = res.json.repository.id;
+    const secret = res.json.webhook.manual.secret;
+    const post = (body: BodyInit, headers: HeadersInit, to = id) =>
+      fetch(`${app.url}/webhook/forgejo/${to}`, { method: "POST", body, headers });
+    const deliver = async (event: string, payload: unknown, o: Record<string, unknown> = {}) => {
+      const d = await buildDelivery({ flavor, event, payload, secret, ...o });
+      return await post(d.body, d.headers);
+    };
+    forge.calls.length = 0;
+    await fn({ forge, app, id, secret, post, deliver });
+  } finally {
+    await app.close();
+    await forge.close();
+  }
+}
+
+Deno.test("POST /webhook/forgejo/:id enqueues a published release pinned to the tag's commit, within a second", async () => {
+  await withConnection("release", async (t) => {
+    const started = performance.now();
+    const res = await t.deliver(
+      "release",
+      releasePayload(t.forge.url, "acme", "webapp", { tag: "v1.2.0" }),
+    );
+    const took = performance.now() - started;
+    assert.equal(res.status, 202);
+    const body = await res.json();
+    assert.ok(took < 1000, `answered in ${took} ms`);
+    assert.deepEqual(t.app.ports.enqueued, [{
+      package: "webapp",
+      version: "v1.2.0",
+      flakeRef: `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
+      nixStorePath: null,
+      trigger: { kind: "forge", id: t.id, label: "acme/webapp" },
+    }]);
+    assert.deepEqual(body, {
+      status: "queued",
+      deployment_id: body.deployment_id,
+      package: "webapp",
+      version: "v1.2.0",
+    });
+    assert.deepEqual(t.forge.calls.map((c) => [c.method, c.path, c.authorization]), [
+      ["GET", "/api/v1/repos/acme/webapp/tags/v1.2.0", `token ${PUSH_PAT}`],
+    ]);
+    const repo = (await t.app.api("GET", `/api/repositories/${t.id}`)).json;
+    assert.equal(repo.last_delivery.event, "release");
+    assert.equal(repo.last_delivery.result, "queued");
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id ignores drafts, updates, pre-releases and tags on a release connection", async () => {
+  await withConnection("release", async (t) => {
+    const p = (o: Record<string, unknown>) =>
+      releasePayload(t.forge.url, "acme", "webapp", { tag: "v2", ...o });
+    const reason = async (event: string, payload: unknown) => {
+      const r = await t.deliver(event, payload);
+      assert.equal(r.status, 200);
+      const b = await r.json();
+      assert.equal(b.status, "ignored");
+      return b.reason;
+    };
+    assert.equal(await reason("release", p({ draft: true })), "draft release");
+    assert.equal(await reason("release", p({ action: "updated" })), "release updated");
+    assert.equal(await reason("release", p({ prerelease: true })), "pre-release");
+    assert.equal(
+      await reason(
+        "create",
+        createPayload(t.forge.url, "acme", "webapp", {
+          ref: "refs/tags/v2",
+          refType: "tag",
+          sha: SHA_A,
+        }),
+      ),
+      "this connection deploys releases, not tags",
+    );
+    assert.equal(
+      await reason("issues", { action: "opened" }),
+      'event "issues" does not trigger deployments',
+    );
+    assert.deepEqual(t.app.ports.enqueued, []);
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotated tag) and a tag push, ignores a branch push", async () => {
+  await withConnection("tag", async (t) => {
+    const create = await t.deliver(
+      "create",
+      createPayload(t.forge.url, "acme", "webapp", {
+        ref: "refs/tags/v1.2.0",
+        refType: "tag",
+        sha: SHA_TAG_OBJECT,
+      }),
+    );
+    assert.equal(create.status, 202);
+    assert.equal(
+      t.app.ports.enqueued[0].flakeRef,
+      `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
+    );
+
+    const push = await t.deliver(
+      "push",
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1.3.0", after: SHA_B }),
+    );
+    assert.equal(push.status, 202);
+    assert.equal(t.app.ports.enqueued[1].version, "v1.3.0");
+    assert.equal(
+      t.app.ports.enqueued[1].flakeRef,
+      `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.3.0&rev=${SHA_B}`,
+    );
+    assert.equal(t.forge.calls.length, 1, "a push names its commit: no tag lookup");
+
+    const branch = await t.deliver(
+      "push",
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/heads/main", after: SHA_B }),
+    );
+    assert.equal(branch.status, 200);
+    assert.deepEqual(await branch.json(), { status: "ignored", reason: "branch push (main)" });
+    assert.equal(t.app.ports.enqueued.length, 2);
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id accepts the form content type (signature over the decoded payload)", async () => {
+  await withConnection("tag", async (t) => {
+    const res = await t.deliver(
+      "push",
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1.3.0", after: SHA_B }),
+      { contentType: "form" },
+    );
+    assert.equal(res.status, 202);
+    assert.equal(t.app.ports.enqueued[0].version, "v1.3.0");
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id accepts Gitea's headers", async () => {
+  await withConnection("tag", async (t) => {
+    const d = await buildDelivery({
+      flavor: "gitea",
+      event: "push",
+      payload: pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v9", after: SHA_B }),
+      secret: t.secret,
+    });
+    assert.equal(d.headers.get("x-forgejo-signature"), null);
+    assert.equal((await t.post(d.body, d.headers)).status, 202);
+    // X-Hub-Signature-256 alone is enough too.
+    const hub = new Headers(d.headers);
+    for (const h of ["x-gitea-signature", "x-gogs-signature"]) hub.delete(h);
+    hub.set("x-gitea-delivery", crypto.randomUUID());
+    const first = t.app.ports.enqueued[0];
+    t.app.ports.nextResult = () => ({
+      outcome: "in_progress",
+      deploymentId: "0b0e6f5e-0000-4000-8000-000000000001",
+    });
+    const again = await t.post(d.body, hub);
+    assert.equal(again.status, 200, "the same version again is not an error");
+    assert.equal((await again.json()).status, "in_progress");
+    assert.deepEqual(t.app.ports.enqueued[1], first);
+    assert.equal(t.app.ports.enqueued.length, 2);
+  }, "gitea");
+});
+
+Deno.test("POST /webhook/forgejo/:id answers 401 and nothing else for missing, empty, wrong signatures and unknown connections", async () => {
+  await withConnection("tag", async (t) => {
+    const payload = pushPayload(t.forge.url, "acme", "webapp", {
+      ref: "refs/tags/v1",
+      after: SHA_B,
+    });
+    const good = await buildDelivery({ event: "push", payload, secret: t.secret });
+    const variants: [string, Headers, string?][] = [];
+    const without = new Headers(good.headers);
+    for (
+      const h of [
+        "x-forgejo-signature",
+        "x-gitea-signature",
+        "x-gogs-signature",
+        "x-hub-signature-256",
+        "x-hub-signature",
+      ]
+    ) without.delete(h);
+    variants.push(["missing", without]);
+    const empty = new Headers(without);
+    empty.set("x-forgejo-signature", "");
+    variants.push(["empty", empty]);
+    const wrong = await buildDelivery({ event: "push", payload, secret: "not-the-secret" });
+    variants.push(["wrong secret", wrong.headers]);
+    variants.push(["unknown connection", good.headers, crypto.randomUUID()]);
+    variants.push(["not a uuid", good.headers, "nope"]);
+    const bodies = new Set<string>();
+    for (const [what, headers, to] of variants) {
+      const res = await t.post(good.body, headers, to);
+      assert.equal(res.status, 401, what);
+      bodies.add(await res.text());
+    }
+    // Tampered body with a valid signature of the original.
+    const tampered = new Uint8Array(good.body);
+    tampered[tampered.length - 3] ^= 1;
+    const res = await t.post(tampered, good.headers);
+    assert.equal(res.status, 401);
+    bodies.add(await res.text());
+    assert.equal(bodies.size, 1, "every refusal looks the same");
+    assert.deepEqual(JSON.parse([...bodies][0]), {
+      error: { code: "invalid_signature", message: "missing or invalid webhook signature" },
+    });
+    assert.deepEqual(t.app.ports.enqueued, []);
+    assert.equal((await t.post(good.body, good.headers)).status, 202);
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id answers a redelivery with the first result and never enqueues twice", async () => {
+  await withConnection("tag", async (t) => {
+    const payload = pushPayload(t.forge.url, "acme", "webapp", {
+      ref: "refs/tags/v1",
+      after: SHA_B,
+    });
+    const d = await buildDelivery({ event: "push", payload, secret: t.secret, deliveryId: "d-1" });
+    const first = await t.post(d.body, d.headers);
+    const again = await t.post(d.body, d.headers);
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    assert.deepEqual(await again.json(), await first.json());
+    assert.equal(t.app.ports.enqueued.length, 1);
+    const [{ n }] = await t.app.sql`select count(*)::int as n from forge_delivery`;
+    assert.equal(n, 1);
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id records a refused enqueue and answers it again on redelivery", async () => {
+  await withConnection("tag", async (t) => {
+    t.app.ports.sources.delete("webapp");
+    const payload = pushPayload(t.forge.url, "acme", "webapp", {
+      ref: "refs/tags/v1",
+      after: SHA_B,
+    });
+    const d = await buildDelivery({ event: "push", payload, secret: t.secret });
+    const first = await t.post(d.body, d.headers);
+    assert.equal(first.status, 422);
+    assert.equal((await first.json()).error.code, "unknown_package");
+    t.app.ports.sources.set("webapp", SOURCE);
+    assert.equal((await t.post(d.body, d.headers)).status, 422, "the first answer stands");
+    assert.deepEqual(t.app.ports.enqueued, []);
+  });
+});
+
+Deno.test("POST /api/repositories/:id/rotate-secret accepts both secrets during the overlap, then only the new one", async () => {
+  await withConnection("tag", async (t) => {
+    const rot = await t.app.api("POST", `/api/repositories/${t.id}/rotate-secret`);
+    assert.equal(rot.status, 200);
+    assert.match(rot.json.secret, /^[0-9a-f]{64}$/);
+    assert.equal(rot.json.webhook_updated, false, "manual setup: the operator updates the forge");
+    const until = new Date(rot.json.previous_valid_until).getTime();
+    assert.ok(Math.abs(until - (Date.now() + 24 * 3600_000)) < 60_000);
+    const repo = (await t.app.api("GET", `/api/repositories/${t.id}`)).json;
+    assert.equal(repo.secret.last4, rot.json.secret.slice(-4));
+    assert.equal(repo.secret.rotating_until, rot.json.previous_valid_until);
+
+    const payload = (v: string) =>
+      pushPayload(t.forge.url, "acme", "webapp", { ref: `refs/tags/${v}`, after: SHA_B });
+    const signed = (secret: string, v: string) =>
+      buildDelivery({ event: "push", payload: payload(v), secret });
+    const old1 = await signed(t.secret, "v1");
+    assert.equal((await t.post(old1.body, old1.headers)).status, 202);
+    const new1 = await signed(rot.json.secret, "v2");
+    assert.equal((await t.post(new1.body, new1.headers)).status, 202);
+
+    await t.app.sql`update forge_connection set previous_valid_until = now() - interval '1 second'`;
+    const old2 = await signed(t.secret, "v3");
+    assert.equal((await t.post(old2.body, old2.headers)).status, 401);
+    const new2 = await signed(rot.json.secret, "v4");
+    assert.equal((await t.post(new2.body, new2.headers)).status, 202);
+  });
+});
+
+Deno.test("POST /api/repositories/:id/rotate-secret updates a webhook despacito created", async () => {
+  const forge = await startFakeForgejo();
+  forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
+  forge.addTag("acme", "webapp", "v1.2.0", SHA_A);
+  const app = await startForgeApp();
+  app.ports.sources.set("webapp", SOURCE);
+  try {
+    const repo = (await app.api("POST", "/api/repositories", {
+      forge_url: forge.url,
+      owner: "acme",
+      repo: "webapp",
+      package: "webapp",
+      token: PAT,
+      trigger: "release",
+    })).json.repository;
+    const rot = await app.api("POST", `/api/repositories/${repo.id}/rotate-secret`);
+    assert.equal(rot.json.webhook_updated, true);
+    const patch = forge.calls.at(-1)!;
+    assert.equal(patch.method, "PATCH");
+    assert.deepEqual(patch.body, {
+      config: {
+        url: `${app.url}/webhook/forgejo/${repo.id}`,
+        content_type: "json",
+        secret: rot.json.secret,
+      },
+      events: ["release"],
+      active: true,
+    });
+    // The forge now signs with the new secret; a real delivery from the fake goes through.
+    const [res] = await forge.fire(
+      "acme",
+      "webapp",
+      "release",
+      releasePayload(forge.url, "acme", "webapp", { tag: "v1.2.0" }),
+    );
+    assert.equal(res.status, 202);
+    assert.equal(app.ports.enqueued.length, 1);
+    assert.deepEqual(forge.rejections, []);
+  } finally {
+    await app.close();
+    await forge.close();
+  }
+});
