@@ -45,6 +45,13 @@ const EXPECTED: Record<string, Decision> = {
   "GET /auth/callback": { access: "public" },
   "POST /auth/local/login": { access: "public" },
   "POST /auth/logout": { access: "public", selfCsrf: true },
+  "POST /api/repositories": { access: "authenticated" },
+  "GET /api/repositories": { access: "authenticated" },
+  "GET /api/repositories/:id": { access: "authenticated" },
+  "DELETE /api/repositories/:id": { access: "authenticated" },
+  "POST /api/repositories/:id/rotate-secret": { access: "authenticated" },
+  "GET /api/forge/status-posts": { access: "authenticated" },
+  "POST /webhook/forgejo/:id": { access: "signed" },
 };
 
 const ACCESS_KINDS: Access[] = ["public", "authenticated", "token", "bootstrap", "signed"];
