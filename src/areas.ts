@@ -6,9 +6,11 @@
  */
 
 import type { Area, AreaContext } from "./core/area.ts";
+import { createUiArea } from "./ui/area.ts";
 
-export async function buildAreas(_ctx: AreaContext): Promise<Area[]> {
+export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
-  // deploy, sign-in, forge and UI register here.
-  return await Promise.resolve(areas);
+  // deploy, sign-in and forge register here; the UI stays last (it answers what nothing matched).
+  areas.push(await createUiArea(ctx));
+  return areas;
 }
