@@ -1,7 +1,13 @@
+/**
+ * Entry point of the operator's web UI: starts the router and the clock and
+ * renders the app. Built by src/build/bundle_ui.ts into ui/dist.
+ */
+
 import { render } from "preact";
-import { signal } from "@preact/signals";
-const n = signal(0);
-function App() {
-  return <button type="button" onClick={() => n.value++}>clicked {n}</button>;
-}
+import { App } from "./app.tsx";
+import { startClock } from "./components.tsx";
+import { startRouter } from "./router.ts";
+
+startRouter();
+startClock();
 render(<App />, document.getElementById("app")!);
