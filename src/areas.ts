@@ -9,6 +9,7 @@ import type { Area, AreaContext } from "./core/area.ts";
 import { createAuthArea } from "./auth/area.ts";
 import { createForgeArea } from "./forge/area.ts";
 import { unavailablePorts } from "./forge/ports.ts";
+import { createUiArea } from "./ui/area.ts";
 
 export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
@@ -16,5 +17,7 @@ export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   // MERGE: replace unavailablePorts() with the deploy area's enqueue / subscribe / declaredSource.
   const forge = await createForgeArea({ ...ctx, ports: unavailablePorts() });
   if (forge) areas.push(forge);
+  // The UI stays last: it answers what nothing matched.
+  areas.push(await createUiArea(ctx));
   return areas;
 }

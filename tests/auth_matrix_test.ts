@@ -52,6 +52,7 @@ const EXPECTED: Record<string, Decision> = {
   "POST /api/repositories/:id/rotate-secret": { access: "authenticated" },
   "GET /api/forge/status-posts": { access: "authenticated" },
   "POST /webhook/forgejo/:id": { access: "signed" },
+  "GET /assets/:file": { access: "public" },
 };
 
 const ACCESS_KINDS: Access[] = ["public", "authenticated", "token", "bootstrap", "signed"];

@@ -1,0 +1,204 @@
+/**
+ * The web UI in real Chromium against a real despacito (child process under
+ * its production permission flags, real PostgreSQL). Until sign-in lands the
+ * browser authenticates with a bearer token sent on every request
+ * (extraHTTPHeaders), which the access guard accepts like a session.
+ * Screenshots of every screen, light/dark/phone, go to test-output/screenshots.
+ */
+
+import assert from "node:assert/strict";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { bundleUi } from "../src/build/bundle_ui.ts";
+import { launchChromium, screenshot, watchForeignRequests } from "./_harness/chromium.ts";
+import { freshDatabase } from "./_harness/postgres.ts";
+import { type RunningDespacito, spawnDespacito } from "./_harness/spawn_despacito.ts";
+
+interface World {
+  server: RunningDespacito;
+  browser: Browser;
+  operatorToken: string;
+  foreign: string[];
+  pageErrors: string[];
+}
+
+async function withWorld(fn: (w: World) => Promise<void>) {
+  await bundleUi();
+  const db = await freshDatabase();
+  const server = await spawnDespacito({ env: { DESPACITO_POSTGRES_CONNECTION_URI: db.uri } });
+  let browser: Browser | undefined;
+  try {
+    const res = await fetch(`${server.baseUrl}/api/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ description: "operator-e2e" }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const operatorToken = (await res.json()).token;
+    browser = await launchChromium();
+    await fn({ server, browser, operatorToken, foreign: [], pageErrors: [] });
+  } finally {
+    await browser?.close();
+    await server.stop();
+    await db.drop();
+  }
+}
+
+async function signedInPage(
+  w: World,
+  options: { colorScheme?: "light" | "dark"; phone?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await w.browser.newContext({
+    baseURL: w.server.baseUrl,
+    extraHTTPHeaders: { Authorization: `Bearer ${w.operatorToken}` },
+    colorScheme: options.colorScheme ?? "light",
+    viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 },
+    timezoneId: "Europe/Berlin",
+  });
+  const page = await context.newPage();
+  w.foreign.push(...watchForeignRequests(page, w.server.baseUrl));
+  page.on("pageerror", (e) => w.pageErrors.push(String(e)));
+  return { context, page };
+}
+
+Deno.test("web UI in Chromium: tokens, CSP, sign-in redirect, every screen light/dark/phone", async (t) => {
+  await withWorld(async (w) => {
+    await t.step(
+      "Tokens screen shows a new token once, copies it, and revokes it after confirmation",
+      async () => {
+        const { context, page } = await signedInPage(w);
+        await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+        await page.goto("/tokens");
+        await page.getByText("token: operator-e2e").waitFor();
+        await page.getByLabel("Description").fill("ci-runner-1");
+        await page.getByLabel("Expires").selectOption({ label: "30 days" });
+        await page.getByRole("button", { name: "Create token" }).click();
+
+        const dialog = page.getByRole("dialog", { name: "Your new token" });
+        await dialog.waitFor();
+        const token = (await dialog.locator(".token-value").textContent())!.trim();
+        assert.match(token, /^[0-9a-f]{64}$/);
+        assert.match(await dialog.getByRole("alert").textContent() ?? "", /only time/);
+        await dialog.getByRole("button", { name: "Copy token" }).click();
+        await dialog.getByRole("button", { name: /Copied/ }).waitFor();
+        assert.equal(await page.evaluate("navigator.clipboard.readText()"), token);
+        await screenshot(page, "tokens-created-dialog");
+
+        const me = await fetch(`${w.server.baseUrl}/api/me`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal((await me.json()).token.description, "ci-runner-1");
+
+        await dialog.getByRole("button", { name: /close/ }).click();
+        await dialog.waitFor({ state: "detached" });
+        assert.ok(!(await page.content()).includes(token), "token gone from the page");
+        const row = page.locator("tr", { hasText: "ci-runner-1" });
+        await row.waitFor();
+        await screenshot(page, "tokens-light");
+
+        await row.getByRole("button", { name: "Revoke" }).click();
+        const confirm = page.getByRole("dialog", { name: "Revoke this token?" });
+        await confirm.getByText("ci-runner-1").waitFor();
+        await confirm.getByRole("button", { name: "Revoke token" }).click();
+        await row.waitFor({ state: "detached" });
+        const after = await fetch(`${w.server.baseUrl}/api/me`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal(after.status, 401);
+        await after.body?.cancel();
+        await page.getByLabel("show revoked tokens").check();
+        await page.locator("tr", { hasText: "ci-runner-1" }).getByText("revoked").waitFor();
+        await context.close();
+      },
+    );
+
+    await t.step(
+      "the CSP blocks an inline script, parser- or DOM-inserted, and the app still runs",
+      async () => {
+        const { context, page } = await signedInPage(w);
+        // Browser-side code is passed as strings: this file is type-checked without the DOM lib.
+        await page.addInitScript(`
+        window.__violations = [];
+        addEventListener("securitypolicyviolation", (e) => __violations.push(e.effectiveDirective));
+      `);
+        // The real server's response (headers included), with an inline script slipped in.
+        await page.route("**/csp-probe", async (route) => {
+          const response = await route.fetch();
+          const body = (await response.text()).replace(
+            "</head>",
+            "<script>window.__pwned = 'parser';</script></head>",
+          );
+          await route.fulfill({ response, body });
+        });
+        const res = await page.goto("/csp-probe");
+        assert.match(res!.headers()["content-security-policy"], /script-src 'self'/);
+        await page.getByText("token: operator-e2e").waitFor(); // our own bundle ran
+        const dom = await page.evaluate(`(() => {
+        const s = document.createElement("script");
+        try {
+          s.textContent = "window.__pwned = 'dom';";
+        } catch { /* Trusted Types refuse the string */ }
+        document.head.append(s);
+        return window.__pwned ?? null;
+      })()`);
+        assert.equal(dom, null);
+        const violations = await page.evaluate<string[]>("window.__violations");
+        assert.ok(violations.includes("script-src-elem"), violations.join(","));
+        assert.equal(await page.evaluate("window.__pwned ?? null"), null);
+        await context.close();
+      },
+    );
+
+    await t.step(
+      "a 401 from the API sends the browser to sign-in, remembering where it was",
+      async () => {
+        const context = await w.browser.newContext({ baseURL: w.server.baseUrl });
+        const page = await context.newPage();
+        page.on("pageerror", (e) => w.pageErrors.push(String(e)));
+        await page.goto("/deployments?package=web");
+        await page.waitForURL("**/signin?return_to=%2Fdeployments%3Fpackage%3Dweb");
+        await page.getByRole("heading", { name: "Sign in to despacito" }).waitFor();
+        await context.close();
+      },
+    );
+
+    await t.step(
+      "every screen renders in light, dark and at phone width (screenshots)",
+      async () => {
+        const screens = [
+          ["overview", "/"],
+          ["history", "/deployments"],
+          ["tokens", "/tokens"],
+          ["repositories", "/repositories"],
+          ["deployment", "/deployments/00000000-0000-4000-8000-000000000000"],
+          ["not-found", "/no/such/page"],
+        ];
+        for (
+          const mode of [
+            { name: "light", colorScheme: "light" as const },
+            { name: "dark", colorScheme: "dark" as const },
+            { name: "phone", colorScheme: "light" as const, phone: true },
+          ]
+        ) {
+          const { context, page } = await signedInPage(w, mode);
+          for (const [name, path] of screens) {
+            await page.goto(path);
+            await page.getByText("token: operator-e2e").waitFor();
+            await page.locator("main h1, main .error").first().waitFor();
+            await screenshot(page, `${name}-${mode.name}`);
+          }
+          // Keyboard: the first Tab reaches the skip link, which is then visible.
+          await page.goto("/tokens");
+          await page.keyboard.press("Tab");
+          assert.equal(
+            await page.evaluate("document.activeElement?.textContent"),
+            "Skip to content",
+          );
+          await context.close();
+        }
+      },
+    );
+
+    assert.deepEqual(w.foreign, [], "no request leaves despacito's origin");
+    assert.deepEqual(w.pageErrors, [], "no uncaught error in the page");
+  });
+});

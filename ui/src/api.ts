@@ -1,0 +1,149 @@
+/**
+ * The one API client: every request the UI makes goes through here. JSON
+ * in and out, cookies same-origin only, every write sent as JSON (the
+ * server's CSRF rule), errors turned into ApiError with the server's code
+ * and message (shown as text, never as HTML). A 401 sends the user to
+ * sign-in and back to where they were.
+ */
+
+import { here, navigate, signInPath } from "./router.ts";
+import type {
+  AuthMethods,
+  Connected,
+  CreatedToken,
+  Deployment,
+  DeploymentPage,
+  Me,
+  NewRepository,
+  Package,
+  Repository,
+  Token,
+} from "./types.ts";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    /** Seconds, from Retry-After. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+interface Options {
+  body?: unknown;
+  /** Do not redirect to sign-in on 401 (the sign-in screen itself). */
+  keep401?: boolean;
+  text?: boolean;
+}
+
+async function call<T>(method: string, path: string, options: Options = {}): Promise<T> {
+  const headers: Record<string, string> = {
+    Accept: options.text ? "text/plain" : "application/json",
+  };
+  let body: string | undefined;
+  if (method !== "GET") {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.body ?? {});
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body, credentials: "same-origin" });
+  } catch (e) {
+    throw new ApiError(0, "unreachable", "despacito did not answer; check your connection", {
+      cause: String(e),
+    });
+  }
+  if (res.status === 401 && !options.keep401 && !location.pathname.startsWith("/signin")) {
+    navigate(signInPath(here()), { replace: true });
+  }
+  if (!res.ok) throw await errorFrom(res);
+  if (res.status === 204) return undefined as T;
+  return (options.text ? await res.text() : await res.json()) as T;
+}
+
+async function errorFrom(res: Response): Promise<ApiError> {
+  const retry = res.headers.get("retry-after");
+  const retryAfter = retry && /^\d+$/.test(retry) ? Number(retry) : undefined;
+  try {
+    const body = await res.json();
+    const e = body?.error;
+    if (e && typeof e.code === "string") {
+      return new ApiError(res.status, e.code, String(e.message ?? e.code), e.details, retryAfter);
+    }
+  } catch { /* not JSON: a proxy's error page */ }
+  return new ApiError(
+    res.status,
+    `http_${res.status}`,
+    `despacito answered ${res.status} ${res.statusText}`.trim(),
+    undefined,
+    retryAfter,
+  );
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  me: () => call<Me>("GET", "/api/me"),
+  authMethods: () => call<AuthMethods>("GET", "/api/auth/methods", { keep401: true }),
+  localLogin: (username: string, password: string) =>
+    call<{ user: unknown }>("POST", "/auth/local/login", {
+      body: { username, password },
+      keep401: true,
+    }),
+  logout: () => call<void>("POST", "/auth/logout", { keep401: true }),
+  /** Where the browser goes (a full navigation) to sign in with a provider. */
+  providerLoginUrl: (issuer: string, returnTo: string) =>
+    `/auth/login?issuer=${enc(issuer)}&return_to=${enc(returnTo)}`,
+
+  packages: () => call<{ packages: Package[] }>("GET", "/api/packages"),
+  deployments: (q: { package?: string; status?: string; limit?: number; cursor?: string }) => {
+    const p = new URLSearchParams();
+    if (q.package) p.set("package", q.package);
+    if (q.status) p.set("status", q.status);
+    p.set("limit", String(q.limit ?? 50));
+    if (q.cursor) p.set("cursor", q.cursor);
+    return call<DeploymentPage>("GET", `/api/deployments?${p}`);
+  },
+  deployment: (id: string) => call<Deployment>("GET", `/api/deployments/${enc(id)}`),
+  deploymentLog: (id: string) =>
+    call<string>("GET", `/api/deployments/${enc(id)}/log`, { text: true }),
+  cancel: (id: string) => call<{ status: string }>("POST", `/api/deployments/${enc(id)}/cancel`),
+  /** The live event stream, resuming after `lastSeq` when given. */
+  events: (id: string, lastSeq: number | undefined) =>
+    new EventSource(
+      `/api/deployments/${enc(id)}/events` +
+        (lastSeq === undefined ? "" : `?last_event_id=${lastSeq}`),
+    ),
+
+  tokens: () => call<{ tokens: Token[] }>("GET", "/api/tokens"),
+  createToken: (body: { description: string; expires_in?: string; packages?: string[] }) =>
+    call<CreatedToken>("POST", "/api/tokens", { body }),
+  revokeToken: (id: string) => call<void>("DELETE", `/api/tokens/${enc(id)}`),
+
+  repositories: () => call<{ repositories: Repository[] }>("GET", "/api/repositories"),
+  connectRepository: (body: NewRepository) =>
+    call<Connected>("POST", "/api/repositories", { body }),
+  disconnectRepository: (id: string) =>
+    call<{ deleted: boolean; webhook_removed: boolean; warning?: string }>(
+      "DELETE",
+      `/api/repositories/${enc(id)}`,
+    ),
+  rotateSecret: (id: string) =>
+    call<{ secret: string; previous_valid_until: string; webhook_updated: boolean }>(
+      "POST",
+      `/api/repositories/${enc(id)}/rotate-secret`,
+    ),
+};
+
+/** A short sentence for an error, for the page. */
+export function describeError(e: unknown): string {
+  if (e instanceof ApiError) {
+    return e.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}

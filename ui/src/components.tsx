@@ -1,0 +1,164 @@
+/**
+ * Small shared pieces: links, times, status badges, copy buttons, dialogs,
+ * error notes. Server text only ever reaches the page as text children or
+ * attribute values, never as HTML.
+ */
+
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { signal, useSignal } from "@preact/signals";
+import { navigate } from "./router.ts";
+import { absoluteTime, relativeTime } from "./time.ts";
+
+/** Ticks every 15 s so relative times stay true. */
+export const clock = signal(Date.now());
+export function startClock(): void {
+  setInterval(() => (clock.value = Date.now()), 15_000);
+}
+
+export function Link(
+  props: { href: string; children: ComponentChildren; class?: string; current?: boolean },
+) {
+  return (
+    <a
+      href={props.href}
+      class={props.class}
+      aria-current={props.current ? "page" : undefined}
+      onClick={(e) => {
+        if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+        e.preventDefault();
+        navigate(props.href);
+      }}
+    >
+      {props.children}
+    </a>
+  );
+}
+
+export function Time({ at }: { at: string | null | undefined }) {
+  if (!at) return <span class="muted">—</span>;
+  return (
+    <time dateTime={at} title={absoluteTime(at)}>
+      {relativeTime(at, clock.value)}
+    </time>
+  );
+}
+
+export function Badge({ status }: { status: string | null | undefined }) {
+  if (!status) return <span class="muted">—</span>;
+  return <span class={`badge badge-${status.replace(/[^a-z_]/g, "")}`}>{status}</span>;
+}
+
+export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+  const done = useSignal<"" | "Copied" | "Copy failed">("");
+  return (
+    <button
+      type="button"
+      class="small"
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          done.value = "Copied";
+        } catch {
+          done.value = "Copy failed";
+        }
+        setTimeout(() => (done.value = ""), 2000);
+      }}
+    >
+      {done.value || label}
+      <span class="sr-only" aria-live="polite">{done.value}</span>
+    </button>
+  );
+}
+
+/** A long id or hash: shortened, the whole value on hover, with a copy button. */
+export function Short({ value, size = 12 }: { value: string | null | undefined; size?: number }) {
+  if (!value) return <span class="muted">—</span>;
+  return (
+    <span class="short">
+      <code title={value}>{shorten(value, size)}</code>
+      <CopyButton text={value} />
+    </span>
+  );
+}
+
+/** "/nix/store/<hash>-name" → "<first 8 of hash>…-name"; other values cut at `size`. */
+export function shorten(value: string, size: number): string {
+  const store = /^\/nix\/store\/([0-9a-z]{32})-(.+)$/.exec(value);
+  if (store) return `${store[1].slice(0, 8)}…-${store[2]}`;
+  return value.length > size ? value.slice(0, size) : value;
+}
+
+export function ErrorNote({ message }: { message: string | null | undefined }) {
+  if (!message) return null;
+  return <p class="error" role="alert">{message}</p>;
+}
+
+export function Loading() {
+  return <p class="muted" aria-busy="true">Loading…</p>;
+}
+
+/** A modal <dialog>: focus is trapped by the browser, Escape closes it. */
+export function Dialog(
+  props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean },
+) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class={props.wide ? "wide" : undefined}
+      aria-labelledby="dialog-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onClose();
+      }}
+    >
+      <h2 id="dialog-title">{props.title}</h2>
+      {props.children}
+    </dialog>
+  );
+}
+
+export function ConfirmDialog(props: {
+  title: string;
+  confirm: string;
+  children: ComponentChildren;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+  return (
+    <Dialog title={props.title} onClose={props.onClose}>
+      {props.children}
+      <ErrorNote message={error.value} />
+      <div class="actions">
+        <button type="button" onClick={props.onClose}>Cancel</button>
+        <button
+          type="button"
+          class="danger"
+          disabled={busy.value}
+          onClick={async () => {
+            busy.value = true;
+            error.value = null;
+            try {
+              await props.onConfirm();
+              props.onClose();
+            } catch (e) {
+              error.value = e instanceof Error ? e.message : String(e);
+            } finally {
+              busy.value = false;
+            }
+          }}
+        >
+          {props.confirm}
+        </button>
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,90 @@
+/** The form that connects a Forgejo/Gitea repository; the PAT is cleared once sent. */
+
+import { useSignal } from "@preact/signals";
+import { api, describeError } from "../api.ts";
+import { ErrorNote } from "../components.tsx";
+import type { Connected, NewRepository } from "../types.ts";
+
+const EMPTY: NewRepository = {
+  forge_url: "",
+  owner: "",
+  repo: "",
+  package: "",
+  token: "",
+  trigger: "release",
+};
+
+export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => void }) {
+  const form = useSignal<NewRepository>({ ...EMPTY });
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+  const field = (key: keyof NewRepository) => ({
+    name: key,
+    value: form.value[key],
+    onInput: (
+      e: { currentTarget: HTMLInputElement },
+    ) => (form.value = { ...form.value, [key]: e.currentTarget.value }),
+  });
+  return (
+    <section aria-labelledby="connect-title">
+      <h2 id="connect-title">Connect a repository</h2>
+      <form
+        class="card"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          busy.value = true;
+          error.value = null;
+          try {
+            const c = await api.connectRepository(form.value);
+            form.value = { ...EMPTY };
+            onConnected(c);
+          } catch (err) {
+            error.value = describeError(err);
+          } finally {
+            busy.value = false;
+          }
+        }}
+      >
+        <label>
+          Forge URL
+          <input type="url" required placeholder="https://codeberg.org" {...field("forge_url")} />
+        </label>
+        <div class="row">
+          <label>
+            Owner
+            <input required {...field("owner")} />
+          </label>
+          <label>
+            Repository
+            <input required {...field("repo")} />
+          </label>
+        </div>
+        <label>
+          Package <span class="muted">(the flake input it deploys)</span>
+          <input required {...field("package")} />
+        </label>
+        <label>
+          Access token <span class="muted">(a PAT; stored sealed, never shown again)</span>
+          <input type="password" autoComplete="off" required {...field("token")} />
+        </label>
+        <label>
+          Deploy on
+          <select
+            name="trigger"
+            value={form.value.trigger}
+            onChange={(e) =>
+              form.value = {
+                ...form.value,
+                trigger: e.currentTarget.value === "tag" ? "tag" : "release",
+              }}
+          >
+            <option value="release">published release</option>
+            <option value="tag">new tag</option>
+          </select>
+        </label>
+        <ErrorNote message={error.value} />
+        <button type="submit" class="primary" disabled={busy.value}>Connect</button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,101 @@
+/** History: every deployment, newest first, filtered by package and status, a page at a time. */
+
+import { api } from "../api.ts";
+import { Badge, ErrorNote, Link, Loading, Time } from "../components.tsx";
+import { useLoad } from "../load.ts";
+import { navigate, place, withQuery } from "../router.ts";
+import { formatDuration } from "../time.ts";
+import { DEPLOYMENT_STATUSES } from "../types.ts";
+
+const PAGE = 25;
+
+export function History() {
+  const q = place.value.query;
+  const filter = {
+    package: q.get("package") ?? undefined,
+    status: q.get("status") ?? undefined,
+    cursor: q.get("cursor") ?? undefined,
+  };
+  const page = useLoad(
+    () => api.deployments({ ...filter, limit: PAGE }),
+    JSON.stringify(filter),
+  );
+  const packages = useLoad(api.packages, "packages");
+  const names = packages.data.value?.packages.map((p) => p.name) ?? [];
+  if (filter.package && !names.includes(filter.package)) names.push(filter.package);
+  const set = (change: Record<string, string | undefined>) =>
+    navigate(withQuery("/deployments", { ...filter, cursor: undefined, ...change }));
+  const rows = page.data.value?.deployments;
+  const next = page.data.value?.next_cursor;
+
+  return (
+    <section aria-labelledby="history-title">
+      <h1 id="history-title">History</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Package
+          <select
+            value={filter.package ?? ""}
+            onChange={(e) => set({ package: e.currentTarget.value || undefined })}
+          >
+            <option value="">all packages</option>
+            {names.map((n) => <option key={n} value={n}>{n}</option>)}
+          </select>
+        </label>
+        <label>
+          Status
+          <select
+            value={filter.status ?? ""}
+            onChange={(e) => set({ status: e.currentTarget.value || undefined })}
+          >
+            <option value="">any status</option>
+            {DEPLOYMENT_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+        </label>
+      </form>
+      <ErrorNote message={page.error.value} />
+      {!rows && !page.error.value && <Loading />}
+      {rows && rows.length === 0 && <p class="muted">No deployment matches.</p>}
+      {rows && rows.length > 0 && (
+        <div class="table-wrap">
+          <table class="stack">
+            <thead>
+              <tr>
+                <th scope="col">Deployment</th>
+                <th scope="col">Status</th>
+                <th scope="col">Requested</th>
+                <th scope="col">Took</th>
+                <th scope="col">By</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr key={d.id}>
+                  <th scope="row">
+                    <Link href={`/deployments/${d.id}`}>{d.package} {d.version}</Link>
+                  </th>
+                  <td data-label="Status">
+                    <Badge status={d.status} />
+                  </td>
+                  <td data-label="Requested">
+                    <Time at={d.created_at} />
+                  </td>
+                  <td data-label="Took">
+                    {d.started_at && d.finished_at
+                      ? formatDuration(Date.parse(d.finished_at) - Date.parse(d.started_at))
+                      : "—"}
+                  </td>
+                  <td data-label="By">{d.triggered_by?.label ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Pages">
+        {filter.cursor && <button type="button" onClick={() => set({})}>Newest</button>}
+        {next && <button type="button" onClick={() => set({ cursor: next })}>Older</button>}
+      </nav>
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+/** Overview: every package with what runs now, and the queue (running, queued, superseded). */
+
+import { api } from "../api.ts";
+import { Badge, ErrorNote, Link, Loading, Short, Time } from "../components.tsx";
+import { useLoad } from "../load.ts";
+import type { Deployment } from "../types.ts";
+
+export function Overview() {
+  const packages = useLoad(api.packages, "packages", 5000);
+  const queue = useLoad(
+    () => api.deployments({ status: "queued,running,superseded", limit: 30 }),
+    "queue",
+    3000,
+  );
+  const pkgs = packages.data.value?.packages;
+  const active = (queue.data.value?.deployments ?? []).filter(inQueue);
+  return (
+    <>
+      <section aria-labelledby="queue-title">
+        <h1 id="queue-title">Queue</h1>
+        <ErrorNote message={queue.error.value} />
+        {!queue.data.value && !queue.error.value && <Loading />}
+        {queue.data.value && active.length === 0 && (
+          <p class="muted">
+            Nothing running or waiting.
+          </p>
+        )}
+        {active.length > 0 && (
+          <ul class="queue">
+            {active.map((d) => (
+              <li key={d.id}>
+                <Badge status={d.status} />{" "}
+                <Link href={`/deployments/${d.id}`}>{d.package} {d.version}</Link>{" "}
+                <span class="muted">
+                  {d.status === "running" ? "started " : "requested "}
+                  <Time at={d.started_at ?? d.created_at} />
+                  {d.triggered_by && ` by ${d.triggered_by.label}`}
+                </span>
+                {d.status === "superseded" && d.superseded_by && (
+                  <span class="muted aside">
+                    — superseded by{" "}
+                    <Link href={`/deployments/${d.superseded_by}`}>a newer version</Link>
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="packages-title">
+        <h2 id="packages-title">Packages</h2>
+        <ErrorNote message={packages.error.value} />
+        {!pkgs && !packages.error.value && <Loading />}
+        {pkgs && pkgs.length === 0 && (
+          <p class="muted">The deployment flake declares no inputs despacito can deploy.</p>
+        )}
+        {pkgs && pkgs.length > 0 && (
+          <div class="table-wrap">
+            <table class="stack">
+              <thead>
+                <tr>
+                  <th scope="col">Package</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Locked rev</th>
+                  <th scope="col">Store path</th>
+                  <th scope="col">Deployed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {pkgs.map((p) => (
+                  <tr key={p.name}>
+                    <th scope="row">
+                      <Link href={`/deployments?package=${encodeURIComponent(p.name)}`}>
+                        {p.name}
+                      </Link>
+                      <div class="muted small-text" title={p.declared_url}>{p.declared_url}</div>
+                    </th>
+                    <td data-label="Version">
+                      {p.current_version ?? <span class="muted">never deployed</span>}
+                    </td>
+                    <td data-label="Status">
+                      <Badge status={p.last_status} />
+                    </td>
+                    <td data-label="Locked rev">
+                      <Short value={p.locked_rev} />
+                    </td>
+                    <td data-label="Store path">
+                      <Short value={p.store_path} />
+                    </td>
+                    <td data-label="Deployed">
+                      <Time at={p.deployed_at} />
+                      {p.deployment_id && (
+                        <>
+                          {" "}
+                          <Link href={`/deployments/${p.deployment_id}`}>details</Link>
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+/** Running and queued, plus superseded ones whose successor is still waiting or running. */
+function inQueue(d: Deployment, _i: number, all: Deployment[]): boolean {
+  if (d.status === "queued" || d.status === "running") return true;
+  return d.status === "superseded" &&
+    all.some((o) => o.id === d.superseded_by && (o.status === "queued" || o.status === "running"));
+}

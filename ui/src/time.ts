@@ -1,0 +1,65 @@
+/**
+ * Times for people: relative ("3 min ago") with the absolute time in the
+ * browser's zone for hover, and durations. Pure functions; the ticking
+ * clock that refreshes relative times lives in components.tsx.
+ */
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 86_400_000],
+  ["month", 30 * 86_400_000],
+  ["week", 7 * 86_400_000],
+  ["day", 86_400_000],
+  ["hour", 3_600_000],
+  ["minute", 60_000],
+  ["second", 1000],
+];
+
+export function relativeTime(iso: string, now: number, locale?: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const diff = t - now;
+  if (Math.abs(diff) < 10_000) return "just now";
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  for (const [unit, ms] of UNITS) {
+    if (Math.abs(diff) >= ms || unit === "second") {
+      return rtf.format(Math.trunc(diff / ms), unit);
+    }
+  }
+  return iso;
+}
+
+export function absoluteTime(iso: string, locale?: string, timeZone?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(locale, {
+    dateStyle: "medium",
+    timeStyle: "medium",
+    timeZone,
+  }) + ` ${zoneName(d, locale, timeZone)}`;
+}
+
+function zoneName(d: Date, locale?: string, timeZone?: string): string {
+  const part = new Intl.DateTimeFormat(locale, { timeZoneName: "short", timeZone })
+    .formatToParts(d).find((p) => p.type === "timeZoneName");
+  return part?.value ?? "";
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function durationBetween(
+  from: string | null,
+  to: string | null,
+  now: number,
+): number | null {
+  if (!from) return null;
+  const end = to ? Date.parse(to) : now;
+  return end - Date.parse(from);
+}

@@ -1,0 +1,156 @@
+/** The JSON shapes the UI reads, as CONTRACTS.md defines them (snake_case over the wire). */
+
+export type DeploymentStatus =
+  | "queued"
+  | "running"
+  | "deployed"
+  | "failed"
+  | "superseded"
+  | "cancelled"
+  | "interrupted";
+
+export const DEPLOYMENT_STATUSES: DeploymentStatus[] = [
+  "queued",
+  "running",
+  "deployed",
+  "failed",
+  "superseded",
+  "cancelled",
+  "interrupted",
+];
+
+export const ACTIVE: DeploymentStatus[] = ["queued", "running"];
+
+export interface Step {
+  name: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  status: "running" | "ok" | "failed" | "skipped";
+}
+
+export interface NodeOutcome {
+  node: string;
+  status: "succeeded" | "failed" | "unknown";
+  message: string | null;
+}
+
+export interface Deployment {
+  id: string;
+  package: string;
+  version: string;
+  nix_store_path: string | null;
+  flake_ref: string | null;
+  status: DeploymentStatus;
+  triggered_by: { kind: "token" | "session" | "forge"; id: string; label: string } | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  steps?: Step[];
+  commit_sha: string | null;
+  locked_rev: string | null;
+  previous_locked_rev: string | null;
+  nodes?: NodeOutcome[];
+  error: string | null;
+  exit_code: number | null;
+  superseded_by: string | null;
+  seq?: number;
+}
+
+export interface DeploymentPage {
+  deployments: Deployment[];
+  next_cursor: string | null;
+}
+
+export interface Package {
+  name: string;
+  declared_url: string;
+  locked_rev: string | null;
+  current_version: string | null;
+  store_path: string | null;
+  deployed_at: string | null;
+  deployment_id: string | null;
+  last_status: DeploymentStatus | null;
+}
+
+export interface Token {
+  id: string;
+  description: string;
+  packages: string[] | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface CreatedToken extends Token {
+  token: string;
+}
+
+export interface User {
+  id: string;
+  issuer: string | null;
+  username: string | null;
+  email: string | null;
+  display_name: string | null;
+}
+
+export type Me =
+  | { kind: "session"; user: User }
+  | { kind: "token"; token: { id: string; description: string; packages: string[] | null } };
+
+export interface AuthMethods {
+  local: boolean;
+  providers: { issuer: string; name: string }[];
+}
+
+export interface Repository {
+  id: string;
+  forge_url: string;
+  forge_type: "forgejo" | "gitea";
+  owner: string;
+  repo: string;
+  package: string;
+  trigger: "release" | "tag";
+  webhook_id: number | null;
+  token: { set: boolean; last4: string };
+  secret: { set: boolean; last4: string; rotating_until: string | null };
+  last_delivery: { at: string; event: string; delivery_id: string; result: string } | null;
+  last_status_post: {
+    at: string;
+    state: string;
+    ok: boolean;
+    error: string | null;
+    deployment_id: string;
+  } | null;
+  created_at: string;
+}
+
+export interface ManualWebhook {
+  url: string;
+  secret: string;
+  content_type: string;
+  events: string[];
+  token_page_url: string;
+}
+
+export interface Connected {
+  repository: Repository;
+  webhook: { created: true; id: number } | { created: false; manual: ManualWebhook };
+}
+
+export interface NewRepository {
+  forge_url: string;
+  owner: string;
+  repo: string;
+  package: string;
+  token: string;
+  trigger: "release" | "tag";
+}
+
+export interface LogLine {
+  seq: number;
+  stream: "stdout" | "stderr" | "system";
+  line: string;
+  at: string;
+}
