@@ -41,8 +41,18 @@ export function configOrReport(): Readonly<Config> | undefined {
   }
 }
 
-export function loggerFor(config: Readonly<Config>): Logger {
-  return createLogger({ level: config.logLevel });
+/**
+ * The server logs JSON to stdout (journald, Docker). One-shot commands log to
+ * stderr instead, so their stdout is only their answer: `TOKEN=$(despacito
+ * token create …)` captures the token and nothing else.
+ */
+export function loggerFor(config: Readonly<Config>, to: "stdout" | "stderr" = "stdout"): Logger {
+  if (to === "stdout") return createLogger({ level: config.logLevel });
+  const enc = new TextEncoder();
+  return createLogger({
+    level: config.logLevel,
+    sink: (line) => Deno.stderr.writeSync(enc.encode(line + "\n")),
+  });
 }
 
 export async function withDatabase<T>(
