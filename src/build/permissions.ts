@@ -24,6 +24,12 @@ export interface PermissionInputs {
    * A compiled binary carries these inside itself and passes undefined.
    */
   programDir?: string;
+  /**
+   * More readable places the config cannot name: for the compiled binary,
+   * /etc/despacito and the systemd credentials directory, since its flags are
+   * fixed at build time while *_FILE paths are chosen at run time.
+   */
+  extraRead?: string[];
 }
 
 /** Environment variables the process itself reads (children inherit the full environment). */
@@ -47,6 +53,7 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
     ...writable,
     c.configFile,
     ...(inputs.secretFiles ?? []),
+    ...(inputs.extraRead ?? []),
     ...(inputs.programDir
       ? ["migrations", "ui/dist", "node_modules", "deno.json", "src/build_info.json"].map((p) =>
         `${inputs.programDir}/${p}`
