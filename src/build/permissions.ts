@@ -69,6 +69,8 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
     `--allow-run=${unique(programs).join(",")}`,
     // os.hostname/networkInterfaces are read by the OIDC and Postgres clients.
     "--allow-sys=hostname,networkInterfaces,osRelease,uid,gid",
+    // A server must fail on a missing permission, never stop to ask a terminal.
+    "--no-prompt",
   ];
 }
 
