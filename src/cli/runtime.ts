@@ -15,7 +15,8 @@ export function despacitoEnv(): Record<string, string | undefined> {
   // With full env permission (development, tests) we can also catch misspelt variables.
   if (Deno.permissions.querySync({ name: "env" }).state === "granted") {
     for (const [k, v] of Object.entries(Deno.env.toObject())) {
-      if (k.startsWith("DESPACITO_")) env[k] = v;
+      // DESPACITO_TEST_* belong to the test harness (e.g. DESPACITO_TEST_POSTGRES_URI).
+      if (k.startsWith("DESPACITO_") && !k.startsWith("DESPACITO_TEST_")) env[k] = v;
     }
     return env;
   }
