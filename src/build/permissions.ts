@@ -24,6 +24,12 @@ export interface PermissionInputs {
    * A compiled binary carries these inside itself and passes undefined.
    */
   programDir?: string;
+  /**
+   * More readable places the config cannot name: for the compiled binary,
+   * /etc/despacito and the systemd credentials directory, since its flags are
+   * fixed at build time while *_FILE paths are chosen at run time.
+   */
+  extraRead?: string[];
 }
 
 /** Environment variables the process itself reads (children inherit the full environment). */
@@ -56,6 +62,7 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
     // Not a *_FILE secret (a plain-env admin password is deliberately impossible), so named here.
     c.adminPasswordFile,
     ...(inputs.secretFiles ?? []),
+    ...(inputs.extraRead ?? []),
     ...(inputs.programDir
       ? ["migrations", "ui/dist", "node_modules", "deno.json", "src/build_info.json"].map((p) =>
         `${inputs.programDir}/${p}`
@@ -71,6 +78,8 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
     `--allow-run=${unique(programs).join(",")}`,
     // os.hostname/networkInterfaces are read by the OIDC and Postgres clients.
     "--allow-sys=hostname,networkInterfaces,osRelease,uid,gid",
+    // A server must fail on a missing permission, never stop to ask a terminal.
+    "--no-prompt",
   ];
 }
 

@@ -9,7 +9,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { status: { type: "boolean" } }, strict: true });
   const config = configOrReport();
   if (!config) return 2;
-  const log = loggerFor(config);
+  const log = loggerFor(config, "stderr");
   const files = await loadMigrations();
   try {
     return await withDatabase(config, log, async (db) => {

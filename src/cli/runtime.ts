@@ -15,7 +15,8 @@ export function despacitoEnv(): Record<string, string | undefined> {
   // With full env permission (development, tests) we can also catch misspelt variables.
   if (Deno.permissions.querySync({ name: "env" }).state === "granted") {
     for (const [k, v] of Object.entries(Deno.env.toObject())) {
-      if (k.startsWith("DESPACITO_")) env[k] = v;
+      // DESPACITO_TEST_* belong to the test harness (e.g. DESPACITO_TEST_POSTGRES_URI).
+      if (k.startsWith("DESPACITO_") && !k.startsWith("DESPACITO_TEST_")) env[k] = v;
     }
     return env;
   }
@@ -41,8 +42,18 @@ export function configOrReport(): Readonly<Config> | undefined {
   }
 }
 
-export function loggerFor(config: Readonly<Config>): Logger {
-  return createLogger({ level: config.logLevel });
+/**
+ * The server logs JSON to stdout (journald, Docker). One-shot commands log to
+ * stderr instead, so their stdout is only their answer: `TOKEN=$(despacito
+ * token create …)` captures the token and nothing else.
+ */
+export function loggerFor(config: Readonly<Config>, to: "stdout" | "stderr" = "stdout"): Logger {
+  if (to === "stdout") return createLogger({ level: config.logLevel });
+  const enc = new TextEncoder();
+  return createLogger({
+    level: config.logLevel,
+    sink: (line) => Deno.stderr.writeSync(enc.encode(line + "\n")),
+  });
 }
 
 export async function withDatabase<T>(

@@ -10,26 +10,31 @@ export async function serveCommand(_args: string[]): Promise<number> {
   const config = configOrReport();
   if (!config) return 2;
   const log = loggerFor(config);
-  let server;
+  // Listen for signals before starting: a SIGTERM that arrives while migrations
+  // run (systemd stopping a slow start) must still end in a graceful stop, not
+  // in the runtime's default "die now".
+  const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
+  const handlers = (["SIGTERM", "SIGINT"] as const).map((s) => [s, () => resolve(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
   try {
-    server = await startServer(config, log);
-  } catch (e) {
-    if (e instanceof ListenError || e instanceof MigrationError) {
-      log.error(e.message);
-      err(`despacito: ${e.message}`);
+    let server;
+    try {
+      server = await startServer(config, log);
+    } catch (e) {
+      if (e instanceof ListenError || e instanceof MigrationError) {
+        log.error(e.message);
+        err(`despacito: ${e.message}`);
+        return 1;
+      }
+      log.error("startup failed", { error: e });
+      err(`despacito: startup failed: ${e instanceof Error ? e.message : String(e)}`);
       return 1;
     }
-    log.error("startup failed", { error: e });
-    err(`despacito: startup failed: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    const signal = await signalled;
+    log.info("signal received", { signal });
+    await server.stop();
+    return 0;
+  } finally {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
-  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-  const handlers = signals.map((s) => [s, () => resolve(s)] as const);
-  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-  const signal = await promise;
-  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-  log.info("signal received", { signal });
-  await server.stop();
-  return 0;
 }

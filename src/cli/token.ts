@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { isDomainError } from "../core/errors.ts";
-import { loadMigrations, migrate } from "../db/migrate.ts";
+import { loadMigrations, migrate, MigrationError } from "../db/migrate.ts";
 import { createToken, parseNewToken } from "../auth/tokens.ts";
 import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
 import { err, out } from "./io.ts";
@@ -38,9 +38,15 @@ export async function tokenCommand(args: string[]): Promise<number> {
   }
   const config = configOrReport();
   if (!config) return 2;
-  const log = loggerFor(config);
+  const log = loggerFor(config, "stderr");
   return await withDatabase(config, log, async (db) => {
-    await migrate(db.sql, await loadMigrations(), log);
+    try {
+      await migrate(db.sql, await loadMigrations(), log);
+    } catch (e) {
+      if (!(e instanceof MigrationError)) throw e;
+      err(`despacito: ${e.message}`);
+      return 1;
+    }
     const t = await createToken(db.sql, input);
     log.info("token created", { component: "cli", token_id: t.id });
     if (values.json) {
@@ -49,7 +55,9 @@ export async function tokenCommand(args: string[]): Promise<number> {
           id: t.id,
           token: t.token,
           description: t.description,
-          expires_at: t.expiresAt,
+          packages: t.packages,
+          created_at: t.createdAt.toISOString(),
+          expires_at: t.expiresAt?.toISOString() ?? null,
         }),
       );
     } else {

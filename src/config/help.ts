@@ -18,7 +18,8 @@ export function configMarkdownTable(): string {
   const rows = OPTIONS.map((o) => {
     const def = o.default === undefined ? "—" : `\`${o.default}\``;
     const name = o.secret ? `\`${o.env}\` (or \`${o.env}_FILE\`)` : `\`${o.env}\``;
-    return `| ${name} | ${o.type} | ${def} | ${o.description.replaceAll("|", "\\|")} |`;
+    const type = o.values ? `${o.type}: ${o.values.join(", ")}` : o.type;
+    return `| ${name} | ${type} | ${def} | ${o.description.replaceAll("|", "\\|")} |`;
   });
   return ["| Variable | Type | Default | Description |", "|---|---|---|---|", ...rows].join("\n");
 }

@@ -7,6 +7,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../log/log.ts";
+import { DomainError } from "../core/errors.ts";
 import { errorBody } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -66,10 +67,29 @@ export function securityHeaders(options: SecurityHeaderOptions): MiddlewareHandl
   };
 }
 
+/**
+ * 413 beyond `maxSize`. A body that cannot be read to the end (the client
+ * went away, or shutdown closed the stream) is the request's failure, a 400,
+ * never an "unhandled" 500.
+ */
 export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
-  return bodyLimit({
+  const limit = bodyLimit({
     maxSize,
     onError: (c) =>
       c.json(errorBody("payload_too_large", `request body exceeds ${maxSize} bytes`), 413),
   });
+  return async (c, next) => {
+    let passed = false;
+    try {
+      return await limit(c, async () => {
+        passed = true;
+        await next();
+      });
+    } catch (e) {
+      if (passed) throw e;
+      throw new DomainError("invalid", "invalid_body", "could not read the request body", {
+        cause: e,
+      });
+    }
+  };
 }

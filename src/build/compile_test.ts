@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { buildEnv, compileArgs, DEFAULT_EXTRA_READ, NIXOS_PATHS } from "./compile.ts";
+
+const valueOf = (argv: string[], flag: string) =>
+  argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1).split(",");
+
+Deno.test("compileArgs() builds for the NixOS paths with the shared permission flags", () => {
+  const argv = compileArgs({
+    env: {},
+    output: "despacito",
+    includeUi: false,
+    extraRead: DEFAULT_EXTRA_READ,
+  });
+  assert.equal(argv[0], "compile");
+  assert.deepEqual(argv.slice(-5), ["--include", "migrations", "--output", "despacito", "main.ts"]);
+  assert.deepEqual(valueOf(argv, "--allow-write"), [
+    "/var/lib/despacito",
+    "/var/lib/despacito/flake",
+    "/run/despacito",
+  ]);
+  assert.deepEqual(valueOf(argv, "--allow-read"), [
+    "/var/lib/despacito",
+    "/var/lib/despacito/flake",
+    "/run/despacito",
+    "/etc/despacito",
+    "/run/credentials/despacito.service",
+  ]);
+  assert.deepEqual(valueOf(argv, "--allow-run"), ["git", "nix", "colmena"]);
+  assert.ok(argv.includes("--no-prompt"));
+  assert.ok(!argv.includes("-A") && !argv.includes("--allow-all"));
+  assert.ok(!argv.some((a) => a.includes("node_modules")), "npm code is embedded, not read");
+});
+
+Deno.test("compileArgs() embeds the UI when built and honours DESPACITO_* overrides", () => {
+  const argv = compileArgs({
+    env: {
+      DESPACITO_FLAKE_DIR: "/srv/fleet",
+      DESPACITO_COLMENA_BIN: "/nix/store/abc-colmena/bin/colmena",
+      DESPACITO_TEST_POSTGRES_URI: "ignored: not an option",
+    },
+    output: "out/despacito",
+    includeUi: true,
+    extraRead: [],
+  });
+  assert.deepEqual(argv.slice(-7), [
+    "--include",
+    "migrations",
+    "--include",
+    "ui/dist",
+    "--output",
+    "out/despacito",
+    "main.ts",
+  ]);
+  assert.ok(valueOf(argv, "--allow-write")!.includes("/srv/fleet"));
+  assert.ok(valueOf(argv, "--allow-run")!.includes("/nix/store/abc-colmena/bin/colmena"));
+});
+
+Deno.test("buildEnv() starts from the NixOS paths and keeps only known options", () => {
+  assert.deepEqual(buildEnv({}), { ...NIXOS_PATHS });
+  const env = buildEnv({ DESPACITO_DATA_DIR: "/data", DESPACITO_NOPE: "x", DESPACITO_LISTEN: "" });
+  assert.equal(env.DESPACITO_DATA_DIR, "/data");
+  assert.equal("DESPACITO_NOPE" in env || "DESPACITO_LISTEN" in env, false);
+});

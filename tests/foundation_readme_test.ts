@@ -1,0 +1,61 @@
+/**
+ * README stays true to the code: its configuration table is the one
+ * generated from src/config/table.ts (`deno task docs` regenerates it), it
+ * documents every foundation route, and it gives the two commands.
+ */
+
+import assert from "node:assert/strict";
+import { configMarkdownTable } from "../src/config/help.ts";
+import { loadConfig } from "../src/config/config.ts";
+import type { Sql } from "../src/db/connect.ts";
+import { routeTable } from "../src/http/app.ts";
+import { silentLogger } from "../src/log/log.ts";
+import { CONFIG_BEGIN, CONFIG_END, renderReadme } from "../src/build/docs.ts";
+import { REPO_DIR } from "./_harness/server.ts";
+
+const readme = await Deno.readTextFile(`${REPO_DIR}/README.md`);
+
+/** Table rows as trimmed cells, separator rows dropped: formatting-insensitive. */
+function rows(markdown: string): string[][] {
+  return markdown.split("\n")
+    .filter((l) => l.trim().startsWith("|") && !/^\|[\s|:-]+\|$/.test(l.trim()))
+    .map((l) => l.trim().slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim()));
+}
+
+Deno.test("README's configuration table is the one generated from src/config/table.ts", () => {
+  const begin = readme.indexOf(CONFIG_BEGIN);
+  const end = readme.indexOf(CONFIG_END);
+  assert.ok(begin >= 0 && end > begin, "README has the config table markers");
+  const inReadme = rows(readme.slice(begin + CONFIG_BEGIN.length, end));
+  assert.deepEqual(
+    inReadme,
+    rows(configMarkdownTable()),
+    "README's table is stale: run `deno task docs`",
+  );
+});
+
+Deno.test("renderReadme() replaces only the text between the markers", () => {
+  const doc = `intro\n${CONFIG_BEGIN}\nold\n${CONFIG_END}\noutro\n`;
+  const out = renderReadme(doc);
+  assert.ok(out.startsWith(`intro\n${CONFIG_BEGIN}\n| Variable |`));
+  assert.ok(out.endsWith(`${CONFIG_END}\noutro\n`));
+  assert.ok(!out.includes("old"));
+  assert.throws(() => renderReadme("no markers"), /markers/);
+});
+
+Deno.test("README documents every foundation route and the two commands", () => {
+  const routes = routeTable({
+    config: loadConfig({}),
+    log: silentLogger,
+    // Building the table runs no query.
+    sql: {} as unknown as Sql,
+    migrations: [],
+    version: { version: "0.0.0", commit: "test" },
+  });
+  assert.ok(routes.length >= 6);
+  for (const r of routes) {
+    assert.ok(readme.includes(`${r.method} ${r.path}`), `README documents ${r.method} ${r.path}`);
+  }
+  assert.ok(readme.includes("npm install -g deno@2.9.6 && deno task start"));
+  assert.ok(readme.includes("bash .ci/test"));
+});
