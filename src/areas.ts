@@ -6,9 +6,12 @@
  */
 
 import type { Area, AreaContext } from "./core/area.ts";
+import { createDeployArea } from "./deploy/area.ts";
 
-export async function buildAreas(_ctx: AreaContext): Promise<Area[]> {
+export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
-  // deploy, sign-in, forge and UI register here.
-  return await Promise.resolve(areas);
+  const deploy = await createDeployArea(ctx);
+  areas.push(deploy);
+  // sign-in, forge and UI register here; the forge takes deploy.ports.
+  return areas;
 }

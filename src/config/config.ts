@@ -26,6 +26,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   tokenBootstrap: boolean;
   maxBodyBytes: number;
+  // deploy (issue 3)
+  flakeRefSchemes: string[];
+  deployTimeoutMs: number;
+  gitAuthorName: string;
+  gitAuthorEmail: string;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }
