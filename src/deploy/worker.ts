@@ -36,6 +36,8 @@ export function createWorker(deps: PipelineDeps): Worker {
 
   const idle = () =>
     new Promise<void>((resolve) => {
+      // stop() may have run while the loop was busy; it must not wait a poll interval.
+      if (stopping) return resolve();
       const t = setTimeout(resolve, POLL_MS);
       wakeUp = () => {
         clearTimeout(t);

@@ -37,6 +37,8 @@ export interface DeployEnv {
     pred: (d: DeploymentJson) => boolean,
     timeoutMs?: number,
   ): Promise<DeploymentJson>;
+  /** Polls an async condition until it holds or the deadline passes. */
+  waitFor(cond: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
   startServer(extraEnv?: Record<string, string>): Promise<void>;
   stopServer(): Promise<void>;
   close(): Promise<void>;
@@ -108,6 +110,13 @@ export async function createDeployEnv(
           throw new Error(`deployment ${id} never matched; last: ${JSON.stringify(d)}`);
         }
         await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async waitFor(cond, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await cond())) {
+        if (Date.now() > deadline) throw new Error("condition not met before the deadline");
+        await new Promise((r) => setTimeout(r, 20));
       }
     },
     async startServer(extraEnv = {}) {
