@@ -18,7 +18,9 @@ mkdir -p "$run"
 printf '%s' "$PWD" > "$run/cwd"
 for a in "$@"; do printf '%s\\0' "$a"; done > "$run/argv"
 date +%s%3N > "$run/started"
-if [ -f "$D/active" ] && kill -0 "$(cat "$D/active")" 2>/dev/null; then
+# A zombie (killed, not yet reaped by init) is not a running colmena.
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat"; }
+if [ -f "$D/active" ] && alive "$(cat "$D/active")"; then
   echo "$run overlaps $(cat "$D/active")" >> "$D/overlap"
   exit 97
 fi
