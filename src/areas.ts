@@ -7,15 +7,17 @@
 
 import type { Area, AreaContext } from "./core/area.ts";
 import { createAuthArea } from "./auth/area.ts";
+import { createDeployArea } from "./deploy/area.ts";
 import { createForgeArea } from "./forge/area.ts";
-import { unavailablePorts } from "./forge/ports.ts";
 import { createUiArea } from "./ui/area.ts";
 
 export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
+  const deploy = await createDeployArea(ctx);
+  areas.push(deploy);
   areas.push(createAuthArea(ctx));
-  // MERGE: replace unavailablePorts() with the deploy area's enqueue / subscribe / declaredSource.
-  const forge = await createForgeArea({ ...ctx, ports: unavailablePorts() });
+  // The forge enqueues deployments and reports their outcome through deploy's ports.
+  const forge = await createForgeArea({ ...ctx, ports: deploy.ports });
   if (forge) areas.push(forge);
   // The UI stays last: it answers what nothing matched.
   areas.push(await createUiArea(ctx));

@@ -48,6 +48,11 @@ export interface Config {
   forgeStatusAttempts: number;
   forgeStatusBackoffMs: number;
   forgeSecretOverlapMs: number;
+  // deploy (issue 3)
+  flakeRefSchemes: string[];
+  deployTimeoutMs: number;
+  gitAuthorName: string;
+  gitAuthorEmail: string;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }

@@ -329,6 +329,64 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "After a webhook secret rotation, how long the previous secret is still accepted.",
     validate: positive,
   },
+  // --- deploy (issue 3) ---
+  {
+    env: "DESPACITO_FLAKE_REF_SCHEMES",
+    key: "flakeRefSchemes",
+    type: "list",
+    default: "github,gitlab,sourcehut,git+https,git+ssh,https",
+    description:
+      "Flake reference schemes a webhook's flake_ref may use (https = tarballs). path: and file-based refs are off by default; tests add git+file.",
+    validate: (v) => {
+      const bad = (v as string[]).filter((s) => !FLAKE_REF_SCHEMES.includes(s));
+      return bad.length > 0
+        ? `unknown scheme(s) ${bad.join(", ")}; known: ${FLAKE_REF_SCHEMES.join(", ")}`
+        : undefined;
+    },
+  },
+  {
+    env: "DESPACITO_DEPLOY_TIMEOUT",
+    key: "deployTimeoutMs",
+    type: "duration",
+    default: "30m",
+    description:
+      "How long `colmena apply` may run before its process group is killed and the deployment fails (per package: `timeout` in DESPACITO_CONFIG).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_GIT_AUTHOR_NAME",
+    key: "gitAuthorName",
+    type: "string",
+    default: "despacito",
+    description: "Author and committer name of the commits despacito makes in the flake repo.",
+  },
+  {
+    env: "DESPACITO_GIT_AUTHOR_EMAIL",
+    key: "gitAuthorEmail",
+    type: "string",
+    default: "despacito@localhost",
+    description: "Author and committer email of the commits despacito makes in the flake repo.",
+  },
+];
+
+/** Every scheme DESPACITO_FLAKE_REF_SCHEMES may name. */
+export const FLAKE_REF_SCHEMES: readonly string[] = [
+  "github",
+  "gitlab",
+  "sourcehut",
+  "git+https",
+  "git+ssh",
+  "git+http",
+  "git+file",
+  "https",
+  "http",
+  "tarball+https",
+  "tarball+http",
+  "tarball+file",
+  "file+https",
+  "file+http",
+  "file+file",
+  "path",
 ];
 
 export const OPTION_BY_ENV: ReadonlyMap<string, OptionSpec> = new Map(

@@ -1,0 +1,94 @@
+/**
+ * The deploy area: POST /webhook → pin the flake input → commit → colmena
+ * apply, one deployment at a time, durable across restarts, with live logs.
+ * This file only assembles the parts (inputs reader, settings, service,
+ * worker, routes, forge ports) from the configuration; see the files it
+ * imports for each part's rules. Without DESPACITO_FLAKE_DIR the routes
+ * still exist (reads work, the webhook answers 503) but no worker runs.
+ * Never runs anything at import time.
+ */
+
+import type { Area, AreaContext } from "../core/area.ts";
+import { createBus } from "../events/bus.ts";
+import { type Executor, runProcess } from "../exec/run.ts";
+import { detectNixVersion, type NixVersion } from "./flake_step.ts";
+import { createInputsReader } from "./inputs.ts";
+import { createPorts, type DeployPorts } from "./ports.ts";
+import { deployRoutes } from "./routes.ts";
+import { createDeployService } from "./service.ts";
+import { createSettingsSource, parseSettings } from "./settings.ts";
+import type { DeployEvent } from "./store.ts";
+import { createWorker } from "./worker.ts";
+import { resolve } from "node:path";
+
+export interface DeployArea extends Area {
+  ports: DeployPorts;
+}
+
+export interface DeployAreaOptions {
+  /** Tests hand in a fake at the process boundary; production uses runProcess. */
+  exec?: Executor;
+}
+
+export async function createDeployArea(
+  ctx: AreaContext,
+  options: DeployAreaOptions = {},
+): Promise<DeployArea> {
+  const { config, sql } = ctx;
+  const log = ctx.log.child({ component: "deploy" });
+  const exec = options.exec ?? runProcess;
+  const bus = createBus<DeployEvent>({
+    onError: (e) => log.error("an event subscriber failed", { error: e }),
+  });
+  const flakeDir = config.flakeDir ? resolve(config.flakeDir) : undefined;
+  const inputs = flakeDir ? createInputsReader(flakeDir) : undefined;
+  // A broken settings file stops startup with every problem listed, not the first deployment.
+  if (config.configFile) {
+    parseSettings(config.configFile, await Deno.readTextFile(config.configFile));
+  }
+  const settings = createSettingsSource(config.configFile, config.deployTimeoutMs);
+  let nixVersion: Promise<NixVersion> | undefined;
+  const nix = () => {
+    nixVersion ??= detectNixVersion(exec, config.nixBin).catch((e) => {
+      nixVersion = undefined;
+      throw e;
+    });
+    return nixVersion;
+  };
+
+  const worker = flakeDir && inputs
+    ? createWorker({ sql, bus, exec, config, flakeDir, inputs, settings, nixVersion: nix, log })
+    : undefined;
+  const service = createDeployService({
+    sql,
+    bus,
+    inputs,
+    schemes: config.flakeRefSchemes,
+    wake: () => worker?.wake(),
+    log,
+  });
+
+  return {
+    name: "deploy",
+    routes: deployRoutes({
+      sql,
+      bus,
+      service,
+      worker,
+      inputs,
+      schemes: config.flakeRefSchemes,
+      stopping: ctx.stopping,
+    }),
+    ports: createPorts({ service, bus, inputs }),
+    async start() {
+      if (!worker) {
+        log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");
+        return;
+      }
+      await worker.start();
+    },
+    async stop(deadline) {
+      await worker?.stop(deadline);
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The git side of the flake repo, through the executor: is the work tree
+ * clean, what is HEAD, commit flake.lock alone with despacito as author,
+ * put flake.lock back, and revert a deploy commit with a new commit (history
+ * is kept: the repo always says what should run). Knows nothing of nix or
+ * deployments beyond the trailers it writes and reads.
+ */
+
+import { type Executor, runChecked, type Stream } from "../exec/run.ts";
+
+export interface GitRepo {
+  /** Paths (relative to the flake dir) that differ from HEAD, untracked included. */
+  dirtyPaths(): Promise<string[]>;
+  head(): Promise<string>;
+  isWorkTree(): Promise<boolean>;
+  /** Commits flake.lock alone; returns the new commit's sha. */
+  commitLock(message: string): Promise<string>;
+  /** Discards uncommitted changes to flake.lock (what nix wrote). */
+  restoreLock(): Promise<void>;
+  /** Sets flake.lock to its content at `rev` and commits it; returns the sha (or null: no change). */
+  commitLockFrom(rev: string, message: string): Promise<string | null>;
+  /** The trailers of a commit's message, e.g. {"Deployment-Id": "…"}. */
+  trailers(rev: string): Promise<Record<string, string>>;
+  showLock(rev: string): Promise<string>;
+}
+
+export interface GitOptions {
+  exec: Executor;
+  gitBin: string;
+  dir: string;
+  authorName: string;
+  authorEmail: string;
+  onLine?: (stream: Stream, line: string) => void;
+  signal?: AbortSignal;
+}
+
+const LOCK = "flake.lock";
+
+export function gitRepo(o: GitOptions): GitRepo {
+  const env = {
+    GIT_AUTHOR_NAME: o.authorName,
+    GIT_AUTHOR_EMAIL: o.authorEmail,
+    GIT_COMMITTER_NAME: o.authorName,
+    GIT_COMMITTER_EMAIL: o.authorEmail,
+    // Never wait for an editor, a pager or a credential prompt.
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_EDITOR: "true",
+    GIT_PAGER: "cat",
+  };
+  const git = async (args: string[], stream = false) =>
+    (await runChecked(o.exec, [o.gitBin, ...args], {
+      cwd: o.dir,
+      env,
+      timeoutMs: 120_000,
+      onLine: stream ? o.onLine : undefined,
+    })).stdout;
+
+  const repo: GitRepo = {
+    async isWorkTree() {
+      try {
+        return (await git(["rev-parse", "--is-inside-work-tree"])).trim() === "true";
+      } catch {
+        return false;
+      }
+    },
+    async dirtyPaths() {
+      const out = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."]);
+      const entries = out.split("\0");
+      const paths: string[] = [];
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i];
+        if (e.length < 4) continue;
+        paths.push(e.slice(3));
+        // Renames and copies carry the source path as the next entry.
+        if (e[0] === "R" || e[0] === "C") i++;
+      }
+      return paths;
+    },
+    async head() {
+      return (await git(["rev-parse", "HEAD"])).trim();
+    },
+    async commitLock(message) {
+      await git(["commit", "--no-verify", "--no-gpg-sign", "-q", "-m", message, "--", LOCK], true);
+      return await repo.head();
+    },
+    async restoreLock() {
+      await git(["checkout", "HEAD", "--", LOCK]);
+    },
+    async commitLockFrom(rev, message) {
+      await git(["checkout", rev, "--", LOCK]);
+      const staged = (await git(["diff", "--cached", "--name-only", "--", LOCK])).trim();
+      if (staged === "") return null;
+      return await repo.commitLock(message);
+    },
+    async trailers(rev) {
+      const body = await git(["log", "-1", "--format=%B", rev]);
+      const out: Record<string, string> = {};
+      for (const line of body.split("\n")) {
+        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
+        if (m) out[m[1]] = m[2];
+      }
+      return out;
+    },
+    async showLock(rev) {
+      return await git(["show", `${rev}:./${LOCK}`]);
+    },
+  };
+  return repo;
+}
+
+/** `deploy <package> <version>` plus the trailers README documents. */
+export function deployMessage(d: {
+  package: string;
+  version: string;
+  id: string;
+  nixStorePath: string | null;
+  flakeRef: string;
+}): string {
+  return [
+    `deploy ${d.package} ${d.version}`,
+    "",
+    `Deployment-Id: ${d.id}`,
+    ...(d.nixStorePath ? [`Store-Path: ${d.nixStorePath}`] : []),
+    `Flake-Ref: ${d.flakeRef}`,
+    "",
+  ].join("\n");
+}
+
+export function revertMessage(d: {
+  package: string;
+  version: string;
+  id: string;
+  commitSha: string;
+  reason: string;
+}): string {
+  return [
+    `revert deploy ${d.package} ${d.version}`,
+    "",
+    d.reason,
+    "",
+    `Deployment-Id: ${d.id}`,
+    `Reverts: ${d.commitSha}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,275 @@
+/**
+ * The deploy area's routes, top to bottom: the webhook machines call, then
+ * the read API the UI and operators use. Handlers parse, call the domain
+ * and answer; statuses for domain errors come from src/http/errors.ts.
+ */
+
+import { DomainError, invalidRequest } from "../core/errors.ts";
+import type { Sql } from "../db/connect.ts";
+import { readJsonObject } from "../http/json.ts";
+import type { AppContext, RouteDef } from "../http/types.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Bus } from "../events/bus.ts";
+import {
+  deploymentJson,
+  type DeploymentRow,
+  type DeploymentStatus,
+  STATUSES,
+} from "./deployment.ts";
+import { formatSource } from "./flake_ref.ts";
+import type { InputsReader } from "./inputs.ts";
+import type { DeployService } from "./service.ts";
+import { sseRoute } from "./sse.ts";
+import {
+  type DeployEvent,
+  getDeployment,
+  lastDeployments,
+  listDeployments,
+  logEntries,
+  packageStates,
+} from "./store.ts";
+import { parseWebhook, validatePackageName, WEBHOOK_FIELDS } from "./validate.ts";
+import type { Worker } from "./worker.ts";
+
+export interface RouteDeps {
+  sql: Sql;
+  bus: Bus<DeployEvent>;
+  service: DeployService;
+  worker: Worker | undefined;
+  inputs: InputsReader | undefined;
+  schemes: readonly string[];
+  stopping: AbortSignal;
+}
+
+function mayDeploy(p: Principal | undefined, pkg: string): boolean {
+  return p?.kind !== "token" || p.token.packages === null || p.token.packages.includes(pkg);
+}
+
+function forbidden(pkg: string) {
+  return new DomainError("forbidden", "package_not_allowed", `this token may not deploy ${pkg}`);
+}
+
+function triggerOf(p: Principal | undefined) {
+  if (p?.kind === "session") {
+    return {
+      kind: "session" as const,
+      id: p.user.id,
+      label: p.user.username ?? p.user.email ?? p.user.subject,
+    };
+  }
+  return {
+    kind: "token" as const,
+    id: p?.kind === "token" ? p.token.id : "",
+    label: p?.kind === "token" ? p.token.description : "",
+  };
+}
+
+function wantsAsync(c: AppContext): boolean {
+  const wait = c.req.query("wait");
+  if (wait !== undefined && wait !== "true" && wait !== "false") {
+    throw invalidRequest([{ field: "wait", message: "must be true or false" }]);
+  }
+  return wait === "false" || /\brespond-async\b/i.test(c.req.header("prefer") ?? "");
+}
+
+async function requireDeployment(sql: Sql, id: string): Promise<DeploymentRow> {
+  const row = await getDeployment(sql, id);
+  if (!row) throw new DomainError("not_found", "deployment_not_found", "no such deployment");
+  return row;
+}
+
+export function deployRoutes(deps: RouteDeps): RouteDef[] {
+  const { sql, service } = deps;
+  return [
+    {
+      method: "POST",
+      path: "/webhook",
+      access: "token",
+      summary: "deploy a package version (waits for the outcome unless asked not to)",
+      handler: async (c) => {
+        const async = wantsAsync(c);
+        const req = parseWebhook(await readJsonObject(c, WEBHOOK_FIELDS), deps.schemes);
+        const principal = c.get("principal");
+        if (!mayDeploy(principal, req.package)) throw forbidden(req.package);
+        const r = await service.request({ ...req, trigger: triggerOf(principal) });
+        const d = r.deployment;
+        const ids = { package: d.package, version: d.version, deployment_id: d.id };
+        if (r.outcome !== "queued") return c.json({ status: r.outcome, ...ids }, 409);
+        const location = `/api/deployments/${d.id}`;
+        if (async) {
+          c.header("Location", location);
+          return c.json({ status: "queued", ...ids }, 202);
+        }
+        // The deployment goes on whether or not this client stays. At shutdown a
+        // queued one is answered now; a running one ends by the deadline (worker.stop).
+        const giveUp = new AbortController();
+        const onStopping = () =>
+          getDeployment(sql, d.id).then((now) => {
+            if (now?.status === "queued") giveUp.abort();
+          }, () => giveUp.abort());
+        deps.stopping.addEventListener("abort", onStopping, { once: true });
+        if (deps.stopping.aborted) onStopping();
+        const end = await service.waitForEnd(
+          d.id,
+          AbortSignal.any([c.req.raw.signal, giveUp.signal]),
+        ).finally(() => deps.stopping.removeEventListener("abort", onStopping));
+        if (!end) {
+          c.header("Location", location);
+          c.header("Retry-After", "30");
+          return c.json({
+            status: "queued",
+            ...ids,
+            error:
+              "despacito is shutting down; the deployment will run or be resolved after restart",
+          }, 503);
+        }
+        if (end.status === "deployed") return c.json({ status: "deployed", ...ids }, 200);
+        if (end.status === "superseded") {
+          return c.json({ status: "superseded", ...ids, superseded_by: end.supersededBy }, 409);
+        }
+        return c.json({ status: end.status, ...ids, error: end.error }, 500);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/deployments",
+      access: "authenticated",
+      summary: "deployments, newest first (filters: package, status; cursor pagination)",
+      handler: async (c) => {
+        const q = parseListQuery(c);
+        const rows = await listDeployments(sql, { ...q, limit: q.limit + 1 });
+        const page = rows.slice(0, q.limit);
+        const next = rows.length > q.limit ? encodeCursor(page[page.length - 1].arrival) : null;
+        return c.json({ deployments: page.map(deploymentJson), next_cursor: next });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/deployments/:id",
+      access: "authenticated",
+      summary: "one deployment: request, steps, nodes, outcome",
+      handler: async (c) =>
+        c.json(deploymentJson(await requireDeployment(sql, c.req.param("id") ?? ""))),
+    },
+    {
+      method: "GET",
+      path: "/api/deployments/:id/log",
+      access: "authenticated",
+      summary: "the deployment's captured output as text",
+      handler: async (c) => {
+        const row = await requireDeployment(sql, c.req.param("id") ?? "");
+        const lines: string[] = [];
+        for (let after = 0;;) {
+          const page = await logEntries(sql, row.id, after, 5000);
+          for (const e of page) if (e.stream !== "status") lines.push(e.line);
+          if (page.length < 5000) break;
+          after = page[page.length - 1].seq;
+        }
+        c.header("Content-Type", "text/plain; charset=utf-8");
+        return c.body(lines.length ? lines.join("\n") + "\n" : "");
+      },
+    },
+    sseRoute({ sql, bus: deps.bus, stopping: deps.stopping }),
+    {
+      method: "POST",
+      path: "/api/deployments/:id/cancel",
+      access: "authenticated",
+      summary: "cancel a queued or running deployment",
+      handler: async (c) => {
+        const row = await requireDeployment(sql, c.req.param("id") ?? "");
+        if (!mayDeploy(c.get("principal"), row.package)) throw forbidden(row.package);
+        const r = deps.worker
+          ? await deps.worker.cancel(row.id)
+          : { result: "finished" as const, row };
+        if (r.result === "not_found") {
+          throw new DomainError("not_found", "deployment_not_found", "no such deployment");
+        }
+        if (r.result === "finished") {
+          throw new DomainError("conflict", "already_finished", "the deployment already ended", {
+            extra: { status: r.row?.status ?? row.status, deployment_id: row.id },
+          });
+        }
+        return c.json({ status: r.result, deployment_id: row.id }, 202);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/packages",
+      access: "authenticated",
+      summary: "each flake input: declared source, locked rev, current version, last deployment",
+      handler: async (c) => {
+        const list = deps.inputs ? await listInputs(deps.inputs) : [];
+        const states = new Map((await packageStates(sql)).map((s) => [s.package, s]));
+        const last = new Map((await lastDeployments(sql)).map((l) => [l.package, l]));
+        return c.json({
+          packages: list.map((i) => {
+            const s = states.get(i.name);
+            return {
+              name: i.name,
+              declared_url: i.declaredUrl,
+              locked_rev: i.lockedRev,
+              current_version: s?.version ?? null,
+              store_path: s?.nixStorePath ?? null,
+              deployed_at: s?.deployedAt.toISOString() ?? null,
+              deployment_id: s?.deploymentId ?? null,
+              last_status: last.get(i.name)?.status ?? null,
+              last_deployment_id: last.get(i.name)?.id ?? null,
+            };
+          }),
+        });
+      },
+    },
+  ];
+}
+
+async function listInputs(inputs: InputsReader) {
+  const all = await inputs.list().catch((e) => {
+    throw new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, { cause: e });
+  });
+  return all.map((i) => ({
+    name: i.name,
+    declaredUrl: formatSource(i.declared),
+    lockedRev: i.lockedRev,
+  }));
+}
+
+function parseListQuery(c: AppContext) {
+  const problems: { field: string; message: string }[] = [];
+  const pkg = c.req.query("package");
+  if (pkg !== undefined) {
+    const p = validatePackageName(pkg);
+    if (p) problems.push({ field: "package", message: p });
+  }
+  let statuses: DeploymentStatus[] | undefined;
+  const st = c.req.query("status");
+  if (st !== undefined) {
+    statuses = st.split(",").map((s) => s.trim()).filter(Boolean) as DeploymentStatus[];
+    const bad = statuses.filter((s) => !STATUSES.includes(s));
+    if (bad.length || statuses.length === 0) {
+      problems.push({ field: "status", message: `comma list of ${STATUSES.join(", ")}` });
+    }
+  }
+  const limitText = c.req.query("limit") ?? "50";
+  const limit = /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
+  if (!(limit >= 1 && limit <= 200)) problems.push({ field: "limit", message: "1 to 200" });
+  const cursor = c.req.query("cursor");
+  const before = cursor === undefined ? undefined : decodeCursor(cursor);
+  if (cursor !== undefined && before === undefined) {
+    problems.push({ field: "cursor", message: "not a cursor this server returned" });
+  }
+  if (problems.length) throw invalidRequest(problems);
+  return { package: pkg, statuses, limit, before };
+}
+
+function encodeCursor(arrival: number): string {
+  return btoa(`a:${arrival}`).replace(/=+$/, "");
+}
+
+function decodeCursor(s: string): number | undefined {
+  try {
+    const m = /^a:(\d{1,15})$/.exec(atob(s));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The deploy domain's front door, shared by the webhook and the forge port:
+ * check that the flake is usable and names the package, that a flake_ref
+ * stays within the input's declared repository, then enqueue durably and
+ * wake the worker. Also: wait for a deployment to end, and the status
+ * stream the forge subscribes to. Throws DomainError; knows nothing of HTTP.
+ */
+
+import { DomainError, invalidRequest } from "../core/errors.ts";
+import type { Sql } from "../db/connect.ts";
+import type { Bus } from "../events/bus.ts";
+import type { Logger } from "../log/log.ts";
+import { type DeploymentRow, TERMINAL, type Trigger } from "./deployment.ts";
+import { FlakeRefError, parseFlakeRef, sameRepositoryProblem, schemeProblem } from "./flake_ref.ts";
+import { FlakeDirError, type FlakeInput, type InputsReader } from "./inputs.ts";
+import { type DeployEvent, enqueue, type EnqueueResult, getDeployment } from "./store.ts";
+
+export interface DeployRequest {
+  package: string;
+  version: string;
+  nixStorePath: string | null;
+  flakeRef: string | null;
+  trigger: Trigger;
+}
+
+export interface DeployService {
+  /** The input named `pkg`, or a DomainError (503 flake unusable, 422 unknown). */
+  input(pkg: string): Promise<FlakeInput>;
+  request(req: DeployRequest): Promise<EnqueueResult>;
+  /** Resolves with the deployment once it ended, or undefined when `signal` aborts first. */
+  waitForEnd(id: string, signal: AbortSignal): Promise<DeploymentRow | undefined>;
+}
+
+export function createDeployService(o: {
+  sql: Sql;
+  bus: Bus<DeployEvent>;
+  inputs: InputsReader | undefined;
+  schemes: readonly string[];
+  wake: () => void;
+  log: Logger;
+}): DeployService {
+  const input = async (pkg: string) => {
+    if (!o.inputs) {
+      throw new DomainError(
+        "unavailable",
+        "flake_dir_unset",
+        "deployments are off: DESPACITO_FLAKE_DIR is not configured",
+      );
+    }
+    let found: FlakeInput | undefined;
+    try {
+      found = await o.inputs.get(pkg);
+    } catch (e) {
+      if (!(e instanceof FlakeDirError)) throw e;
+      o.log.error("the flake dir is unusable", { component: "deploy", error: e });
+      throw new DomainError("unavailable", "flake_dir_unusable", e.message, {
+        cause: e,
+        retryAfter: 60,
+      });
+    }
+    if (!found) {
+      throw new DomainError(
+        "unprocessable",
+        "unknown_package",
+        `"${pkg}" is not an input of the deployment flake`,
+      );
+    }
+    return found;
+  };
+
+  return {
+    input,
+    async request(req) {
+      const found = await input(req.package);
+      if (req.flakeRef !== null) {
+        let problem: string | undefined;
+        try {
+          const ref = parseFlakeRef(req.flakeRef);
+          problem = schemeProblem(ref, o.schemes) ?? sameRepositoryProblem(found.declared, ref);
+        } catch (e) {
+          if (!(e instanceof FlakeRefError)) throw e;
+          problem = e.message;
+        }
+        if (problem) throw invalidRequest([{ field: "flake_ref", message: problem }]);
+      }
+      const result = await enqueue(o.sql, req);
+      for (const e of result.events) o.bus.publish(e);
+      if (result.outcome === "queued") o.wake();
+      return result;
+    },
+    waitForEnd(id, signal) {
+      return new Promise((resolve) => {
+        let settled = false;
+        const settle = (row: DeploymentRow | undefined) => {
+          if (settled) return;
+          settled = true;
+          off();
+          signal.removeEventListener("abort", onAbort);
+          resolve(row);
+        };
+        // Subscribe before reading the row, so an end between the two is not missed.
+        const off = o.bus.subscribe((e) => {
+          if (e.type === "status" && e.deploymentId === id && TERMINAL.has(e.deployment.status)) {
+            settle(e.deployment);
+          }
+        });
+        const onAbort = () => settle(undefined);
+        signal.addEventListener("abort", onAbort, { once: true });
+        if (signal.aborted) return settle(undefined);
+        getDeployment(o.sql, id).then((row) => {
+          if (row && TERMINAL.has(row.status)) settle(row);
+        }).catch(() => {});
+      });
+    },
+  };
+}

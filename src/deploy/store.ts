@@ -1,0 +1,299 @@
+/**
+ * The deployments tables, in plain SQL: the durable queue (enqueue with
+ * idempotency and coalescing in one transaction, claim the oldest), every
+ * status change (which also appends a `status` entry to the deployment's
+ * log, so SSE can replay it), log lines with their per-deployment sequence
+ * number, the package state and the read queries. Takes the `sql` handle;
+ * returns events for the caller to publish after commit; never publishes.
+ */
+
+import type postgres from "postgres";
+import type { Sql } from "../db/connect.ts";
+import {
+  deploymentJson,
+  type DeploymentRow,
+  type DeploymentStatus,
+  type Trigger,
+} from "./deployment.ts";
+
+/** A transaction handle (postgres.js types it apart from Sql). */
+export type Tx = postgres.TransactionSql<Record<string, never>>;
+
+export type LogStream = "stdout" | "stderr" | "system";
+
+export type DeployEvent =
+  | {
+    type: "log";
+    deploymentId: string;
+    seq: number;
+    stream: LogStream;
+    line: string;
+    at: Date;
+  }
+  | { type: "status"; deploymentId: string; seq: number; deployment: DeploymentRow };
+
+export interface NewDeployment {
+  package: string;
+  version: string;
+  nixStorePath: string | null;
+  flakeRef: string | null;
+  trigger: Trigger;
+}
+
+export type EnqueueResult =
+  | {
+    outcome: "queued";
+    deployment: DeploymentRow;
+    superseded: DeploymentRow[];
+    events: DeployEvent[];
+  }
+  | { outcome: "already_deployed" | "in_progress"; deployment: DeploymentRow; events: [] };
+
+const UNIQUE_VIOLATION = "23505";
+
+export async function appendLog(
+  sql: Sql | Tx,
+  id: string,
+  stream: LogStream,
+  line: string,
+): Promise<DeployEvent> {
+  const [row] = await sql<{ seq: number; at: Date }[]>`
+    with s as (update deployments set seq = seq + 1 where id = ${id} returning seq)
+    insert into deployment_log (deployment_id, seq, stream, line)
+    select ${id}, s.seq, ${stream}, ${line} from s
+    returning seq, at`;
+  if (!row) throw new Error(`deployment ${id} does not exist`);
+  return { type: "log", deploymentId: id, seq: row.seq, stream, line, at: row.at };
+}
+
+/**
+ * Applies `patch` (snake_case columns) to the deployment if its status is
+ * one of `from`, records the status event, and returns the new row; or
+ * undefined when the deployment was not in one of those states.
+ */
+export async function changeDeployment(
+  tx: Sql | Tx,
+  id: string,
+  from: readonly DeploymentStatus[],
+  patch: Record<string, unknown>,
+): Promise<{ row: DeploymentRow; event: DeployEvent } | undefined> {
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    values[k] = k === "steps" || k === "nodes" ? tx.json(v as never) : v;
+  }
+  // postgres.js recognises `set ${helper}` only directly in the query text.
+  const [row] = Object.keys(values).length > 0
+    ? await tx<DeploymentRow[]>`
+      update deployments set ${tx(values)}, seq = seq + 1
+      where id = ${id} and status in ${tx(from as string[])}
+      returning *`
+    : await tx<DeploymentRow[]>`
+      update deployments set seq = seq + 1
+      where id = ${id} and status in ${tx(from as string[])}
+      returning *`;
+  if (!row) return undefined;
+  await tx`
+    insert into deployment_log (deployment_id, seq, stream, line, data)
+    values (${id}, ${row.seq}, 'status', ${row.status},
+            ${tx.json({ ...deploymentJson(row), seq: row.seq } as never)})`;
+  return { row, event: { type: "status", deploymentId: id, seq: row.seq, deployment: row } };
+}
+
+async function findLive(tx: Sql | Tx, pkg: string, version: string) {
+  const [row] = await tx<DeploymentRow[]>`
+    select * from deployments
+    where package = ${pkg} and version = ${version}
+      and status in ('queued', 'running', 'deployed')`;
+  return row;
+}
+
+/**
+ * Durably queues a deployment unless this package+version was deployed or is
+ * queued/running already; supersedes older queued versions of the package.
+ * Serialised per package by an advisory lock; the unique index is the
+ * backstop if anything else races.
+ */
+export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResult> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${`despacito.enqueue:${req.package}`}))`;
+        const live = await findLive(tx, req.package, req.version);
+        if (live) {
+          return {
+            outcome: live.status === "deployed" ? "already_deployed" : "in_progress",
+            deployment: live,
+            events: [],
+          } as EnqueueResult;
+        }
+        const id = crypto.randomUUID();
+        await tx`
+          insert into deployments (id, package, version, nix_store_path, flake_ref, status,
+                                   trigger_kind, trigger_id, trigger_label, steps)
+          values (${id}, ${req.package}, ${req.version}, ${req.nixStorePath}, ${req.flakeRef},
+                  'queued', ${req.trigger.kind}, ${req.trigger.id}, ${req.trigger.label},
+                  ${tx.json([] as never)})`;
+        const events: DeployEvent[] = [];
+        events.push(
+          await appendLog(
+            tx,
+            id,
+            "system",
+            `queued ${req.package} ${req.version} (requested by ${req.trigger.kind} ${req.trigger.label})`,
+          ),
+        );
+        const older = await tx<{ id: string }[]>`
+          select id from deployments
+          where package = ${req.package} and status = 'queued' and id <> ${id}
+          order by arrival`;
+        const superseded: DeploymentRow[] = [];
+        for (const o of older) {
+          await appendLog(tx, o.id, "system", `superseded by ${req.version} (${id})`)
+            .then((e) => events.push(e));
+          const changed = await changeDeployment(tx, o.id, ["queued"], {
+            status: "superseded",
+            superseded_by: id,
+            finished_at: new Date(),
+            error: `superseded by ${req.package} ${req.version} before it started`,
+          });
+          if (changed) {
+            superseded.push(changed.row);
+            events.push(changed.event);
+          }
+        }
+        const created = await changeDeployment(tx, id, ["queued"], {});
+        events.push(created!.event);
+        return { outcome: "queued", deployment: created!.row, superseded, events } as EnqueueResult;
+      });
+    } catch (e) {
+      if (attempt < 2 && (e as { code?: string }).code === UNIQUE_VIOLATION) continue;
+      throw e;
+    }
+  }
+}
+
+/** Marks the oldest queued deployment running; undefined when the queue is empty. */
+export async function claimNext(
+  sql: Sql,
+): Promise<{ row: DeploymentRow; event: DeployEvent } | undefined> {
+  return await sql.begin(async (tx) => {
+    const [next] = await tx<{ id: string; createdAt: Date }[]>`
+      select id, created_at from deployments where status = 'queued'
+      order by arrival limit 1 for update skip locked`;
+    if (!next) return undefined;
+    const now = new Date();
+    return await changeDeployment(tx, next.id, ["queued"], {
+      status: "running",
+      started_at: now,
+      steps: [{
+        name: "queued",
+        started_at: next.createdAt.toISOString(),
+        finished_at: now.toISOString(),
+        duration_ms: now.getTime() - next.createdAt.getTime(),
+        status: "ok",
+      }],
+    });
+  });
+}
+
+export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await sql<DeploymentRow[]>`select * from deployments where id = ${id}`;
+  return row;
+}
+
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+export async function runningDeployments(sql: Sql): Promise<DeploymentRow[]> {
+  return await sql<DeploymentRow[]>`select * from deployments where status = 'running'`;
+}
+
+export async function hasQueued(sql: Sql): Promise<boolean> {
+  const [r] = await sql<{ n: number }[]>`
+    select count(*)::int as n from deployments where status = 'queued'`;
+  return r.n > 0;
+}
+
+export interface ListFilter {
+  package?: string;
+  statuses?: DeploymentStatus[];
+  limit: number;
+  /** Arrival number to continue below (exclusive). */
+  before?: number;
+}
+
+export async function listDeployments(sql: Sql, f: ListFilter): Promise<DeploymentRow[]> {
+  return await sql<DeploymentRow[]>`
+    select * from deployments
+    where true
+      ${f.package !== undefined ? sql`and package = ${f.package}` : sql``}
+      ${f.statuses ? sql`and status in ${sql(f.statuses as string[])}` : sql``}
+      ${f.before !== undefined ? sql`and arrival < ${f.before}` : sql``}
+    order by arrival desc
+    limit ${f.limit}`;
+}
+
+export interface LogEntry {
+  seq: number;
+  stream: LogStream | "status";
+  line: string;
+  data: unknown;
+  at: Date;
+}
+
+export async function logEntries(
+  sql: Sql,
+  id: string,
+  afterSeq = 0,
+  limit = 5000,
+): Promise<LogEntry[]> {
+  return await sql<LogEntry[]>`
+    select seq, stream, line, data, at from deployment_log
+    where deployment_id = ${id} and seq > ${afterSeq}
+    order by seq limit ${limit}`;
+}
+
+export async function logTail(sql: Sql, id: string, n: number): Promise<string[]> {
+  const rows = await sql<{ line: string }[]>`
+    select line from (
+      select seq, line from deployment_log
+      where deployment_id = ${id} and stream <> 'status'
+      order by seq desc limit ${n}
+    ) t order by seq`;
+  return rows.map((r) => r.line);
+}
+
+export interface PackageStateRow {
+  package: string;
+  version: string;
+  nixStorePath: string | null;
+  lockedRev: string | null;
+  deploymentId: string;
+  deployedAt: Date;
+}
+
+export async function packageStates(sql: Sql): Promise<PackageStateRow[]> {
+  return await sql<PackageStateRow[]>`select * from package_state`;
+}
+
+export async function lastDeployments(
+  sql: Sql,
+): Promise<{ package: string; id: string; status: DeploymentStatus }[]> {
+  return await sql<{ package: string; id: string; status: DeploymentStatus }[]>`
+    select distinct on (package) package, id, status from deployments
+    order by package, arrival desc`;
+}
+
+export async function recordDeployed(tx: Sql | Tx, d: DeploymentRow): Promise<void> {
+  await tx`
+    insert into package_state (package, version, nix_store_path, locked_rev, deployment_id,
+                               deployed_at)
+    values (${d.package}, ${d.version}, ${d.nixStorePath}, ${d.lockedRev}, ${d.id},
+            ${d.finishedAt ?? new Date()})
+    on conflict (package) do update set
+      version = excluded.version, nix_store_path = excluded.nix_store_path,
+      locked_rev = excluded.locked_rev, deployment_id = excluded.deployment_id,
+      deployed_at = excluded.deployed_at`;
+}

@@ -1,0 +1,159 @@
+/**
+ * One deploy test environment: a fresh Postgres database, fixture flakes
+ * (apps `webapp` and `api` with tagged releases, a deployment flake pinning
+ * both), a fake colmena, a bearer token, and despacito itself, started in
+ * process with startServer() on a free port. `close()` stops it all and
+ * asserts that no two colmena runs overlapped.
+ */
+
+import postgres from "postgres";
+import { loadConfig } from "../../src/config/config.ts";
+import { type RunningServer, startServer } from "../../src/server.ts";
+import { createToken } from "../../src/auth/tokens.ts";
+import { createLogger } from "../../src/log/log.ts";
+import { freshDatabase } from "./postgres.ts";
+import { type AppRepo, createAppRepo, createDeployFlake, type DeployFlake } from "./flakes.ts";
+import { createFakeColmena, type FakeColmena } from "./fake_colmena.ts";
+
+export interface DeployEnv {
+  root: string;
+  webapp: AppRepo;
+  api: AppRepo;
+  flake: DeployFlake;
+  colmena: FakeColmena;
+  dbUri: string;
+  /** Base env (DESPACITO_*) the server was started with. */
+  env: Record<string, string>;
+  server?: RunningServer;
+  url: string;
+  token: string;
+  logs: string[];
+  sql: postgres.Sql;
+  fetch(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
+  webhook(body: unknown, query?: string, headers?: Record<string, string>): Promise<Response>;
+  /** Polls GET /api/deployments/:id until `pred` holds. */
+  waitDeployment(
+    id: string,
+    pred: (d: DeploymentJson) => boolean,
+    timeoutMs?: number,
+  ): Promise<DeploymentJson>;
+  /** Polls an async condition until it holds or the deadline passes. */
+  waitFor(cond: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
+  startServer(extraEnv?: Record<string, string>): Promise<void>;
+  stopServer(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// deno-lint-ignore no-explicit-any
+export type DeploymentJson = Record<string, any>;
+
+/** Debugging aid: DESPACITO_TEST_SHOW_LOGS=live streams server logs, =1 prints warnings at close. */
+const printErr = (l: string) => Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
+
+export const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
+
+export async function createDeployEnv(
+  options: { extraEnv?: Record<string, string>; start?: boolean } = {},
+): Promise<DeployEnv> {
+  const root = await Deno.makeTempDir({ prefix: "despacito-deploy-" });
+  const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
+  const api = await createAppRepo(root, "api", ["2.0.0"]);
+  // Locked while webapp is at 1.0.0; later releases are what tests deploy.
+  const flake = await createDeployFlake(root, [webapp, api]);
+  await webapp.release("1.1.0");
+  await webapp.release("1.2.0");
+  const colmena = await createFakeColmena(root);
+  const db = await freshDatabase();
+  const sql = postgres(db.uri, { max: 2, onnotice: () => {} });
+  const logs: string[] = [];
+  const env: DeployEnv = {
+    root,
+    webapp,
+    api,
+    flake,
+    colmena,
+    dbUri: db.uri,
+    env: {
+      DESPACITO_LISTEN: "127.0.0.1:0",
+      DESPACITO_DATA_DIR: `${root}/data`,
+      DESPACITO_FLAKE_DIR: flake.dir,
+      DESPACITO_COLMENA_BIN: colmena.bin,
+      DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
+      DESPACITO_FLAKE_REF_SCHEMES: "github,git+https,git+file",
+      DESPACITO_SHUTDOWN_TIMEOUT: "5s",
+      DESPACITO_LOG_LEVEL: "debug",
+    },
+    url: "",
+    token: "",
+    logs,
+    sql,
+    async fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      const token = init.token === undefined ? env.token : init.token;
+      if (token) headers.set("Authorization", `Bearer ${token}`);
+      return await fetch(`${env.url}${path}`, { ...init, headers });
+    },
+    async webhook(body, query = "", headers = {}) {
+      return await env.fetch(`/webhook${query}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+    },
+    async waitDeployment(id, pred, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await env.fetch(`/api/deployments/${id}`);
+        const d = await r.json();
+        if (r.ok && pred(d)) return d;
+        if (Date.now() > deadline) {
+          throw new Error(`deployment ${id} never matched; last: ${JSON.stringify(d)}`);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async waitFor(cond, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await cond())) {
+        if (Date.now() > deadline) throw new Error("condition not met before the deadline");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async startServer(extraEnv = {}) {
+      const config = loadConfig({ ...env.env, ...options.extraEnv, ...extraEnv });
+      const live = Deno.env.get("DESPACITO_TEST_SHOW_LOGS") === "live";
+      const log = createLogger({
+        level: "debug",
+        sink: (l) => {
+          logs.push(l);
+          if (live) printErr(l);
+        },
+      });
+      env.server = await startServer(config, log);
+      env.url = `http://127.0.0.1:${env.server.listener.port}`;
+      if (!env.token) {
+        const t = await createToken(env.server.db.sql, { description: "ci-runner-1" });
+        env.token = t.token;
+      }
+    },
+    async stopServer() {
+      await env.server?.stop();
+      env.server = undefined;
+    },
+    async close() {
+      if (Deno.env.get("DESPACITO_TEST_SHOW_LOGS")) {
+        for (const l of logs) if (/"level":"(error|warn)"/.test(l)) printErr(l);
+      }
+      try {
+        await env.stopServer();
+        await colmena.assertNoOverlap();
+      } finally {
+        await sql.end();
+        await db.drop().catch(() => {});
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+      }
+    },
+  };
+  if (options.start !== false) await env.startServer();
+  return env;
+}

@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { git } from "./_harness/flakes.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const body = (patch: Record<string, unknown> = {}) => ({
+  package: "webapp",
+  version: "1.1.0",
+  nix_store_path: STORE_PATH,
+  ...patch,
+});
+
+Deno.test(
+  "a colmena failure reverts the lock with a new commit and records nodes, exit code and log tail",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      await env.colmena.set({ failNode: "beta" });
+      const original = await env.flake.lockedRev("webapp");
+      const r = await env.webhook(body({ flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0` }));
+      assert.equal(r.status, 500);
+      const b = await r.json();
+      assert.equal(b.status, "failed");
+
+      assert.equal(await env.flake.lockedRev("webapp"), original);
+      assert.equal(await env.flake.status(), "");
+      const subjects = await env.flake.log();
+      assert.deepEqual(subjects.slice(0, 2), ["revert deploy webapp 1.1.0", "deploy webapp 1.1.0"]);
+      const d = await (await env.fetch(`/api/deployments/${b.deployment_id}`)).json();
+      assert.equal(d.failure_kind, "failure");
+      assert.equal(d.exit_code, 1);
+      assert.equal(d.error, "colmena apply exited with 1");
+      assert.equal(d.revert_sha, await env.flake.head());
+      const msg = await git(env.flake.dir, "log", "-1", "--format=%B");
+      assert.match(msg, new RegExp(`Deployment-Id: ${b.deployment_id}\nReverts: ${d.commit_sha}`));
+      assert.deepEqual(
+        d.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`),
+        [
+          "alpha:succeeded",
+          "beta:failed",
+        ],
+      );
+      assert.ok(d.log_tail.length > 5 && d.log_tail.length <= 50);
+      assert.match(d.log_tail.join("\n"), /beta \| Activation failed/);
+      assert.deepEqual(d.steps.map((s: { status: string }) => s.status), [
+        "ok",
+        "ok",
+        "ok",
+        "failed",
+      ]);
+      // A failed version may be tried again.
+      await env.colmena.set({ failNode: "" });
+      const retry = await env.webhook(body());
+      assert.equal(retry.status, 200);
+      await retry.body?.cancel();
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+Deno.test("the deploy timeout kills colmena's whole process group and reverts", opts, async () => {
+  const env = await createDeployEnv({ start: false });
+  try {
+    const cfg = `${env.root}/despacito.yaml`;
+    await Deno.writeTextFile(cfg, "packages:\n  webapp:\n    timeout: 1s\n    on: '@web'\n");
+    await env.startServer({ DESPACITO_CONFIG: cfg });
+    await env.colmena.set({ mode: "hang" });
+    const r = await env.webhook(body());
+    assert.equal(r.status, 500);
+    const b = await r.json();
+    assert.match(b.error, /colmena timed out after 1s; its process group was killed/);
+    const runs = await env.colmena.runs();
+    assert.deepEqual(runs[0].argv, ["apply", "switch", "--on", "@web"]);
+    const pid = (await Deno.readTextFile(`${env.colmena.dir}/active`)).trim();
+    assert.equal(await alive(pid), false, "the hanging colmena is gone");
+    assert.equal(await env.flake.status(), "");
+    assert.equal((await env.flake.log())[0], "revert deploy webapp 1.1.0");
+    const d = await (await env.fetch(`/api/deployments/${b.deployment_id}`)).json();
+    assert.equal(d.failure_kind, "error");
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test(
+  "a dirty flake repo fails the deployment listing the paths, commits nothing and leaves them alone",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      const head = await env.flake.head();
+      await Deno.writeTextFile(`${env.flake.dir}/notes.txt`, "mine\n");
+      await Deno.writeTextFile(`${env.flake.dir}/flake.nix`, "# edited\n", { append: true });
+      const r = await env.webhook(body());
+      assert.equal(r.status, 500);
+      const b = await r.json();
+      assert.match(b.error, /uncommitted changes, refusing to deploy: .*flake\.nix/);
+      assert.match(b.error, /notes\.txt/);
+      assert.equal(await env.flake.head(), head);
+      assert.equal(await Deno.readTextFile(`${env.flake.dir}/notes.txt`), "mine\n");
+      assert.match(await env.flake.status(), / M flake\.nix/);
+      assert.equal((await env.colmena.runs()).length, 0);
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+Deno.test(
+  "a nix failure fails before colmena and leaves the repo exactly as it was",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      const head = await env.flake.head();
+      const lock = await Deno.readTextFile(`${env.flake.dir}/flake.lock`);
+      const r = await env.webhook(body({ flake_ref: `${env.webapp.url}?ref=refs/tags/v9.9.9` }));
+      assert.equal(r.status, 500);
+      const b = await r.json();
+      assert.match(b.error, /^nix flake lock exited with 1/);
+      assert.equal(await env.flake.head(), head);
+      assert.equal(await Deno.readTextFile(`${env.flake.dir}/flake.lock`), lock);
+      assert.equal(await env.flake.status(), "");
+      assert.equal((await env.colmena.runs()).length, 0);
+      const d = await (await env.fetch(`/api/deployments/${b.deployment_id}`)).json();
+      assert.deepEqual(
+        d.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
+        [
+          "queued:ok",
+          "flake:failed",
+        ],
+      );
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+Deno.test(
+  "POST /api/deployments/:id/cancel kills a running deployment, reverts, and refuses finished ones",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      await env.colmena.set({ mode: "hang" });
+      const waiting = env.webhook(body());
+      await env.colmena.waitFor((r) => r.length === 1, "colmena to start");
+      const [{ id }] = await env.sql`select id from deployments`;
+      const c = await env.fetch(`/api/deployments/${id}/cancel`, { method: "POST" });
+      assert.equal(c.status, 202);
+      assert.equal((await c.json()).status, "cancelling");
+      const r = await waiting;
+      assert.equal(r.status, 500);
+      assert.equal((await r.json()).status, "cancelled");
+      assert.equal(await env.flake.status(), "");
+      assert.equal((await env.flake.log())[0], "revert deploy webapp 1.1.0");
+      const again = await env.fetch(`/api/deployments/${id}/cancel`, { method: "POST" });
+      assert.equal(again.status, 409);
+      assert.equal((await again.json()).status, "cancelled");
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+async function alive(pid: string): Promise<boolean> {
+  const r = await new Deno.Command("kill", { args: ["-0", pid], stderr: "null" }).output();
+  return r.success;
+}

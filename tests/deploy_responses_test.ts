@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { createToken } from "../src/auth/tokens.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const req = (patch: Record<string, unknown> = {}) => ({
+  package: "webapp",
+  version: "1.1.0",
+  nix_store_path: STORE_PATH,
+  ...patch,
+});
+
+Deno.test(
+  "POST /webhook answers 400/401/403/413/422 before any work, listing every bad field",
+  opts,
+  async () => {
+    const env = await createDeployEnv({ extraEnv: { DESPACITO_MAX_BODY_BYTES: "2048" } });
+    try {
+      const status = async (r: Response) => {
+        await r.body?.cancel();
+        return r.status;
+      };
+      assert.equal(await status(await env.fetch("/webhook", { method: "POST", token: null })), 401);
+      assert.equal(
+        await status(await env.fetch("/webhook", { method: "POST", token: "f".repeat(64) })),
+        401,
+      );
+      const malformed = await env.webhook("{not json");
+      assert.equal(malformed.status, 400);
+      assert.equal((await malformed.json()).error.code, "invalid_json");
+      const unknown = await env.webhook(req({ extra: 1 }));
+      assert.equal(unknown.status, 400);
+      assert.deepEqual((await unknown.json()).error.details, [{
+        field: "extra",
+        message: "unknown field",
+      }]);
+      const many = await env.webhook({ package: ["x"], version: 1, nix_store_path: "/tmp/x" });
+      assert.equal(many.status, 400);
+      const body = await many.json();
+      assert.equal(body.error.code, "invalid_request");
+      assert.deepEqual(body.error.details.map((d: { field: string }) => d.field), [
+        "package",
+        "version",
+        "nix_store_path",
+      ]);
+      const big = await env.webhook(req({ version: "x".repeat(4096) }));
+      assert.equal(big.status, 413);
+      await big.body?.cancel();
+
+      const path = await env.webhook(req({ flake_ref: `path:${env.webapp.dir}` }));
+      assert.equal(path.status, 400);
+      assert.match((await path.json()).error.details[0].message, /scheme "path" is not allowed/);
+      // Same scheme, someone else's repository: refused before anything runs.
+      const foreign = await env.webhook(req({ flake_ref: `${env.api.url}?ref=refs/tags/v2.0.0` }));
+      assert.equal(foreign.status, 400);
+      const fb = await foreign.json();
+      assert.equal(fb.error.details[0].field, "flake_ref");
+      assert.match(fb.error.details[0].message, /repository the input declares/);
+
+      const unknownPkg = await env.webhook(req({ package: "nope" }));
+      assert.equal(unknownPkg.status, 422);
+      assert.equal((await unknownPkg.json()).error.code, "unknown_package");
+
+      const limited = await createToken(env.server!.db.sql, {
+        description: "api-only",
+        packages: ["api"],
+      });
+      const forbidden = await env.fetch("/webhook", {
+        method: "POST",
+        token: limited.token,
+        body: JSON.stringify(req()),
+      });
+      assert.equal(forbidden.status, 403);
+      await forbidden.body?.cancel();
+
+      const [{ n }] = await env.sql`select count(*)::int as n from deployments`;
+      assert.equal(n, 0);
+      assert.equal((await env.colmena.runs()).length, 0);
+      assert.equal(await env.flake.status(), "");
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+Deno.test(
+  "POST /webhook answers 202 + Location when asked not to wait, then 409 in_progress / already_deployed",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      await env.colmena.set({ mode: "hold" });
+      const r = await env.webhook(req(), "?wait=false");
+      assert.equal(r.status, 202);
+      const b = await r.json();
+      assert.equal(b.status, "queued");
+      assert.equal(r.headers.get("location"), `/api/deployments/${b.deployment_id}`);
+      // The row and its first log line exist before the response.
+      const log = await (await env.fetch(`/api/deployments/${b.deployment_id}/log`)).text();
+      assert.match(log, /^queued webapp 1\.1\.0 \(requested by token ci-runner-1\)/);
+
+      const dup = await env.webhook(req(), "", { Prefer: "respond-async" });
+      assert.equal(dup.status, 409);
+      assert.deepEqual(await dup.json(), {
+        status: "in_progress",
+        package: "webapp",
+        version: "1.1.0",
+        deployment_id: b.deployment_id,
+      });
+      const other = await env.webhook(
+        { package: "api", version: "2.0.0", nix_store_path: STORE_PATH },
+        "",
+        { Prefer: "respond-async, wait=5" },
+      );
+      assert.equal(other.status, 202);
+      await other.body?.cancel();
+
+      await env.colmena.release();
+      await env.waitDeployment(b.deployment_id, (d) => d.status === "deployed");
+      const again = await env.webhook(req());
+      assert.equal(again.status, 409);
+      assert.equal((await again.json()).status, "already_deployed");
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+Deno.test(
+  "POST /webhook answers 500 with the error when colmena fails, and 503 without a usable flake dir",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      await env.colmena.set({ mode: "fail" });
+      const r = await env.webhook(req());
+      assert.equal(r.status, 500);
+      const b = await r.json();
+      assert.equal(b.status, "failed");
+      assert.equal(b.error, "colmena apply exited with 1");
+      assert.ok(b.deployment_id);
+
+      await env.stopServer();
+      await env.startServer({ DESPACITO_FLAKE_DIR: "" });
+      const off = await env.webhook(req({ version: "1.2.0" }));
+      assert.equal(off.status, 503);
+      assert.equal((await off.json()).error.code, "flake_dir_unset");
+
+      await env.stopServer();
+      const empty = await Deno.makeTempDir({ dir: env.root });
+      await env.startServer({ DESPACITO_FLAKE_DIR: empty });
+      const unusable = await env.webhook(req({ version: "1.2.0" }));
+      assert.equal(unusable.status, 503);
+      assert.equal((await unusable.json()).error.code, "flake_dir_unusable");
+    } finally {
+      await env.close();
+    }
+  },
+);

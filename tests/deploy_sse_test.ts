@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { readSse, type SseFrame } from "./_harness/sse.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test(
+  "GET /api/deployments/:id/events resumes from Last-Event-ID without gaps or repeats",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      await env.colmena.set({ mode: "hold" });
+      const r = await env.webhook(
+        { package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH },
+        "?wait=false",
+      );
+      const { deployment_id: id } = await r.json();
+      await env.colmena.waitFor((runs) => runs.length === 1, "colmena to start");
+
+      // First connection: read a few events, then drop it mid-stream.
+      const first: SseFrame[] = [];
+      const ac1 = new AbortController();
+      const res1 = await env.fetch(`/api/deployments/${id}/events`, { signal: ac1.signal });
+      assert.equal(res1.headers.get("content-type"), "text/event-stream");
+      for await (const f of readSse(res1)) {
+        first.push(f);
+        if (first.length === 5) break;
+      }
+      ac1.abort();
+      const lastId = first[first.length - 1].id!;
+
+      // Second connection resumes while the deployment still runs; then it finishes live.
+      const res2 = await env.fetch(`/api/deployments/${id}/events`, {
+        headers: { "Last-Event-ID": lastId },
+      });
+      const second: SseFrame[] = [];
+      let released = false;
+      for await (const f of readSse(res2)) {
+        second.push(f);
+        if (!released) {
+          released = true;
+          await env.colmena.release();
+        }
+        if (f.event === "end") break;
+      }
+
+      const seqs = [...first, ...second].filter((f) => f.id).map((f) => Number(f.id));
+      const max = Math.max(...seqs);
+      assert.deepEqual(seqs, Array.from({ length: max }, (_, i) => i + 1), "gap-free, no repeats");
+      const [{ seq }] = await env.sql`select seq from deployments where id = ${id}`;
+      assert.equal(max, Number(seq));
+      const statuses = [...first, ...second].filter((f) => f.event === "status").map((f) =>
+        JSON.parse(f.data).status
+      );
+      assert.deepEqual(statuses, [
+        "queued",
+        "running",
+        "running",
+        "running",
+        "running",
+        "deployed",
+      ]);
+      const lastStatus = JSON.parse(second.filter((f) => f.event === "status").at(-1)!.data);
+      assert.equal(lastStatus.seq, max);
+      assert.equal(second.at(-1)!.event, "end");
+      const logFrame = JSON.parse(first.find((f) => f.event === "log")!.data);
+      assert.deepEqual(Object.keys(logFrame).sort(), ["at", "line", "seq", "stream"]);
+
+      // After the end, a replay from the query parameter gives the same sequence and ends.
+      const res3 = await env.fetch(`/api/deployments/${id}/events?last_event_id=0`);
+      const all: SseFrame[] = [];
+      for await (const f of readSse(res3)) all.push(f);
+      assert.deepEqual(all.filter((f) => f.id).map((f) => Number(f.id)), seqs);
+      assert.equal(all.at(-1)!.event, "end");
+    } finally {
+      await env.close();
+    }
+  },
+);
