@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { providerError } from "./signin.tsx";
+import { providerError } from "./signin_errors.ts";
 
 const q = (s: string) => new URLSearchParams(s);
 
