@@ -321,6 +321,18 @@ Deno.test(
         (await json(down) as { error: { code: string } }).error.code,
         "provider_unavailable",
       );
+      // A browser goes back to the sign-in page, told why, how long to wait, and where it was going.
+      const page = await fetch(
+        `${s.base}/auth/login?issuer=${encodeURIComponent(downIssuer)}&return_to=%2Ftokens`,
+        { headers: { accept: "text/html" }, redirect: "manual" },
+      );
+      assert.equal(page.status, 302);
+      const back = new URL(page.headers.get("location")!, s.base);
+      assert.equal(back.pathname, "/signin");
+      assert.equal(back.searchParams.get("error"), "provider_unavailable");
+      assert.match(back.searchParams.get("message")!, /Later cannot be reached/);
+      assert.equal(back.searchParams.get("retry_after"), "30");
+      assert.equal(back.searchParams.get("return_to"), "/tokens");
 
       // It comes up: the next sign-in discovers it at once, without waiting for the backoff.
       late = await startProvider({

@@ -13,7 +13,7 @@ import type { Handler } from "hono";
 import type { AppEnv } from "../http/types.ts";
 import type { AuthRuntime } from "./runtime.ts";
 import { checkCsrf } from "./csrf.ts";
-import { finishLogin, startLogin, TRANSACTION_TTL_MS } from "./oidc_login.ts";
+import { finishLogin, safeReturnTo, startLogin, TRANSACTION_TTL_MS } from "./oidc_login.ts";
 import { checkLocalLogin } from "./passwords.ts";
 import { resolveSession, revokeSession } from "./sessions.ts";
 import { userJson } from "./users.ts";
@@ -75,8 +75,9 @@ function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): Ro
       path: "/auth/login",
       access: "public",
       summary: "start an OIDC sign-in (?issuer=…&return_to=/path)",
-      before: [rt.limit("oidc")],
       handler: signinErrors(async (c) => {
+        // Inside signinErrors: a browser that is rate limited lands on the sign-in page, not on JSON.
+        rt.take(c, "oidc");
         const list = oidc.providers.list();
         const issuer = c.req.query("issuer") ?? (list.length === 1 ? list[0].issuer : undefined);
         if (!issuer) throw invalidRequest([{ field: "issuer", message: "required" }]);
@@ -163,7 +164,10 @@ function localLogin(rt: AuthRuntime): Handler<AppEnv> {
 
 /**
  * Browser navigations (Accept: text/html) that fail go back to the sign-in
- * page with the reason; API clients get the JSON error.
+ * page with the reason (and `retry_after` seconds when it says to wait),
+ * and with the `return_to` the sign-in started with (when it is in this
+ * request: /auth/login), so signing in another way still leads back there.
+ * API clients get the JSON error.
  */
 function signinErrors(handler: (c: AppContext) => Promise<Response>): Handler<AppEnv> {
   return async (c) => {
@@ -172,6 +176,9 @@ function signinErrors(handler: (c: AppContext) => Promise<Response>): Handler<Ap
     } catch (e) {
       if (!isDomainError(e) || !(c.req.header("accept") ?? "").includes("text/html")) throw e;
       const q = new URLSearchParams({ error: e.code, message: e.message });
+      const back = safeReturnTo(c.req.query("return_to"));
+      if (back !== "/") q.set("return_to", back);
+      if (e.retryAfter !== undefined) q.set("retry_after", String(e.retryAfter));
       return c.redirect(`/signin?${q}`, 302);
     }
   };

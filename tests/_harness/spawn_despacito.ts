@@ -2,7 +2,9 @@
  * Runs the real despacito (`deno run main.ts serve`) as a child process
  * under the permission flags from src/build/permissions.ts — what `deno task
  * start` runs — on a free loopback port with a temp data dir, and waits
- * until /health answers. For end-to-end tests (browser, Caddy).
+ * until /health answers. For end-to-end tests (browser, Caddy). `cli()`
+ * runs `despacito <args>` the same way against the same database, as an
+ * operator would on the host.
  */
 
 import { fileURLToPath } from "node:url";
@@ -14,6 +16,8 @@ export interface RunningDespacito {
   dataDir: string;
   /** Everything the process wrote to stdout/stderr so far (JSON log lines). */
   output(): string;
+  /** Runs `despacito <args>` (same environment and permission flags) with `stdin` piped in. */
+  cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -27,19 +31,24 @@ function freePort(): number {
 }
 
 export async function spawnDespacito(
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Listen here (e.g. a port an OIDC client was registered for); a free one otherwise. */
+    port?: number;
+  } = {},
 ): Promise<RunningDespacito> {
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-e2e-" });
-  const port = freePort();
+  const port = options.port ?? freePort();
   const env: Record<string, string> = {
     DESPACITO_LISTEN: `127.0.0.1:${port}`,
     DESPACITO_DATA_DIR: dataDir,
     DESPACITO_LOG_LEVEL: "info",
     ...options.env,
   };
-  const config = loadConfig(env);
+  const flags = permissionFlags({ config: loadConfig(env), programDir: ROOT });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissionFlags({ config, programDir: ROOT }), `${ROOT}/main.ts`, "serve"],
+    args: ["run", ...flags, `${ROOT}/main.ts`, "serve"],
     env,
     cwd: ROOT,
     stdout: "piped",
@@ -74,5 +83,21 @@ export async function spawnDespacito(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { baseUrl, dataDir, output: () => text, stop };
+  const cli = async (args: string[], stdin = "") => {
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, `${ROOT}/main.ts`, ...args],
+      env,
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = proc.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+    const r = await proc.output();
+    const dec = new TextDecoder();
+    return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+  };
+  return { baseUrl, dataDir, output: () => text, cli, stop };
 }

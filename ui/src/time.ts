@@ -63,3 +63,11 @@ export function durationBetween(
   const end = to ? Date.parse(to) : now;
   return end - Date.parse(from);
 }
+
+/** A countdown in whole seconds: "42 s", "4 min 59 s", "5 min". */
+export function formatWait(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { absoluteTime, formatDuration, relativeTime } from "./time.ts";
+import { absoluteTime, formatDuration, formatWait, relativeTime } from "./time.ts";
 
 const now = Date.parse("2025-06-01T12:00:00Z");
 
@@ -24,4 +24,12 @@ Deno.test("formatDuration() picks a readable unit", () => {
   assert.equal(formatDuration(42_000), "42 s");
   assert.equal(formatDuration(125_000), "2 min 5 s");
   assert.equal(formatDuration(3_723_000), "1 h 2 min");
+});
+
+Deno.test("formatWait() counts down in minutes and seconds", () => {
+  assert.equal(formatWait(0), "0 s");
+  assert.equal(formatWait(41.2), "42 s");
+  assert.equal(formatWait(60), "1 min");
+  assert.equal(formatWait(299), "4 min 59 s");
+  assert.equal(formatWait(300), "5 min");
 });

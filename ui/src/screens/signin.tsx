@@ -1,37 +1,36 @@
 /** Sign in: one button per OIDC provider, the local form when local accounts are on, clear errors. */
 
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { useSignal } from "@preact/signals";
 import { api, ApiError, describeError } from "../api.ts";
 import { ErrorNote, Loading } from "../components.tsx";
 import { useLoad } from "../load.ts";
 import { navigate, place, safeReturnTo } from "../router.ts";
 import { me } from "../session.ts";
-
-const PROVIDER_ERRORS: Record<string, string> = {
-  provider_unavailable: "The sign-in provider did not answer. Try again in a moment.",
-  access_denied: "The sign-in provider refused the sign-in.",
-  state_mismatch: "That sign-in attempt expired or was already used. Start again.",
-};
+import { formatWait } from "../time.ts";
+import { providerError } from "../signin_errors.ts";
 
 export function SignIn() {
   const q = place.value.query;
   const returnTo = safeReturnTo(q.get("return_to"));
   const methods = useLoad(api.authMethods, "auth-methods");
-  const queryError = q.get("error");
-  const error = useSignal<string | null>(
-    queryError
-      ? `Sign-in failed: ${PROVIDER_ERRORS[queryError] ?? q.get("message") ?? queryError}`
-      : null,
-  );
+  const error = useSignal<string | null>(q.has("error") ? providerError(q) : null);
   const username = useSignal("");
   const password = useSignal("");
   const busy = useSignal(false);
   const waitUntil = useSignal(0);
   const now = useSignal(Date.now());
+  const passwordField = useRef<HTMLInputElement>(null);
   const waiting = waitUntil.value > now.value;
   useEffect(() => {
-    if (!waiting) return;
+    if (!waiting) {
+      // The wait is over: the "too many attempts" note no longer holds.
+      if (waitUntil.value) {
+        waitUntil.value = 0;
+        error.value = null;
+      }
+      return;
+    }
     const t = setInterval(() => (now.value = Date.now()), 1000);
     return () => clearInterval(t);
   }, [waiting]);
@@ -47,24 +46,27 @@ export function SignIn() {
       navigate(returnTo, { replace: true });
     } catch (err) {
       password.value = "";
+      error.value = loginError(err);
       if (err instanceof ApiError && err.code === "rate_limited") {
         const s = err.retryAfter ?? 60;
+        // Said once in the alert (read out once); the disabled button counts down.
+        error.value += ` You can try again in ${formatWait(s)}.`;
         waitUntil.value = Date.now() + s * 1000;
         now.value = Date.now();
       }
-      error.value = loginError(err);
+      // Ready for the next try without reaching for the mouse.
+      requestAnimationFrame(() => passwordField.current?.focus());
     } finally {
       busy.value = false;
     }
   };
 
   const m = methods.data.value;
-  const seconds = Math.ceil((waitUntil.value - now.value) / 1000);
+  const seconds = (waitUntil.value - now.value) / 1000;
   return (
     <main id="main" class="signin">
       <h1>Sign in to despacito</h1>
       <ErrorNote message={error.value} />
-      {waiting && <p class="warning" role="status">You can try again in {seconds} s.</p>}
       {methods.error.value && (
         <ErrorNote message={`Could not load the sign-in methods: ${methods.error.value}`} />
       )}
@@ -99,6 +101,7 @@ export function SignIn() {
           <label>
             Password
             <input
+              ref={passwordField}
               name="password"
               type="password"
               autoComplete="current-password"
@@ -108,7 +111,11 @@ export function SignIn() {
             />
           </label>
           <button type="submit" class="primary" disabled={busy.value || waiting}>
-            {busy.value ? "Signing in…" : "Sign in"}
+            {busy.value
+              ? "Signing in…"
+              : waiting
+              ? `Try again in ${formatWait(seconds)}`
+              : "Sign in"}
           </button>
         </form>
       )}
