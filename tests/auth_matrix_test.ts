@@ -53,6 +53,13 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/forge/status-posts": { access: "authenticated" },
   "POST /webhook/forgejo/:id": { access: "signed" },
   "GET /assets/:file": { access: "public" },
+  "POST /webhook": { access: "token" },
+  "GET /api/deployments": { access: "authenticated" },
+  "GET /api/deployments/:id": { access: "authenticated" },
+  "GET /api/deployments/:id/log": { access: "authenticated" },
+  "GET /api/deployments/:id/events": { access: "authenticated" },
+  "POST /api/deployments/:id/cancel": { access: "authenticated" },
+  "GET /api/packages": { access: "authenticated" },
 };
 
 const ACCESS_KINDS: Access[] = ["public", "authenticated", "token", "bootstrap", "signed"];

@@ -35,11 +35,11 @@ Deno.test("README's configuration table is the one generated from src/config/tab
 });
 
 Deno.test("renderReadme() replaces only the text between the markers", () => {
-  const doc = `intro\n${CONFIG_BEGIN}\nold\n${CONFIG_END}\noutro\n`;
+  const doc = `intro\n${CONFIG_BEGIN}\nSTALE-TABLE\n${CONFIG_END}\noutro\n`;
   const out = renderReadme(doc);
   assert.ok(out.startsWith(`intro\n${CONFIG_BEGIN}\n| Variable |`));
   assert.ok(out.endsWith(`${CONFIG_END}\noutro\n`));
-  assert.ok(!out.includes("old"));
+  assert.ok(!out.includes("STALE-TABLE"));
   assert.throws(() => renderReadme("no markers"), /markers/);
 });
 

@@ -33,6 +33,9 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
       DESPACITO_DATA_DIR: dataDir,
       DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
       DESPACITO_LISTEN: "127.0.0.1:0",
+      // These tests make many credential-less bootstrap attempts on purpose;
+      // the bootstrap rate limit has its own tests (auth_local_test.ts).
+      DESPACITO_AUTH_RATE_LIMIT: "1000",
       ...env,
     }),
     createLogger({ level: "debug", sink: (l) => logs.push(l) }),

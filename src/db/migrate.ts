@@ -178,11 +178,20 @@ export async function migrationStatus(sql: Sql, files: Migration[]): Promise<Mig
 
 /** For readiness: undefined when the schema matches this binary, else the reason. */
 export async function schemaProblem(sql: Sql, files: Migration[]): Promise<string | undefined> {
-  const rows = await sql<{ version: number; checksum: string }[]>`
-    select version, checksum from schema_migrations order by version`;
+  const rows = await sql<
+    { version: number }[]
+  >`select version from schema_migrations order by version`;
+  const applied = new Set(rows.map((r) => r.version));
   const latest = files.at(-1)?.version ?? 0;
-  const have = rows.at(-1)?.version ?? 0;
-  if (have < latest) return `schema at version ${have}, this despacito needs ${latest}`;
-  if (have > latest) return `schema at version ${have} is newer than this despacito (${latest})`;
+  const newer = rows.filter((r) => r.version > latest);
+  if (newer.length > 0) {
+    return `schema at version ${newer.at(-1)!.version} is newer than this despacito (${latest})`;
+  }
+  // The schema is "at" the last version before the first gap, so a lost record is noticed too.
+  const missing = files.find((f) => !applied.has(f.version));
+  if (missing) {
+    const at = files.filter((f) => f.version < missing.version).at(-1)?.version ?? 0;
+    return `schema at version ${at}, this despacito needs ${latest}`;
+  }
   return undefined;
 }
