@@ -8,7 +8,7 @@
 
 import type { Config } from "./config/config.ts";
 import { buildAreas } from "./areas.ts";
-import { type Database, openDatabase } from "./db/connect.ts";
+import { type Database, openConfiguredDatabase } from "./db/connect.ts";
 import { loadMigrations, migrate } from "./db/migrate.ts";
 import { createApp } from "./http/app.ts";
 import { listen, type Listener } from "./http/listen.ts";
@@ -24,12 +24,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Readonly<Config>, log: Logger): Promise<RunningServer> {
-  const db = await openDatabase({
-    postgresUri: config.postgresUri,
-    poolSize: config.postgresPoolSize,
-    dataDir: config.dataDir,
-    log,
-  });
+  const db = await openConfiguredDatabase(config, log);
   try {
     const migrations = await loadMigrations();
     await migrate(db.sql, migrations, log);

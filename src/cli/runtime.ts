@@ -6,7 +6,7 @@
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { OPTIONS } from "../config/table.ts";
 import { createLogger, type Logger } from "../log/log.ts";
-import { type Database, openDatabase } from "../db/connect.ts";
+import { type Database, openConfiguredDatabase } from "../db/connect.ts";
 import { err } from "./io.ts";
 
 /** The DESPACITO_* environment, read variable by variable (env permission is scoped to DESPACITO_*). */
@@ -61,12 +61,7 @@ export async function withDatabase<T>(
   log: Logger,
   fn: (db: Database) => Promise<T>,
 ): Promise<T> {
-  const db = await openDatabase({
-    postgresUri: config.postgresUri,
-    poolSize: config.postgresPoolSize,
-    dataDir: config.dataDir,
-    log,
-  });
+  const db = await openConfiguredDatabase(config, log);
   try {
     return await fn(db);
   } finally {

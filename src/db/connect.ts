@@ -12,6 +12,8 @@
 import postgres from "postgres";
 import { join, resolve } from "node:path";
 import type { Logger } from "../log/log.ts";
+import type { Config } from "../config/config.ts";
+import { clearStaleSocket } from "../core/unix_socket.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -45,6 +47,19 @@ const clientOptions = (log: Logger) => ({
   connection: { application_name: "despacito" },
 });
 
+/** The database the configuration names (real Postgres, or embedded PGlite in the data dir). */
+export function openConfiguredDatabase(
+  config: Pick<Config, "postgresUri" | "postgresPoolSize" | "dataDir">,
+  log: Logger,
+): Promise<Database> {
+  return openDatabase({
+    postgresUri: config.postgresUri,
+    poolSize: config.postgresPoolSize,
+    dataDir: config.dataDir,
+    log,
+  });
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const log = options.log.child({ component: "db" });
   if (options.postgresUri) {
@@ -74,7 +89,12 @@ async function openEmbedded(dataDir: string, log: Logger): Promise<Database> {
   if (socketPath.length > 100) {
     throw new Error(`data dir path too long for the embedded database socket: ${socketPath}`);
   }
-  await claimSocket(socketPath);
+  // A live socket means another despacito has this data dir open; PGlite must not be opened twice.
+  if ((await clearStaleSocket(socketPath)) !== "free") {
+    throw new Error(
+      `the embedded database at ${socketPath} is in use by another despacito process`,
+    );
+  }
 
   const db = await PGlite.create(dbDir);
   const server = new PGLiteSocketServer({ db, path: socketPath });
@@ -105,23 +125,6 @@ async function openEmbedded(dataDir: string, log: Logger): Promise<Database> {
       await Deno.remove(socketPath).catch(() => {});
     },
   };
-}
-
-/** Refuses a data dir another live despacito is using; removes a crashed run's socket. */
-async function claimSocket(path: string) {
-  try {
-    await Deno.lstat(path);
-  } catch {
-    return;
-  }
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
-  } catch {
-    await Deno.remove(path);
-    return;
-  }
-  throw new Error(`the embedded database at ${path} is in use by another despacito process`);
 }
 
 /** postgres://user:pass@host:5432/db?x → postgres://user@host:5432/db */

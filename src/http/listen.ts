@@ -7,6 +7,7 @@
 
 import type { Logger } from "../log/log.ts";
 import { parseListen } from "../config/config.ts";
+import { clearStaleSocket } from "../core/unix_socket.ts";
 
 export interface ListenOptions {
   /** `host:port`; used when `socketPath` is not set. */
@@ -89,27 +90,16 @@ async function listenUnix(
   };
 }
 
-/** A socket file nobody answers on is a crashed run's; one that answers is a live process's. */
 async function removeStaleSocket(path: string) {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch {
-    return;
-  }
-  if (!info.isSocket) {
+  const state = await clearStaleSocket(path);
+  if (state === "not_a_socket") {
     throw new ListenError(
       `cannot listen on unix:${path}: a file that is not a socket is in the way`,
     );
   }
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
-  } catch {
-    await Deno.remove(path);
-    return;
+  if (state === "in_use") {
+    throw new ListenError(`cannot listen on unix:${path}: another process is listening on it`);
   }
-  throw new ListenError(`cannot listen on unix:${path}: another process is listening on it`);
 }
 
 async function shutdownServer(server: Deno.HttpServer, timeoutMs: number) {
