@@ -37,7 +37,7 @@ const EXPECTED: Record<string, Decision> = {
   "GET /health/ready": { access: "public" },
   "POST /api/tokens": { access: "bootstrap" },
   "GET /api/tokens": { access: "authenticated" },
-  "DELETE /api/tokens/:id": { access: "authenticated" },
+  "DELETE /api/tokens/:id": { access: "manage" },
   "GET /api/me": { access: "authenticated" },
   "GET /api/auth/methods": { access: "public" },
   "GET /api/oidc/providers": { access: "public" },
@@ -45,11 +45,11 @@ const EXPECTED: Record<string, Decision> = {
   "GET /auth/callback": { access: "public" },
   "POST /auth/local/login": { access: "public" },
   "POST /auth/logout": { access: "public", selfCsrf: true },
-  "POST /api/repositories": { access: "authenticated" },
+  "POST /api/repositories": { access: "manage" },
   "GET /api/repositories": { access: "authenticated" },
   "GET /api/repositories/:id": { access: "authenticated" },
-  "DELETE /api/repositories/:id": { access: "authenticated" },
-  "POST /api/repositories/:id/rotate-secret": { access: "authenticated" },
+  "DELETE /api/repositories/:id": { access: "manage" },
+  "POST /api/repositories/:id/rotate-secret": { access: "manage" },
   "GET /api/forge/status-posts": { access: "authenticated" },
   "POST /webhook/forgejo/:id": { access: "signed" },
   "GET /assets/:file": { access: "public" },
@@ -62,7 +62,14 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/packages": { access: "authenticated" },
 };
 
-const ACCESS_KINDS: Access[] = ["public", "authenticated", "token", "bootstrap", "signed"];
+const ACCESS_KINDS: Access[] = [
+  "public",
+  "authenticated",
+  "manage",
+  "token",
+  "bootstrap",
+  "signed",
+];
 const PROBE_PREFIX = "/api/__probe/";
 
 const SCENARIOS = [
@@ -71,6 +78,7 @@ const SCENARIOS = [
   "expired token",
   "revoked token",
   "valid token",
+  "scoped token",
   "valid session",
   "session without CSRF proof",
 ] as const;
@@ -84,9 +92,11 @@ function expectedOutcome(d: Decision, method: Method, scenario: Scenario): Outco
     case "signed":
       return d.selfCsrf && write && scenario === "session without CSRF proof" ? 403 : "allowed";
     case "token":
-      return scenario === "valid token" ? "allowed" : 401;
+      return scenario === "valid token" || scenario === "scoped token" ? "allowed" : 401;
     case "authenticated":
+    case "manage":
     case "bootstrap": // bootstrap is closed here: tokens exist
+      if (scenario === "scoped token") return d.access === "authenticated" ? "allowed" : 403;
       if (scenario === "valid token" || scenario === "valid session") return "allowed";
       if (scenario === "session without CSRF proof") return write ? 403 : "allowed";
       return 401;
@@ -167,6 +177,7 @@ Deno.test("auth matrix: every route × every credential gets its declared access
       return t.token;
     };
     const valid = await bearer(async () => {});
+    const scoped = (await createToken(db.sql, { description: "scoped", packages: ["web"] })).token;
     const expired = await bearer((id) =>
       db.sql`update auth_token set expires_at = now() - interval '1 second' where id = ${id}`
     );
@@ -188,6 +199,8 @@ Deno.test("auth matrix: every route × every credential gets its declared access
           return { authorization: `Bearer ${revoked}` };
         case "valid token":
           return { authorization: `Bearer ${valid}` };
+        case "scoped token":
+          return { authorization: `Bearer ${scoped}` };
         case "valid session":
           return { cookie: await sessionCookie(), "sec-fetch-site": "same-origin", origin };
         case "session without CSRF proof":
@@ -212,7 +225,7 @@ Deno.test("auth matrix: every route × every credential gets its declared access
           errCode = JSON.parse(text)?.error?.code;
         } catch { /* not JSON: a redirect or page */ }
         const guardRefusal = (res.status === 401 && errCode === "unauthenticated") ||
-          errCode === "csrf_failed";
+          errCode === "csrf_failed" || errCode === "insufficient_scope";
         const ok = want === "allowed"
           ? !guardRefusal && (!r.path.startsWith(PROBE_PREFIX) || res.status === 200)
           : res.status === want;

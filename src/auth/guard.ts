@@ -26,6 +26,8 @@ export interface GuardDeps {
   publicOrigin?: string;
 }
 
+const isScopedToken = (p: Principal) => p.kind === "token" && p.token.packages !== null;
+
 const unauthenticated = (message = "a valid bearer token or session is required") =>
   new DomainError("unauthenticated", "unauthenticated", message);
 
@@ -71,6 +73,13 @@ export function accessGuard(access: Access, deps: GuardDeps): MiddlewareHandler<
     if (principal) {
       if (principal.kind === "session") {
         checkCsrf(c.req, deps.publicOrigin ?? new URL(c.req.url).origin);
+      }
+      if ((access === "manage" || access === "bootstrap") && isScopedToken(principal)) {
+        throw new DomainError(
+          "forbidden",
+          "insufficient_scope",
+          "a token limited to packages may deploy them, not manage tokens or repositories",
+        );
       }
       c.set("principal", principal);
       return await next();

@@ -50,7 +50,7 @@ export function tokenRoutes(deps: { sql: Sql }): RouteDef[] {
     {
       method: "DELETE",
       path: "/api/tokens/:id",
-      access: "authenticated",
+      access: "manage",
       summary: "revoke a token",
       handler: async (c) => {
         const id = c.req.param("id") ?? "";

@@ -17,7 +17,7 @@ export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
     {
       method: "POST",
       path: "/api/repositories",
-      access: "authenticated",
+      access: "manage",
       summary: "connect a Forgejo/Gitea repository (creates the webhook when the token may)",
       handler: async (c) => {
         const input = parseNewConnection(await readJsonObject(c, NEW_FIELDS));
@@ -56,14 +56,14 @@ export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
     {
       method: "DELETE",
       path: "/api/repositories/:id",
-      access: "authenticated",
+      access: "manage",
       summary: "disconnect a repository (removes the webhook on the forge, best effort)",
       handler: async (c) => c.json(await deleteConnection(deps, c.req.param("id") ?? "")),
     },
     {
       method: "POST",
       path: "/api/repositories/:id/rotate-secret",
-      access: "authenticated",
+      access: "manage",
       summary: "new webhook secret (shown once); the previous one stays valid for the overlap",
       handler: async (c) => c.json(await rotateWebhookSecret(deps, c.req.param("id") ?? "")),
     },

@@ -25,10 +25,12 @@ export type AppContext = Context<AppEnv>;
  * - public: anyone.
  * - authenticated: a valid bearer token or a valid session (with CSRF proof on writes).
  * - token: a valid bearer token only (machine endpoints such as the webhook).
- * - bootstrap: anyone while no token exists and bootstrap is enabled; else like authenticated.
+ * - manage: like authenticated, but a token limited to packages is refused (403): such a
+ *   token is a deploy credential and must not mint tokens or change repository connections.
+ * - bootstrap: anyone while no token exists and bootstrap is enabled; else like manage.
  * - signed: the handler verifies a signature itself (forge webhooks); no credentials.
  */
-export type Access = "public" | "authenticated" | "token" | "bootstrap" | "signed";
+export type Access = "public" | "authenticated" | "manage" | "token" | "bootstrap" | "signed";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
