@@ -9,6 +9,10 @@ import { configMarkdownTable } from "../src/config/help.ts";
 import { loadConfig } from "../src/config/config.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { routeTable } from "../src/http/app.ts";
+import { buildAreas } from "../src/areas.ts";
+import { openDatabase } from "../src/db/connect.ts";
+import { loadMigrations, migrate } from "../src/db/migrate.ts";
+import { freshDatabase } from "./_harness/postgres.ts";
 import { silentLogger } from "../src/log/log.ts";
 import { CONFIG_BEGIN, CONFIG_END, renderReadme } from "../src/build/docs.ts";
 import { REPO_DIR } from "./_harness/server.ts";
@@ -58,4 +62,45 @@ Deno.test("README documents every foundation route and the two commands", () => 
   }
   assert.ok(readme.includes("npm install -g deno@2.9.6 && deno task start"));
   assert.ok(readme.includes("bash .ci/test"));
+});
+
+Deno.test("README documents every route of every area (all optional areas configured)", async () => {
+  const pg = await freshDatabase();
+  const dataDir = await Deno.makeTempDir({ prefix: "despacito-readme-" });
+  const config = loadConfig({
+    DESPACITO_POSTGRES_CONNECTION_URI: pg.uri,
+    DESPACITO_DATA_DIR: dataDir,
+    // Mounts the routes that exist only when configured (OIDC, forge); nothing is contacted.
+    DESPACITO_OIDC_ISSUER_URLS: "http://127.0.0.1:9",
+    DESPACITO_OIDC_CLIENT_ID: "readme",
+    DESPACITO_OIDC_ALLOW_HTTP: "true",
+    DESPACITO_BASE_URL: "https://despacito.example",
+  });
+  const db = await openDatabase({ postgresUri: pg.uri, dataDir, log: silentLogger });
+  const stopping = new AbortController();
+  try {
+    const migrations = await loadMigrations();
+    await migrate(db.sql, migrations, silentLogger);
+    const areas = await buildAreas({
+      config,
+      log: silentLogger,
+      sql: db.sql,
+      stopping: stopping.signal,
+    });
+    const routes = routeTable({
+      config,
+      log: silentLogger,
+      sql: db.sql,
+      migrations,
+      version: { version: "0.0.0", commit: "test" },
+      areas,
+    });
+    const missing = routes.map((r) => `${r.method} ${r.path}`).filter((k) => !readme.includes(k));
+    assert.deepEqual(missing, [], "routes README does not document");
+  } finally {
+    stopping.abort();
+    await db.close();
+    await pg.drop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
