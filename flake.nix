@@ -51,7 +51,10 @@
           };
           testScript = ''
             machine.wait_for_unit("despacito.service")
-            machine.wait_until_succeeds("despacito healthcheck")
+            machine.wait_until_succeeds(
+              "DESPACITO_LISTEN_SOCKET=/run/despacito/http.sock "
+              + "${self.packages.${pkgs.stdenv.hostPlatform.system}.default}/bin/despacito healthcheck"
+            )
             machine.succeed("test -S /run/despacito/http.sock")
           '';
         };
