@@ -288,6 +288,27 @@ Deno.test("POST /webhook/forgejo/:id records a refused enqueue and answers it ag
   });
 });
 
+Deno.test("POST /webhook/forgejo/:id refuses (422 source_mismatch) when the flake input no longer is the connected repository", async () => {
+  await withConnection("tag", async (t) => {
+    // flake.nix changed after the connection was made: the input now comes from elsewhere.
+    t.app.ports.sources.set("webapp", {
+      type: "git",
+      url: "https://elsewhere.example/acme/webapp",
+    });
+    const res = await t.deliver(
+      "push",
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1", after: SHA_B }),
+    );
+    assert.equal(res.status, 422);
+    const body = await res.json();
+    assert.equal(body.error.code, "source_mismatch");
+    assert.match(body.error.message, /elsewhere\.example/);
+    assert.deepEqual(t.app.ports.enqueued, []);
+    const repo = (await t.app.api("GET", `/api/repositories/${t.id}`)).json;
+    assert.match(repo.last_delivery.result, /^rejected: .*not this repository/);
+  });
+});
+
 Deno.test("POST /api/repositories/:id/rotate-secret accepts both secrets during the overlap, then only the new one", async () => {
   await withConnection("tag", async (t) => {
     const rot = await t.app.api("POST", `/api/repositories/${t.id}/rotate-secret`);

@@ -50,7 +50,8 @@ export function describe(e: DeploymentStatusEvent, state: StatusSpec["state"]): 
     ? `Deployed ${e.version} in ${took}`
     : state === "failure"
     ? `Deployment of ${e.version} failed after ${took}`
-    : `Could not deploy ${e.version} (${e.status}) after ${took}`;
+    // "failed" says nothing the state does not; cancelled/interrupted/superseded do.
+    : `Could not deploy ${e.version}${e.status === "failed" ? "" : ` (${e.status})`} after ${took}`;
   return line.replace(/\s+/g, " ").slice(0, 140);
 }
 
