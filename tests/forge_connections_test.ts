@@ -5,7 +5,8 @@ import { startForgeApp } from "./forge_setup.ts";
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
 const READ_PAT = "pat-read-0123456789abcdefREAD";
-const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+/** The package input as the flake declares it: fetched with git from the forge itself. */
+const sourceOf = (forge: { url: string }) => ({ type: "git", url: `${forge.url}/acme/webapp.git` });
 
 async function setup(flavor: "forgejo" | "gitea" = "forgejo") {
   const forge = await startFakeForgejo(flavor);
@@ -15,7 +16,7 @@ async function setup(flavor: "forgejo" | "gitea" = "forgejo") {
     [READ_PAT]: { admin: false, push: false, pull: true },
   });
   const app = await startForgeApp();
-  app.ports.sources.set("webapp", SOURCE);
+  app.ports.sources.set("webapp", sourceOf(forge));
   const connect = (token: string, extra: Record<string, unknown> = {}) =>
     app.api("POST", "/api/repositories", {
       forge_url: forge.url,
@@ -55,6 +56,7 @@ Deno.test("POST /api/repositories checks the PAT and creates a signed json webho
         repo: "webapp",
         package: "webapp",
         trigger: "release",
+        source_url: null,
         webhook_id: repo.webhook_id,
         token: { set: true, last4: "WXYZ" },
         secret: { set: true, last4: repo.secret.last4, rotating_until: null },
@@ -133,12 +135,16 @@ Deno.test("POST /api/repositories explains a rejected, read-only or unknown PAT,
     };
     assert.deepEqual(await code("pat-nobody-knows-this"), [422, "forge_token_rejected"]);
     assert.deepEqual(await code(READ_PAT), [422, "forge_token_cannot_write"]);
+    // The flake declares acme/missing, so it is the forge that answers.
+    t.app.ports.sources.set("webapp", { type: "git", url: `${t.forge.url}/acme/missing` });
     assert.deepEqual(await code(PAT, { repo: "missing" }), [422, "forge_repo_not_found"]);
+    t.app.ports.sources.set("webapp", sourceOf(t.forge));
     assert.deepEqual(await code(PAT, { package: "not-in-flake" }), [422, "unknown_package"]);
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const deadUrl = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
     closed.close();
-    assert.deepEqual(await code(PAT, { forge_url: deadUrl }), [503, "forge_unreachable"]);
+    const viaMirror = { forge_url: deadUrl, source_url: `git+${t.forge.url}/acme/webapp.git` };
+    assert.deepEqual(await code(PAT, viaMirror), [503, "forge_unreachable"]);
     const bad = await t.app.api("POST", "/api/repositories", {
       forge_url: "ftp://x",
       trigger: "x",
@@ -153,6 +159,66 @@ Deno.test("POST /api/repositories explains a rejected, read-only or unknown PAT,
       assert.match(String(auth), /^token \S+$/);
     }
     assert.equal((await fetch(`${t.app.url}/api/repositories`)).status, 401);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("POST /api/repositories refuses a package the flake fetches from another repository, unless source_url says where", async () => {
+  const t = await setup();
+  try {
+    const refused = async (declared: Record<string, string>, extra = {}) => {
+      t.app.ports.sources.set("webapp", { type: "git", ...declared });
+      const r = await t.connect(PAT, extra);
+      assert.equal(r.status, 422, JSON.stringify(declared));
+      assert.equal(r.json.error.code, "source_mismatch");
+      return r.json.error.message as string;
+    };
+    const host = new URL(t.forge.url).host;
+    assert.match(
+      await refused({ url: "https://elsewhere.example/acme/webapp.git" }),
+      new RegExp(
+        `"webapp" is not this repository: git\\+https://elsewhere.example/acme/webapp.git is not ` +
+          `${t.forge.url}/acme/webapp \\(expected git\\+http://${host}/acme/webapp\\[\\.git\\]`,
+      ),
+    );
+    await refused({ url: `${t.forge.url}/acme/other.git` });
+    await refused({ url: `${t.forge.url}/someone/acme/webapp` });
+    await refused({ url: "file:///srv/mirrors/webapp" });
+    assert.match(
+      await refused({ url: `${t.forge.url}/acme/webapp.git` }, {
+        source_url: "git+file:///srv/mirrors/webapp",
+      }),
+      /is not git\+file:\/\/\/srv\/mirrors\/webapp \(the connection's source_url\)/,
+    );
+    t.app.ports.sources.set("webapp", { type: "github", owner: "acme", repo: "webapp" });
+    assert.equal((await t.connect(PAT)).json.error.code, "source_mismatch");
+    const notRef = await t.connect(PAT, { source_url: "/not/a/flake ref" });
+    assert.equal(notRef.status, 400);
+    assert.deepEqual(notRef.json.error.details.map((d: { field: string }) => d.field), [
+      "source_url",
+    ]);
+    assert.deepEqual(t.forge.calls, [], "nothing is asked of the forge before the flake agrees");
+
+    // The forge's own URLs: https with or without .git, any case of owner/repo, ssh on its host.
+    for (
+      const url of [
+        `${t.forge.url}/acme/webapp`,
+        `${t.forge.url}/Acme/WebApp.git/`,
+        `ssh://git@${new URL(t.forge.url).hostname}/acme/webapp.git`,
+      ]
+    ) {
+      t.app.ports.sources.set("webapp", { type: "git", url });
+      const ok = await t.connect(PAT);
+      assert.equal(ok.status, 201, url);
+      assert.equal(ok.json.repository.source_url, null);
+      await t.app.api("DELETE", `/api/repositories/${ok.json.repository.id}`);
+    }
+    // A mirror, stated explicitly, is accepted and shown.
+    t.app.ports.sources.set("webapp", { type: "git", url: "file:///srv/mirrors/webapp" });
+    const mirror = await t.connect(PAT, { source_url: "git+file:///srv/mirrors/webapp?ref=main" });
+    assert.equal(mirror.status, 201);
+    assert.equal(mirror.json.repository.source_url, "git+file:///srv/mirrors/webapp?ref=main");
   } finally {
     await t.close();
   }

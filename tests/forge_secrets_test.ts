@@ -13,7 +13,8 @@ import { freshDatabase } from "./_harness/postgres.ts";
 
 const ADMIN_PAT = "pat-admin-SECRETVALUE-0123456789";
 const PUSH_PAT = "pat-push-SECRETVALUE-9876543210";
-const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+/** The package input as the flake declares it: fetched with git from the forge itself. */
+const sourceOf = (forge: { url: string }) => ({ type: "git", url: `${forge.url}/acme/webapp.git` });
 
 Deno.test("forge secrets never appear in any database column, log line or API response", async () => {
   const forge = await startFakeForgejo();
@@ -23,8 +24,8 @@ Deno.test("forge secrets never appear in any database column, log line or API re
   });
   forge.addTag("acme", "webapp", "v1.2.0", SHA_A);
   const app = await startForgeApp();
-  app.ports.sources.set("webapp", SOURCE);
-  app.ports.sources.set("api", SOURCE);
+  app.ports.sources.set("webapp", sourceOf(forge));
+  app.ports.sources.set("api", sourceOf(forge));
   try {
     const connect = (pkg: string, token: string, trigger: string) =>
       app.api("POST", "/api/repositories", {
@@ -123,7 +124,7 @@ Deno.test("despacito secrets rotate-key re-seals every secret under a new key an
   const db = await freshDatabase();
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-rotate-" });
   const first = await startForgeApp({ reuse: { dbUri: db.uri, dataDir } });
-  first.ports.sources.set("webapp", SOURCE);
+  first.ports.sources.set("webapp", sourceOf(forge));
   const keyPath = `${dataDir}/secret.key`;
   let closedFirst = false;
   try {
@@ -179,7 +180,7 @@ Deno.test("despacito secrets rotate-key re-seals every secret under a new key an
 
     // Restart on the same database and data dir: the new key opens everything.
     const second = await startForgeApp({ reuse: { dbUri: first.dbUri, dataDir: first.dataDir } });
-    second.ports.sources.set("webapp", SOURCE);
+    second.ports.sources.set("webapp", sourceOf(forge));
     try {
       const rows = await second.sql<
         { id: string; sealed: string }[]

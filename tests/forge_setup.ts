@@ -21,6 +21,7 @@ import type {
   ForgePorts,
 } from "../src/forge/ports.ts";
 import type { Area } from "../src/core/area.ts";
+import { parseSource } from "../src/deploy/ports.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { VERSION_INFO } from "../src/version.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
@@ -49,6 +50,8 @@ export function recordingPorts(): RecordingPorts {
       return () => subscribers.delete(fn);
     },
     declaredSource: (pkg) => Promise.resolve(ports.sources.get(pkg)),
+    // The real parser: it is pure, and the forge's matching must agree with deploy's.
+    parseSource,
     emit: (e) => subscribers.forEach((fn) => fn(e)),
   };
   return ports;

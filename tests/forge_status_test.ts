@@ -4,15 +4,20 @@ import { type ForgeApp, SHA_A, SHA_B, startForgeApp, waitFor } from "./forge_set
 import type { DeploymentStatusEvent } from "../src/forge/ports.ts";
 
 const PAT = "pat-push-0123456789abcdefPUSH";
-const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+/** The package input as the flake declares it: fetched with git from the forge itself. */
+const sourceOf = (forge: { url: string }) => ({ type: "git", url: `${forge.url}/acme/webapp.git` });
 const T0 = new Date("2024-05-01T10:00:00Z");
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
 
+/** The running fake forge's URL (one test at a time in this file). */
+let forgeUrl = "";
+
 async function withStatuses(fn: (forge: FakeForgejo, app: ForgeApp) => Promise<void>, env = {}) {
   const forge = await startFakeForgejo();
+  forgeUrl = forge.url;
   forge.addRepo("acme", "webapp", { [PAT]: { admin: false, push: true, pull: true } });
   const app = await startForgeApp({ env });
-  app.ports.sources.set("webapp", SOURCE);
+  app.ports.sources.set("webapp", sourceOf(forge));
   try {
     const res = await app.api("POST", "/api/repositories", {
       forge_url: forge.url,
@@ -39,7 +44,7 @@ function event(id: string, o: Partial<DeploymentStatusEvent>): DeploymentStatusE
     version: "v1.2.0",
     status: "queued",
     lockedRev: null,
-    flakeRef: `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
+    flakeRef: `git+${forgeUrl}/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
     createdAt: T0,
     startedAt: null,
     finishedAt: null,
@@ -155,7 +160,7 @@ Deno.test("commit statuses are retried with backoff while the forge is down, and
   }, { DESPACITO_FORGE_STATUS_ATTEMPTS: "3" });
 });
 
-Deno.test("commit statuses skip deployments without a commit of the connected repository", async () => {
+Deno.test("commit statuses skip deployments whose source is another repository, matched exactly", async () => {
   await withStatuses(async (forge, app) => {
     const other = crypto.randomUUID();
     app.ports.emit(
@@ -165,22 +170,74 @@ Deno.test("commit statuses skip deployments without a commit of the connected re
         finishedAt: at(1),
       }),
     );
+    // The same owner/repo text on another host is another repository.
+    const lookalike = crypto.randomUUID();
+    app.ports.emit(
+      event(lookalike, { flakeRef: `git+https://evil.example/acme/webapp.git?rev=${SHA_B}` }),
+    );
     const unknown = crypto.randomUUID();
     app.ports.emit(event(unknown, { flakeRef: null, lockedRev: null }));
     const foreign = crypto.randomUUID();
     app.ports.emit(event(foreign, { package: "not-connected" }));
-    // Both connected-package events are decided (logged) before we count.
-    await waitFor("both skips logged", () => {
+    // Both connected-package events with a commit are decided (logged) before we count.
+    const skips = await waitFor("both skips logged", () => {
       const skips = app.logs.filter((l) =>
         l.includes("no source commit of the connected repository")
       );
       return skips.length === 2 ? skips : undefined;
     });
+    for (const l of skips) assert.match(l, /its source is another repository/);
     const marker = crypto.randomUUID();
     app.ports.emit(event(marker, {}));
     await settled(app, marker, 1);
     const [{ n }] = await app.sql`select count(*)::int as n from forge_status_post`;
     assert.equal(n, 1);
     assert.equal(forge.statuses("acme", "webapp").length, 1);
+  });
+});
+
+Deno.test("commit statuses of a runner deployment without rev= wait for the locked rev, then pending → success", async () => {
+  await withStatuses(async (forge, app) => {
+    const id = crypto.randomUUID();
+    // A runner's POST /webhook without flake_ref: the declared source (the connected repo).
+    const runner = { flakeRef: null, version: "v1.4.0" };
+    app.ports.emit(event(id, { ...runner }));
+    app.ports.emit(event(id, { ...runner, status: "running", startedAt: at(1) }));
+    app.ports.emit(
+      event(id, { ...runner, status: "running", startedAt: at(1), lockedRev: SHA_B }),
+    );
+    app.ports.emit(
+      event(id, {
+        ...runner,
+        status: "deployed",
+        startedAt: at(1),
+        finishedAt: at(4),
+        lockedRev: SHA_B,
+      }),
+    );
+    await settled(app, id, 2);
+    assert.deepEqual(forge.statuses("acme", "webapp").map((s) => [s.sha, s.state, s.description]), [
+      [SHA_B, "pending", "Deploying v1.4.0"],
+      [SHA_B, "success", "Deployed v1.4.0 in 3s"],
+    ]);
+    // With a tag ref of the connected repository (no rev=) the same holds.
+    const tagged = crypto.randomUUID();
+    const ref = { flakeRef: `git+${forgeUrl}/acme/webapp?ref=refs/tags/v1.5.0`, version: "v1.5.0" };
+    app.ports.emit(event(tagged, { ...ref }));
+    app.ports.emit(event(tagged, { ...ref, status: "running", lockedRev: SHA_A }));
+    app.ports.emit(
+      event(tagged, {
+        ...ref,
+        status: "failed",
+        lockedRev: SHA_A,
+        finishedAt: at(9),
+        failureKind: "failure",
+      }),
+    );
+    await settled(app, tagged, 2);
+    assert.deepEqual(forge.statuses("acme", "webapp").slice(2).map((s) => [s.sha, s.state]), [
+      [SHA_A, "pending"],
+      [SHA_A, "failure"],
+    ]);
   });
 });

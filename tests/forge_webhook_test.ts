@@ -11,7 +11,8 @@ import { type ForgeApp, SHA_A, SHA_B, SHA_TAG_OBJECT, startForgeApp } from "./fo
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
-const SOURCE = { type: "git", url: "https://git.example/acme/webapp.git" };
+/** The package input as the flake declares it: fetched with git from the forge itself. */
+const sourceOf = (forge: { url: string }) => ({ type: "git", url: `${forge.url}/acme/webapp.git` });
 
 interface Ctx {
   forge: FakeForgejo;
@@ -34,7 +35,7 @@ async function withConnection(
   });
   forge.addTag("acme", "webapp", "v1.2.0", SHA_A, SHA_TAG_OBJECT);
   const app = await startForgeApp();
-  app.ports.sources.set("webapp", SOURCE);
+  app.ports.sources.set("webapp", sourceOf(forge));
   try {
     // Manual setup (push-only PAT) hands out the secret the way an operator would paste it.
     const res = await app.api("POST", "/api/repositories", {
@@ -76,7 +77,7 @@ Deno.test("POST /webhook/forgejo/:id enqueues a published release pinned to the 
     assert.deepEqual(t.app.ports.enqueued, [{
       package: "webapp",
       version: "v1.2.0",
-      flakeRef: `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
+      flakeRef: `git+${t.forge.url}/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
       nixStorePath: null,
       trigger: { kind: "forge", id: t.id, label: "acme/webapp" },
     }]);
@@ -141,7 +142,7 @@ Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotate
     assert.equal(create.status, 202);
     assert.equal(
       t.app.ports.enqueued[0].flakeRef,
-      `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
+      `git+${t.forge.url}/acme/webapp.git?ref=refs/tags/v1.2.0&rev=${SHA_A}`,
     );
 
     const push = await t.deliver(
@@ -152,7 +153,7 @@ Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotate
     assert.equal(t.app.ports.enqueued[1].version, "v1.3.0");
     assert.equal(
       t.app.ports.enqueued[1].flakeRef,
-      `git+https://git.example/acme/webapp.git?ref=refs/tags/v1.3.0&rev=${SHA_B}`,
+      `git+${t.forge.url}/acme/webapp.git?ref=refs/tags/v1.3.0&rev=${SHA_B}`,
     );
     assert.equal(t.forge.calls.length, 1, "a push names its commit: no tag lookup");
 
@@ -281,9 +282,30 @@ Deno.test("POST /webhook/forgejo/:id records a refused enqueue and answers it ag
     const first = await t.post(d.body, d.headers);
     assert.equal(first.status, 422);
     assert.equal((await first.json()).error.code, "unknown_package");
-    t.app.ports.sources.set("webapp", SOURCE);
+    t.app.ports.sources.set("webapp", sourceOf(t.forge));
     assert.equal((await t.post(d.body, d.headers)).status, 422, "the first answer stands");
     assert.deepEqual(t.app.ports.enqueued, []);
+  });
+});
+
+Deno.test("POST /webhook/forgejo/:id refuses (422 source_mismatch) when the flake input no longer is the connected repository", async () => {
+  await withConnection("tag", async (t) => {
+    // flake.nix changed after the connection was made: the input now comes from elsewhere.
+    t.app.ports.sources.set("webapp", {
+      type: "git",
+      url: "https://elsewhere.example/acme/webapp",
+    });
+    const res = await t.deliver(
+      "push",
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1", after: SHA_B }),
+    );
+    assert.equal(res.status, 422);
+    const body = await res.json();
+    assert.equal(body.error.code, "source_mismatch");
+    assert.match(body.error.message, /elsewhere\.example/);
+    assert.deepEqual(t.app.ports.enqueued, []);
+    const repo = (await t.app.api("GET", `/api/repositories/${t.id}`)).json;
+    assert.match(repo.last_delivery.result, /^rejected: .*not this repository/);
   });
 });
 
@@ -321,7 +343,7 @@ Deno.test("POST /api/repositories/:id/rotate-secret updates a webhook despacito 
   forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
   forge.addTag("acme", "webapp", "v1.2.0", SHA_A);
   const app = await startForgeApp();
-  app.ports.sources.set("webapp", SOURCE);
+  app.ports.sources.set("webapp", sourceOf(forge));
   try {
     const repo = (await app.api("POST", "/api/repositories", {
       forge_url: forge.url,

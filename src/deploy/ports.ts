@@ -9,6 +9,7 @@ import { type DeploymentStatus, TERMINAL } from "./deployment.ts";
 import type { InputsReader } from "./inputs.ts";
 import type { DeployService } from "./service.ts";
 import type { DeployEvent } from "./store.ts";
+import { type FlakeSource, parseFlakeRef } from "./flake_ref.ts";
 
 export interface ForgeEnqueueRequest {
   package: string;
@@ -40,6 +41,12 @@ export interface DeclaredSource {
   host?: string;
 }
 
+/** A flake reference parsed by deploy's own parser: where it lives and what it picks. */
+export interface ParsedSource extends DeclaredSource {
+  ref?: string;
+  rev?: string;
+}
+
 export interface DeployPorts {
   enqueue(req: ForgeEnqueueRequest): Promise<{
     outcome: "queued" | "already_deployed" | "in_progress";
@@ -47,6 +54,13 @@ export interface DeployPorts {
   }>;
   subscribe(fn: (e: DeploymentStatusEvent) => void): () => void;
   declaredSource(pkg: string): Promise<DeclaredSource | undefined>;
+  /**
+   * Parses a flake reference (a deployment's flake_ref, an operator's
+   * source_url) with the same parser the webhook's same-repository rule
+   * uses, so the forge never guesses at flake syntax; undefined when it is
+   * not a flake reference.
+   */
+  parseSource(flakeRef: string): ParsedSource | undefined;
 }
 
 export function createPorts(o: {
@@ -86,11 +100,31 @@ export function createPorts(o: {
       if (!input) return undefined;
       const d = input.declared;
       const out: DeclaredSource = { type: d.type };
-      if (d.url !== undefined) out.url = d.url;
-      if (d.owner !== undefined) out.owner = d.owner;
-      if (d.repo !== undefined) out.repo = d.repo;
-      if (d.host !== undefined) out.host = d.host;
+      copyLocation(d, out);
       return out;
     },
+    parseSource,
   };
+}
+
+/** The `parseSource` port: deploy's flake-ref parser, in the ports' shape. */
+export function parseSource(flakeRef: string): ParsedSource | undefined {
+  let src: FlakeSource;
+  try {
+    src = parseFlakeRef(flakeRef);
+  } catch {
+    return undefined;
+  }
+  const out: ParsedSource = { type: src.type };
+  copyLocation(src, out);
+  if (src.ref !== undefined) out.ref = src.ref;
+  if (src.rev !== undefined) out.rev = src.rev;
+  return out;
+}
+
+function copyLocation(from: FlakeSource, to: DeclaredSource) {
+  if (from.url !== undefined) to.url = from.url;
+  if (from.owner !== undefined) to.owner = from.owner;
+  if (from.repo !== undefined) to.repo = from.repo;
+  if (from.host !== undefined) to.host = from.host;
 }

@@ -14,6 +14,8 @@ export interface NewConnection {
   package: string;
   token: string;
   trigger: Trigger;
+  /** Optional: the flake location of this repository when the flake does not fetch it from the forge. */
+  sourceUrl: string | null;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -52,8 +54,21 @@ export function parseNewConnection(body: Record<string, unknown>): NewConnection
   if (trigger !== "release" && trigger !== "tag") {
     problems.push({ field: "trigger", message: 'must be "release" or "tag"' });
   }
+  const sourceUrl = body.source_url ?? null;
+  // Checked again by deploy's flake-ref parser (control characters and syntax) when used.
+  if (sourceUrl !== null && (typeof sourceUrl !== "string" || !/^\S{1,2048}$/.test(sourceUrl))) {
+    problems.push({ field: "source_url", message: "must be a flake URL (or null)" });
+  }
   if (problems.length > 0) throw invalidRequest(problems);
-  return { forgeUrl, owner, repo, package: pkg, token, trigger: trigger as Trigger };
+  return {
+    forgeUrl,
+    owner,
+    repo,
+    package: pkg,
+    token,
+    trigger: trigger as Trigger,
+    sourceUrl: sourceUrl as string | null,
+  };
 }
 
 /** A forge API failure in words an operator can act on. */

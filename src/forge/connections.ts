@@ -13,6 +13,7 @@ import { ForgeRequestError } from "./client.ts";
 import type { ForgeDeps } from "./deps.ts";
 import type { Trigger } from "./events.ts";
 import { forgeProblem, type NewConnection } from "./connection_input.ts";
+import { requireConnectedSource } from "./source_check.ts";
 import {
   type Connection,
   connectionForPackage,
@@ -47,13 +48,8 @@ export async function createConnection(
   createdBy: string,
 ): Promise<{ view: ConnectionView; webhook: WebhookSetup }> {
   const { sql, sealer, config, log } = deps;
-  if ((await deps.ports.declaredSource(input.package)) === undefined) {
-    throw new DomainError(
-      "unprocessable",
-      "unknown_package",
-      `the deployment flake has no input "${input.package}"`,
-    );
-  }
+  // Statuses and tag pins go to this repository: refuse a package the flake fetches elsewhere.
+  await requireConnectedSource(deps, input, input.package);
   if (await connectionForPackage(sql, input.package)) {
     throw new DomainError(
       "conflict",
@@ -113,6 +109,7 @@ export async function createConnection(
         repo: input.repo,
         package: input.package,
         trigger: input.trigger,
+        sourceUrl: input.sourceUrl,
         webhookId,
         tokenSecretId,
         webhookSecretId,

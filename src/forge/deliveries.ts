@@ -12,6 +12,7 @@ import { readSecret } from "../secrets/store.ts";
 import type { ForgeDeps } from "./deps.ts";
 import { deliveryIdFrom, eventFrom, interpretDelivery } from "./events.ts";
 import { pinnedFlakeRef } from "./flake_ref.ts";
+import { requireConnectedSource } from "./source_check.ts";
 import { payloadFrom, signatureFrom, verifySignature } from "./signature.ts";
 import { type Connection, getConnection } from "./store.ts";
 
@@ -155,14 +156,8 @@ async function decide(
       outcome: `ignored: ${meaning.reason}`,
     };
   }
-  const source = await deps.ports.declaredSource(c.package);
-  if (!source) {
-    throw new DomainError(
-      "unprocessable",
-      "unknown_package",
-      `the deployment flake has no input "${c.package}"`,
-    );
-  }
+  // The flake may have changed since the connection was made.
+  const source = await requireConnectedSource(deps, c, c.package);
   const sha = meaning.commitSha ?? (await tagCommit(deps, c, meaning.tag)) ?? meaning.refSha;
   const result = await deps.ports.enqueue({
     package: c.package,

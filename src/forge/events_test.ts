@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { interpretDelivery } from "./events.ts";
-import { pinnedFlakeRef, revOf } from "./flake_ref.ts";
+import { pinnedFlakeRef } from "./flake_ref.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const OTHER = "fedcba9876543210fedcba9876543210fedcba98";
@@ -69,11 +69,4 @@ Deno.test("pinnedFlakeRef() pins git sources to the tag and commit, replacing re
     `github:o/r/${SHA}`,
   );
   assert.throws(() => pinnedFlakeRef({ type: "path" }, "v1", SHA), /cannot pin/);
-});
-
-Deno.test("revOf() finds the pinned commit of git and github-style refs", () => {
-  assert.equal(revOf(`git+https://x/o/r?ref=refs/tags/v1&rev=${SHA}`), SHA);
-  assert.equal(revOf(`github:o/r/${SHA}`), SHA);
-  assert.equal(revOf("git+https://x/o/r?ref=main"), undefined);
-  assert.equal(revOf(null), undefined);
 });

@@ -41,14 +41,6 @@ export function pinnedFlakeRef(src: DeclaredSource, tag: string, sha: string | u
   throw unsupported(`its type is "${src.type}"`);
 }
 
-/** The commit a flake ref pins (`rev=` or a github-style sha path), if any. */
-export function revOf(flakeRef: string | null): string | undefined {
-  if (!flakeRef) return undefined;
-  const m = /[?&]rev=([0-9a-f]{40})\b/.exec(flakeRef) ??
-    /^(?:github|gitlab|sourcehut):[^/]+\/[^/]+\/([0-9a-f]{40})\b/.exec(flakeRef);
-  return m?.[1];
-}
-
 function unsupported(why: string, cause?: unknown) {
   return new DomainError(
     "unprocessable",

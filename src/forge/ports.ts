@@ -75,10 +75,23 @@ export interface DeclaredSource {
 
 export type DeclaredSourceLookup = (pkg: string) => Promise<DeclaredSource | undefined>;
 
+/** A flake reference as deploy's parser reads it: where it lives and what it picks. */
+export interface ParsedSource extends DeclaredSource {
+  ref?: string;
+  rev?: string;
+}
+
+/**
+ * Parses a flake reference with deploy's parser (the one its same-repository
+ * rule uses); undefined when it is not one. Pure and synchronous.
+ */
+export type ParseSource = (flakeRef: string) => ParsedSource | undefined;
+
 export interface ForgePorts {
   enqueue: Enqueue;
   subscribe: SubscribeStatus;
   declaredSource: DeclaredSourceLookup;
+  parseSource: ParseSource;
 }
 
 /**
@@ -96,5 +109,6 @@ export function unavailablePorts(): ForgePorts {
     enqueue: () => Promise.reject(unavailable()),
     subscribe: () => () => {},
     declaredSource: () => Promise.reject(unavailable()),
+    parseSource: () => undefined,
   };
 }

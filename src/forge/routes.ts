@@ -10,7 +10,7 @@ import { handleDelivery } from "./deliveries.ts";
 import type { ForgeDeps } from "./deps.ts";
 import { connectionViews, isUuid, repoJson } from "./store.ts";
 
-const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger"];
+const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger", "source_url"];
 
 export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
   return [

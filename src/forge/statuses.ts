@@ -11,9 +11,9 @@ import { formatDuration } from "../core/duration.ts";
 import { readSecret } from "../secrets/store.ts";
 import { ForgeRequestError, type StatusSpec } from "./client.ts";
 import type { ForgeDeps } from "./deps.ts";
-import { revOf } from "./flake_ref.ts";
 import type { DeploymentStatusEvent } from "./ports.ts";
-import { type Connection, connectionForPackage } from "./store.ts";
+import { sourceCommit } from "./source_check.ts";
+import { connectionForPackage } from "./store.ts";
 
 export interface StatusPoster {
   /** Schedules the status for one deployment event; never throws. */
@@ -50,7 +50,8 @@ export function describe(e: DeploymentStatusEvent, state: StatusSpec["state"]): 
     ? `Deployed ${e.version} in ${took}`
     : state === "failure"
     ? `Deployment of ${e.version} failed after ${took}`
-    : `Could not deploy ${e.version} (${e.status}) after ${took}`;
+    // "failed" says nothing the state does not; cancelled/interrupted/superseded do.
+    : `Could not deploy ${e.version}${e.status === "failed" ? "" : ` (${e.status})`} after ${took}`;
   return line.replace(/\s+/g, " ").slice(0, 140);
 }
 
@@ -60,10 +61,23 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
   /** Per deployment: the tail of its serial chain, the states already scheduled, a generation. */
   const chains = new Map<string, { tail: Promise<void>; states: Set<string>; gen: number }>();
   const all = new Set<Promise<void>>();
+  const knownCommit = (e: DeploymentStatusEvent) =>
+    e.lockedRev !== null ||
+    (e.flakeRef !== null && deps.ports.parseSource(e.flakeRef)?.rev !== undefined);
 
   function handle(e: DeploymentStatusEvent) {
     try {
       const state = stateOf(e);
+      // No commit known yet (a queued runner deployment without rev=): wait for the locked
+      // rev, which a later event of the same deployment carries, before claiming `pending`.
+      if (!knownCommit(e)) {
+        log.debug("deployment event without a source commit; no status for it", {
+          deployment_id: e.deploymentId,
+          package: e.package,
+          status: e.status,
+        });
+        return;
+      }
       const chain = chains.get(e.deploymentId) ??
         { tail: Promise.resolve(), states: new Set(), gen: 0 };
       chains.set(e.deploymentId, chain);
@@ -93,14 +107,16 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
   ) {
     const c = await connectionForPackage(deps.sql, e.package);
     if (!c) return;
-    const sha = revOf(e.flakeRef) ?? e.lockedRev ?? undefined;
-    if (!sha || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) || !fromThisRepo(c, e.flakeRef)) {
-      log.debug("no source commit of the connected repository known; no status", {
+    const found = await sourceCommit(deps, c, e);
+    if ("skip" in found) {
+      log.info("no source commit of the connected repository known; no status", {
         deployment_id: e.deploymentId,
         package: e.package,
+        reason: found.skip,
       });
       return;
     }
+    const sha = found.sha;
     const spec: StatusSpec = {
       state,
       context: `despacito/${e.package}`,
@@ -203,13 +219,6 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
       await Promise.allSettled([...all]);
     },
   };
-}
-
-/** A runner-triggered flake ref of some other repository must not get this repo's status. */
-function fromThisRepo(c: Connection, flakeRef: string | null): boolean {
-  if (!flakeRef) return true;
-  const path = `${c.owner}/${c.repo}`.toLowerCase();
-  return flakeRef.toLowerCase().includes(path);
 }
 
 function wait(ms: number, signal: AbortSignal): Promise<void> {

@@ -17,6 +17,8 @@ export interface Connection {
   repo: string;
   package: string;
   trigger: Trigger;
+  /** Where the deployment flake fetches this repository from, when not the forge (null: the forge). */
+  sourceUrl: string | null;
   webhookId: number | null;
   tokenSecretId: string;
   webhookSecretId: string;
@@ -48,17 +50,18 @@ export async function insertConnection(
 ): Promise<void> {
   await q`
     insert into forge_connection
-      (id, forge_url, forge_type, owner, repo, package, trigger, webhook_id,
+      (id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
        token_secret_id, webhook_secret_id, created_by)
     values
       (${c.id}, ${c.forgeUrl}, ${c.forgeType}, ${c.owner}, ${c.repo}, ${c.package},
-       ${c.trigger}, ${c.webhookId}, ${c.tokenSecretId}, ${c.webhookSecretId}, ${c.createdBy})`;
+       ${c.trigger}, ${c.sourceUrl}, ${c.webhookId}, ${c.tokenSecretId}, ${c.webhookSecretId},
+       ${c.createdBy})`;
 }
 
 export async function getConnection(q: Queryable, id: string): Promise<Connection | undefined> {
   if (!isUuid(id)) return undefined;
   const [row] = await q<Connection[]>`
-    select id, forge_url, forge_type, owner, repo, package, trigger, webhook_id,
+    select id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
            token_secret_id, webhook_secret_id, previous_secret_id, previous_valid_until,
            created_by, created_at
     from forge_connection where id = ${id}`;
@@ -70,7 +73,7 @@ export async function connectionForPackage(
   pkg: string,
 ): Promise<Connection | undefined> {
   const [row] = await q<Connection[]>`
-    select id, forge_url, forge_type, owner, repo, package, trigger, webhook_id,
+    select id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
            token_secret_id, webhook_secret_id, previous_secret_id, previous_valid_until,
            created_by, created_at
     from forge_connection where package = ${pkg}`;
@@ -96,7 +99,7 @@ export async function connectionViews(q: Queryable, id?: string): Promise<Connec
   if (id !== undefined && !isUuid(id)) return [];
   const rows = await q<ViewRow[]>`
     select c.id, c.forge_url, c.forge_type, c.owner, c.repo, c.package, c.trigger,
-           c.webhook_id, c.token_secret_id, c.webhook_secret_id, c.previous_secret_id,
+           c.source_url, c.webhook_id, c.token_secret_id, c.webhook_secret_id, c.previous_secret_id,
            c.previous_valid_until, c.created_by, c.created_at,
            t.last4 as token_last4, s.last4 as secret_last4,
            d.received_at as delivery_at, d.event as delivery_event,
@@ -168,6 +171,7 @@ export function repoJson(v: ConnectionView, now = new Date()) {
     repo: v.repo,
     package: v.package,
     trigger: v.trigger,
+    source_url: v.sourceUrl,
     webhook_id: v.webhookId,
     token: { set: true, last4: v.tokenLast4 },
     secret: {

@@ -112,6 +112,8 @@ export interface Repository {
   repo: string;
   package: string;
   trigger: "release" | "tag";
+  /** Where the flake fetches this repository from, when not the forge itself (null: the forge). */
+  source_url: string | null;
   webhook_id: number | null;
   token: { set: boolean; last4: string };
   secret: { set: boolean; last4: string; rotating_until: string | null };
@@ -146,6 +148,8 @@ export interface NewRepository {
   package: string;
   token: string;
   trigger: "release" | "tag";
+  /** Empty or null: the flake input is fetched from the forge itself. */
+  source_url: string | null;
 }
 
 export interface LogLine {

@@ -12,6 +12,7 @@ const EMPTY: NewRepository = {
   package: "",
   token: "",
   trigger: "release",
+  source_url: "",
 };
 
 export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => void }) {
@@ -20,7 +21,7 @@ export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => vo
   const error = useSignal<string | null>(null);
   const field = (key: keyof NewRepository) => ({
     name: key,
-    value: form.value[key],
+    value: form.value[key] ?? "",
     onInput: (
       e: { currentTarget: HTMLInputElement },
     ) => (form.value = { ...form.value, [key]: e.currentTarget.value }),
@@ -35,7 +36,10 @@ export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => vo
           busy.value = true;
           error.value = null;
           try {
-            const c = await api.connectRepository(form.value);
+            const c = await api.connectRepository({
+              ...form.value,
+              source_url: form.value.source_url || null,
+            });
             form.value = { ...EMPTY };
             onConnected(c);
           } catch (err) {
@@ -81,6 +85,14 @@ export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => vo
             <option value="release">published release</option>
             <option value="tag">new tag</option>
           </select>
+        </label>
+        <label>
+          Flake fetches it from{" "}
+          <span class="muted">
+            (optional: only when the package's flake input is not this forge's git URL, e.g. a
+            mirror)
+          </span>
+          <input placeholder="git+ssh://git@mirror.example/acme/webapp" {...field("source_url")} />
         </label>
         <ErrorNote message={error.value} />
         <button type="submit" class="primary" disabled={busy.value}>Connect</button>

@@ -134,6 +134,14 @@ function RepoCard(
         </dd>
         <dt>Forge</dt>
         <dd>{r.forge_type} at {r.forge_url}</dd>
+        {r.source_url && (
+          <>
+            <dt>Flake fetches from</dt>
+            <dd>
+              <code>{r.source_url}</code>
+            </dd>
+          </>
+        )}
         <dt>Webhook</dt>
         <dd>{r.webhook_id !== null ? `#${r.webhook_id}` : "set up by hand"}</dd>
         <dt>Secrets</dt>

@@ -1,0 +1,420 @@
+/**
+ * The forge and the deploy pipeline together, for real: despacito started
+ * in process (startServer) on real Postgres with the fixture flakes (real
+ * git, real nix) and the fake colmena, connected through POST
+ * /api/repositories to the fake Forgejo, which delivers its webhooks
+ * through a loopback front (standing in for Caddy, so DESPACITO_BASE_URL is
+ * known before the server's port is) and receives the commit statuses.
+ * The fixture apps are fetched with git+file://, so every connection states
+ * it with `source_url`.
+ */
+
+import assert from "node:assert/strict";
+import {
+  buildDelivery,
+  createPayload,
+  type FakeForgejo,
+  releasePayload,
+  startFakeForgejo,
+} from "./_harness/fake_forgejo.ts";
+import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const PAT = "pat-admin-0123456789abcdefWXYZ";
+
+interface World {
+  env: DeployEnv;
+  forge: FakeForgejo;
+  /** DESPACITO_BASE_URL: the front the forge delivers to. */
+  base: string;
+  // deno-lint-ignore no-explicit-any
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  connect(pkg: "webapp" | "api", trigger: "release" | "tag", extra?: object): Promise<string>;
+  /** Polls the status-posts API until `n` posts of the deployment are settled. */
+  // deno-lint-ignore no-explicit-any
+  settled(deploymentId: string, n: number): Promise<any[]>;
+}
+
+async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<void>) {
+  let target = "";
+  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const u = new URL(req.url);
+    return await fetch(target + u.pathname + u.search, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+  });
+  const base = `http://127.0.0.1:${front.addr.port}`;
+  const forge = await startFakeForgejo();
+  forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
+  forge.addRepo("acme", "api", { [PAT]: { admin: true, push: true, pull: true } });
+  const denv = await createDeployEnv({
+    start: false,
+    extraEnv: { DESPACITO_BASE_URL: base, DESPACITO_FORGE_STATUS_BACKOFF: "50ms", ...env },
+  });
+  try {
+    await denv.startServer();
+    target = denv.url;
+    for (const [tag, sha] of Object.entries(denv.webapp.tags)) {
+      forge.addTag("acme", "webapp", tag, sha);
+    }
+    const api: World["api"] = async (method, path, body) => {
+      const res = await denv.fetch(path, {
+        method,
+        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : undefined };
+    };
+    const w: World = {
+      env: denv,
+      forge,
+      base,
+      api,
+      async connect(pkg, trigger, extra = {}) {
+        const res = await api("POST", "/api/repositories", {
+          forge_url: forge.url,
+          owner: "acme",
+          repo: pkg,
+          package: pkg,
+          token: PAT,
+          trigger,
+          source_url: denv[pkg].url,
+          ...extra,
+        });
+        assert.equal(res.status, 201, JSON.stringify(res.json));
+        assert.equal(res.json.webhook.created, true);
+        return res.json.repository.id;
+      },
+      async settled(id, n) {
+        let last: unknown;
+        await denv.waitFor(async () => {
+          const r = await api("GET", `/api/forge/status-posts?deployment_id=${id}`);
+          last = r.json.status_posts;
+          // deno-lint-ignore no-explicit-any
+          return r.status === 200 && r.json.status_posts.length === n &&
+            r.json.status_posts.every((p: any) => p.ok !== null);
+        }).catch((e) => {
+          throw new Error(`status posts of ${id}: ${JSON.stringify(last)}`, { cause: e });
+        });
+        return last as unknown[];
+      },
+    };
+    await fn(w);
+    assert.deepEqual(forge.rejections, [], "the fake Forgejo saw only on-protocol requests");
+  } finally {
+    await denv.close();
+    await forge.close();
+    await front.shutdown();
+  }
+}
+
+const statusesOf = (w: World, repo: string, sha: string) =>
+  w.forge.statuses("acme", repo).filter((s) => s.sha === sha);
+
+Deno.test(
+  "forge release → real pipeline: 202 within a second, input pinned to the tag's commit, statuses pending → success",
+  opts,
+  async () => {
+    await withWorld({}, async (w) => {
+      const { env, forge } = w;
+      // Without source_url the git+file:// input is not the forge's repository.
+      const refused = await w.api("POST", "/api/repositories", {
+        forge_url: forge.url,
+        owner: "acme",
+        repo: "webapp",
+        package: "webapp",
+        token: PAT,
+        trigger: "release",
+      });
+      assert.equal(refused.status, 422);
+      assert.equal(refused.json.error.code, "source_mismatch");
+      assert.ok(refused.json.error.message.includes(env.webapp.url), refused.json.error.message);
+      const wrong = await w.api("POST", "/api/repositories", {
+        forge_url: forge.url,
+        owner: "acme",
+        repo: "webapp",
+        package: "webapp",
+        token: PAT,
+        trigger: "release",
+        source_url: env.api.url,
+      });
+      assert.equal(wrong.status, 422);
+      assert.equal(wrong.json.error.code, "source_mismatch");
+      assert.deepEqual(forge.hooks("acme", "webapp"), []);
+
+      const connId = await w.connect("webapp", "release");
+      assert.equal(forge.hooks("acme", "webapp")[0].url, `${w.base}/webhook/forgejo/${connId}`);
+      const sha = env.webapp.tags["v1.1.0"];
+      const started = performance.now();
+      const [res] = await forge.fire(
+        "acme",
+        "webapp",
+        "release",
+        releasePayload(forge.url, "acme", "webapp", { tag: "v1.1.0" }),
+      );
+      const took = performance.now() - started;
+      assert.equal(res.status, 202);
+      assert.ok(took < 1000, `answered in ${took} ms`);
+      const body = await res.json();
+      assert.equal(body.status, "queued");
+      const id = body.deployment_id;
+
+      const d = await env.waitDeployment(id, (d) => d.status === "deployed");
+      assert.equal(d.version, "v1.1.0");
+      assert.equal(d.flake_ref, `${env.webapp.url}?ref=refs/tags/v1.1.0&rev=${sha}`);
+      assert.equal(d.nix_store_path, null);
+      assert.deepEqual(d.triggered_by, { kind: "forge", id: connId, label: "acme/webapp" });
+      assert.equal(d.locked_rev, sha);
+      assert.equal(await env.flake.lockedRev("webapp"), sha);
+      assert.equal(await env.flake.status(), "");
+      assert.equal((await env.colmena.runs()).length, 1);
+
+      const posts = await w.settled(id, 2);
+      assert.deepEqual(posts.map((p) => [p.state, p.ok, p.sha, p.repository]), [
+        ["pending", true, sha, "acme/webapp"],
+        ["success", true, sha, "acme/webapp"],
+      ]);
+      const statuses = statusesOf(w, "webapp", sha);
+      assert.deepEqual(statuses.map((s) => [s.state, s.context, s.target_url]), [
+        ["pending", "despacito/webapp", `${w.base}/deployments/${id}`],
+        ["success", "despacito/webapp", `${w.base}/deployments/${id}`],
+      ]);
+      assert.equal(statuses[0].description, "Deploying v1.1.0 (queued)");
+      assert.match(statuses[1].description, /^Deployed v1\.1\.0 in \d+(ms|s)( \d+s)?$/);
+      const statusCalls = forge.calls.filter((c) => c.path.includes("/statuses/"));
+      assert.ok(statusCalls.every((c) => c.authorization === `token ${PAT}`));
+      assert.ok(statusCalls.every((c) => c.path === `/api/v1/repos/acme/webapp/statuses/${sha}`));
+      const repo = (await w.api("GET", `/api/repositories/${connId}`)).json;
+      assert.equal(repo.source_url, env.webapp.url);
+      assert.equal(repo.last_delivery.result, "queued");
+      assert.deepEqual(
+        { ...repo.last_status_post, at: "-" },
+        { at: "-", state: "success", ok: true, error: null, deployment_id: id },
+      );
+    });
+  },
+);
+
+Deno.test(
+  "forge redelivery never deploys twice through the real pipeline; an already deployed tag answers 200 already_deployed",
+  opts,
+  async () => {
+    await withWorld({}, async (w) => {
+      const { env, forge } = w;
+      const connId = await w.connect("webapp", "release");
+      const secret = forge.hooks("acme", "webapp")[0].secret;
+      const payload = releasePayload(forge.url, "acme", "webapp", { tag: "v1.2.0" });
+      const d1 = await buildDelivery({ event: "release", payload, secret, deliveryId: "dlv-1" });
+      const post = (d: { body: Uint8Array<ArrayBuffer>; headers: Headers }) =>
+        fetch(`${w.base}/webhook/forgejo/${connId}`, {
+          method: "POST",
+          body: d.body,
+          headers: d.headers,
+        });
+      // The forge retrying while the first attempt is still being answered, and again later.
+      const [a, b] = await Promise.all([post(d1), post(d1)]);
+      const [ja, jb] = [await a.json(), await b.json()];
+      assert.deepEqual([a.status, b.status], [202, 202]);
+      assert.deepEqual(jb, ja);
+      const id = ja.deployment_id;
+      await env.waitDeployment(id, (d) => d.status === "deployed");
+      const late = await post(d1);
+      assert.equal(late.status, 202);
+      assert.deepEqual(await late.json(), ja, "the first answer, byte for byte");
+
+      // A new delivery of the same release (someone re-publishes it): deployed already.
+      const d2 = await buildDelivery({ event: "release", payload, secret, deliveryId: "dlv-2" });
+      const again = await post(d2);
+      assert.equal(again.status, 200);
+      assert.deepEqual(await again.json(), {
+        status: "already_deployed",
+        deployment_id: id,
+        package: "webapp",
+        version: "v1.2.0",
+      });
+      const [{ n }] = await env.sql<{ n: number }[]>`
+      select count(*)::int as n from deployments where package = 'webapp'`;
+      assert.equal(n, 1);
+      assert.equal((await env.colmena.runs()).length, 1);
+      const repo = (await w.api("GET", `/api/repositories/${connId}`)).json;
+      assert.equal(repo.last_delivery.delivery_id, "dlv-2");
+      assert.equal(repo.last_delivery.result, "already_deployed");
+      // Statuses were posted once per state, not once per delivery.
+      await w.settled(id, 2);
+      assert.equal(statusesOf(w, "webapp", env.webapp.tags["v1.2.0"]).length, 2);
+    });
+  },
+);
+
+Deno.test(
+  "forge tag create → colmena fails: pending → failure; dirty flake repo: pending → error",
+  opts,
+  async () => {
+    await withWorld({}, async (w) => {
+      const { env, forge } = w;
+      await w.connect("api", "tag");
+      const fire = async (version: string) => {
+        const sha = await env.api.release(version);
+        forge.addTag("acme", "api", `v${version}`, sha);
+        const [res] = await forge.fire(
+          "acme",
+          "api",
+          "create",
+          createPayload(forge.url, "acme", "api", {
+            ref: `refs/tags/v${version}`,
+            refType: "tag",
+            sha,
+          }),
+        );
+        assert.equal(res.status, 202);
+        return { sha, id: (await res.json()).deployment_id as string };
+      };
+
+      await env.colmena.set({ mode: "fail" });
+      const failing = await fire("2.1.0");
+      const f = await env.waitDeployment(failing.id, (d) => d.status === "failed");
+      assert.equal(f.failure_kind, "failure");
+      await w.settled(failing.id, 2);
+      const fs = statusesOf(w, "api", failing.sha);
+      assert.deepEqual(fs.map((s) => [s.state, s.context]), [
+        ["pending", "despacito/api"],
+        ["failure", "despacito/api"],
+      ]);
+      assert.match(fs[1].description, /^Deployment of v2\.1\.0 failed after \d+(ms|s)$/);
+
+      await env.colmena.set({ mode: "ok" });
+      await Deno.writeTextFile(`${env.flake.dir}/stray.nix`, "{ }\n");
+      const dirty = await fire("2.2.0");
+      const e = await env.waitDeployment(dirty.id, (d) => d.status === "failed");
+      assert.equal(e.failure_kind, "error");
+      assert.match(e.error, /uncommitted changes.*stray\.nix/);
+      await w.settled(dirty.id, 2);
+      const es = statusesOf(w, "api", dirty.sha);
+      assert.deepEqual(es.map((s) => s.state), ["pending", "error"]);
+      assert.match(es[1].description, /^Could not deploy v2\.2\.0 after \d+(ms|s)$/);
+      assert.equal((await env.colmena.runs()).length, 1, "the dirty repo never reached colmena");
+    });
+  },
+);
+
+Deno.test(
+  "runner-triggered deployments of a connected repository get statuses on the locked commit",
+  opts,
+  async () => {
+    await withWorld({}, async (w) => {
+      const { env } = w;
+      await w.connect("webapp", "release");
+      // A tag ref without rev=: the commit is known once nix pinned it.
+      const tagged = await env.webhook({
+        package: "webapp",
+        version: "1.1.0",
+        nix_store_path: STORE_PATH,
+        flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
+      }, "?wait=false");
+      assert.equal(tagged.status, 202);
+      const t = (await tagged.json()).deployment_id;
+      await env.waitDeployment(t, (d) => d.status === "deployed");
+      await w.settled(t, 2);
+      const ts = statusesOf(w, "webapp", env.webapp.tags["v1.1.0"]);
+      assert.deepEqual(ts.map((s) => s.state), ["pending", "success"]);
+      assert.equal(ts[0].description, "Deploying 1.1.0", "pending once the commit is known");
+      assert.match(ts[1].description, /^Deployed 1\.1\.0 in /);
+
+      // No flake_ref: the declared source (the connected repository) at its newest commit.
+      const head = await env.webhook({
+        package: "webapp",
+        version: "1.2.0",
+        nix_store_path: STORE_PATH.replace("1.1.0", "1.2.0"),
+      }, "?wait=false");
+      const h = (await head.json()).deployment_id;
+      const d = await env.waitDeployment(h, (d) => d.status === "deployed");
+      assert.equal(d.locked_rev, env.webapp.tags["v1.2.0"]);
+      const posts = await w.settled(h, 2);
+      assert.deepEqual(posts.map((p) => [p.state, p.sha]), [
+        ["pending", d.locked_rev],
+        ["success", d.locked_rev],
+      ]);
+      assert.equal(
+        posts[0].target_url,
+        `${w.base}/deployments/${h}`,
+      );
+
+      // An unconnected package gets none.
+      const other = await env.webhook({
+        package: "api",
+        version: "2.0.1",
+        nix_store_path: STORE_PATH,
+      }, "?wait=false");
+      const o = (await other.json()).deployment_id;
+      await env.waitDeployment(o, (d) => d.status === "deployed");
+      assert.deepEqual((await w.api("GET", `/api/forge/status-posts?deployment_id=${o}`)).json, {
+        status_posts: [],
+      });
+      assert.deepEqual(w.forge.statuses("acme", "api"), []);
+    });
+  },
+);
+
+Deno.test(
+  "commit statuses are retried with backoff while the forge is down, and the outcome is visible",
+  opts,
+  async () => {
+    await withWorld({ DESPACITO_FORGE_STATUS_ATTEMPTS: "3" }, async (w) => {
+      const { env, forge } = w;
+      const connId = await w.connect("webapp", "release");
+      forge.failNext(/\/statuses\//, 2, 503);
+      // colmena holds until the pending status got through, so the two states cannot overlap.
+      await env.colmena.set({ mode: "hold" });
+      const [res] = await forge.fire(
+        "acme",
+        "webapp",
+        "release",
+        releasePayload(forge.url, "acme", "webapp", { tag: "v1.1.0" }),
+      );
+      const id = (await res.json()).deployment_id;
+      await w.settled(id, 1);
+      assert.equal((await w.api("GET", `/api/deployments/${id}`)).json.status, "running");
+      await env.colmena.release();
+      await env.waitDeployment(id, (d) => d.status === "deployed");
+      await env.colmena.set({ mode: "ok" });
+      const posts = await w.settled(id, 2);
+      assert.deepEqual(posts.map((p) => [p.state, p.ok, p.attempts, p.http_status]), [
+        ["pending", true, 3, 201],
+        ["success", true, 1, 201],
+      ]);
+      assert.deepEqual(
+        forge.calls.filter((c) => c.path.includes("/statuses/")).map((c) => c.status),
+        [503, 503, 201, 201],
+      );
+
+      // A forge that stays down: the deployment is not held up, the failure is recorded.
+      forge.failNext(/\/statuses\//, 1000, 502);
+      const [res2] = await forge.fire(
+        "acme",
+        "webapp",
+        "release",
+        releasePayload(forge.url, "acme", "webapp", { tag: "v1.2.0" }),
+      );
+      const id2 = (await res2.json()).deployment_id;
+      const d2 = await env.waitDeployment(id2, (d) => d.status === "deployed");
+      assert.equal(d2.error, null);
+      const failed = await w.settled(id2, 2);
+      for (const p of failed) {
+        assert.equal(p.ok, false);
+        assert.match(
+          p.error,
+          /^(gave up after 3 attempt\(s\)|superseded by a newer state).*HTTP 502/,
+        );
+      }
+      assert.equal(failed[1].state, "success");
+      assert.equal(failed[1].attempts, 3);
+      const repo = (await w.api("GET", `/api/repositories/${connId}`)).json;
+      assert.equal(repo.last_status_post.deployment_id, id2);
+      assert.equal(repo.last_status_post.ok, false);
+      assert.match(repo.last_status_post.error, /gave up after 3 attempt\(s\).*HTTP 502/);
+    });
+  },
+);
