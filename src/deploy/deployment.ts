@@ -1,7 +1,7 @@
 /**
  * What a deployment is: its statuses, steps and the one JSON shape every
  * reader sees (GET /api/deployments/:id, list items, SSE status events;
- * see CONTRACTS.md). Pure data; no I/O.
+ * see README, "Deployments"). Pure data; no I/O.
  */
 
 import type { NodeOutcome } from "./colmena.ts";

@@ -1,7 +1,7 @@
 /**
  * What the deploy area offers other areas (the forge): enqueue a deployment,
  * follow status changes, and read an input's declared source so a flake_ref
- * for a tag can be built. Shapes as in CONTRACTS.md; the lead wires them.
+ * for a tag can be built. src/areas.ts hands them to the forge.
  */
 
 import type { Bus } from "../events/bus.ts";

@@ -4,7 +4,7 @@
  * (manual instructions otherwise), store everything with the secrets
  * sealed. Also disconnecting (webhook removed best effort) and rotating the
  * webhook secret with an overlap. Never returns the PAT; returns the
- * webhook secret only where CONTRACTS.md says (manual setup, rotation).
+ * webhook secret only where README says (manual setup, rotation).
  */
 
 import { DomainError } from "../core/errors.ts";

@@ -1,8 +1,7 @@
 /**
  * What the forge needs from the deploy area, declared here so that neither
- * imports the other (CONTRACTS.md, "Deploy → forge ports"). The lead wires
- * the deploy area's implementations in src/areas.ts; until then
- * `unavailablePorts()` stands in and says so on every call.
+ * imports the other. src/areas.ts wires the deploy area's implementations
+ * (src/deploy/ports.ts) in; the type checker holds the two sides together.
  */
 
 import { DomainError } from "../core/errors.ts";
@@ -92,23 +91,4 @@ export interface ForgePorts {
   subscribe: SubscribeStatus;
   declaredSource: DeclaredSourceLookup;
   parseSource: ParseSource;
-}
-
-/**
- * PLACEHOLDER until the deploy area is merged: every call that needs deploy
- * answers 503 `deploy_unavailable`, and no status events ever arrive.
- */
-export function unavailablePorts(): ForgePorts {
-  const unavailable = () =>
-    new DomainError(
-      "unavailable",
-      "deploy_unavailable",
-      "deployments are not available in this build (the deploy area is not wired to the forge)",
-    );
-  return {
-    enqueue: () => Promise.reject(unavailable()),
-    subscribe: () => () => {},
-    declaredSource: () => Promise.reject(unavailable()),
-    parseSource: () => undefined,
-  };
 }

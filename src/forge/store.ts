@@ -160,7 +160,7 @@ export async function replaceWebhookSecret(
     where id = ${id}`;
 }
 
-/** The connection as the API shows it (CONTRACTS.md "Repo"); no secret, ever. */
+/** The connection as the API shows it (README, "Forge"); no secret, ever. */
 export function repoJson(v: ConnectionView, now = new Date()) {
   const rotating = v.previousValidUntil && v.previousValidUntil > now ? v.previousValidUntil : null;
   return {
