@@ -7,7 +7,10 @@
 
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config/config.ts";
-import { createLogger } from "../src/log/log.ts";
+import postgres from "postgres";
+import { createLogger, silentLogger } from "../src/log/log.ts";
+import type { Sql } from "../src/db/connect.ts";
+import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import { sha256Hex } from "../src/auth/tokens.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
@@ -300,5 +303,25 @@ Deno.test("HTTP hygiene: JSON 404 under /api, security headers, request ids", as
     assert.notEqual(evil.headers.get("x-request-id"), 'a b"{}');
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("verifyToken()'s lookup is an index probe on token_sha256, never a scan", async () => {
+  const pg = await freshDatabase();
+  const sql = postgres(pg.uri, { max: 1, onnotice: () => {} });
+  try {
+    await migrate(sql as unknown as Sql, await loadMigrations(), silentLogger);
+    // With sequential scans priced out, only a usable index keeps "Seq Scan" out of the plan.
+    await sql`set enable_seqscan = off`;
+    const plan = await sql.unsafe(
+      "explain select id from auth_token where token_sha256 = $1",
+      ["0".repeat(64)],
+    );
+    const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
+    assert.match(text, /Index (Only )?Scan using \w+ on auth_token/);
+    assert.doesNotMatch(text, /Seq Scan/);
+  } finally {
+    await sql.end();
+    await pg.drop();
   }
 });
