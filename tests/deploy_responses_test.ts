@@ -157,3 +157,33 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "POST /webhook: a waiting client that disconnects does not stop its deployment",
+  opts,
+  async () => {
+    const env = await createDeployEnv();
+    try {
+      await env.colmena.set({ mode: "hold" });
+      const gone = new AbortController();
+      const waiting = fetch(`${env.url}/webhook`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
+        body: JSON.stringify(req()),
+        signal: gone.signal,
+      }).then(() => "answered", (e) => (e as Error).name);
+      await env.colmena.waitFor((runs) => runs.length === 1, "colmena started");
+      gone.abort();
+      assert.equal(await waiting, "AbortError");
+
+      await env.colmena.release();
+      const list = await (await env.fetch("/api/deployments?package=webapp")).json();
+      assert.equal(list.deployments.length, 1);
+      const done = await env.waitDeployment(list.deployments[0].id, (d) => d.status !== "running");
+      assert.equal(done.status, "deployed");
+      assert.equal((await env.colmena.runs()).length, 1);
+    } finally {
+      await env.close();
+    }
+  },
+);
