@@ -57,9 +57,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 }
 
-/** Collects requests the page makes to anything but `origin` (there must be none). */
-export function watchForeignRequests(page: Page, origin: string): string[] {
-  const foreign: string[] = [];
+/** Collects, into `foreign`, requests the page makes to anything but `origin` (there must be none). */
+export function watchForeignRequests(page: Page, origin: string, foreign: string[] = []): string[] {
   page.on("request", (r) => {
     const url = r.url();
     if (!url.startsWith(origin) && !url.startsWith("data:")) foreign.push(url);
