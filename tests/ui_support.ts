@@ -25,6 +25,8 @@ export interface UiWorld {
 export interface WorldOptions {
   env?: Record<string, string>;
   port?: number;
+  /** A database the caller made (and drops); a fresh one otherwise. */
+  databaseUri?: string;
 }
 
 /**
@@ -33,7 +35,9 @@ export interface WorldOptions {
  */
 export async function withUiWorld(options: WorldOptions, fn: (w: UiWorld) => Promise<void>) {
   await bundleUi();
-  const db = await freshDatabase();
+  const db = options.databaseUri
+    ? { uri: options.databaseUri, drop: () => Promise.resolve() }
+    : await freshDatabase();
   let server: RunningDespacito | undefined;
   let browser: Browser | undefined;
   try {
@@ -63,21 +67,25 @@ export interface PageOptions {
   phone?: boolean;
   /** Cookies of an earlier context (a browser that already signed in). */
   storageState?: BrowserContextOptions["storageState"];
+  /** Where the page talks to despacito (e.g. through a proxy); the server itself otherwise. */
+  baseUrl?: string;
 }
 
 export async function newPage(
   w: UiWorld,
   options: PageOptions = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
+  const baseUrl = options.baseUrl ?? w.server.baseUrl;
   const context = await w.browser.newContext({
-    baseURL: w.server.baseUrl,
+    baseURL: baseUrl,
     colorScheme: options.colorScheme ?? "light",
     viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 },
     timezoneId: "Europe/Berlin",
     storageState: options.storageState,
   });
   const page = await context.newPage();
-  w.foreign.push(...watchForeignRequests(page, w.server.baseUrl));
+  // Into the world's own list, as they happen: checked when the world ends.
+  watchForeignRequests(page, baseUrl, w.foreign);
   page.on("pageerror", (e) => w.pageErrors.push(String(e)));
   return { context, page };
 }

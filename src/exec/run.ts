@@ -86,8 +86,8 @@ export const runProcess: Executor = async (argv, options = {}) => {
   let cancelled = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   const killGroup = () => {
-    signalGroup(child.pid, "SIGTERM");
-    killTimer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), options.killGraceMs ?? 5_000);
+    signalGroup(child, "SIGTERM");
+    killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), options.killGraceMs ?? 5_000);
   };
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
@@ -132,15 +132,29 @@ export const runProcess: Executor = async (argv, options = {}) => {
     clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
     // Children of the leader may still hold the group; end them too.
-    signalGroup(child.pid, "SIGKILL");
+    signalGroup(child, "SIGKILL");
   }
 };
 
-function signalGroup(pid: number, sig: Deno.Signal) {
+/**
+ * Signals the child's whole process group. Deno.kill needs an unrestricted
+ * --allow-run, which production does not grant (src/build/permissions.ts
+ * lists only git, nix and colmena): then the child itself is signalled
+ * (ChildProcess.kill needs no more than having spawned it), so cancel,
+ * timeout and shutdown still stop colmena, though not grandchildren it
+ * left behind.
+ */
+function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   try {
-    Deno.kill(-pid, sig);
+    Deno.kill(-child.pid, sig);
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable)) return; // The group is already gone.
+  }
+  try {
+    child.kill(sig);
   } catch {
-    // The group is already gone.
+    // Already exited.
   }
 }
 

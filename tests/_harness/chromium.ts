@@ -57,10 +57,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 }
 
-/** Collects requests the page makes to anything but `origin` (there must be none). */
-export function watchForeignRequests(page: Page, origin: string): string[] {
-  const foreign: string[] = [];
+/**
+ * Collects, into `foreign`, requests the page makes to anything but `origin`
+ * (there must be none). Top-level navigations are the user going somewhere
+ * (an OIDC provider's sign-in), not the page loading something: not counted.
+ */
+export function watchForeignRequests(page: Page, origin: string, foreign: string[] = []): string[] {
   page.on("request", (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) return;
     const url = r.url();
     if (!url.startsWith(origin) && !url.startsWith("data:")) foreign.push(url);
   });

@@ -2,8 +2,10 @@
  * A fake `colmena` at the process boundary: a bash script that records each
  * run (argv, cwd, start and end time), prints colmena's non-TTY progress
  * format (`<node, right-aligned> | <text>` on stderr, the meta job with an
- * empty label) and can be told to succeed, fail, fail one node, hang, or
- * hold until released. Two overlapping runs are a bug in despacito: the
+ * empty label) and can be told to succeed, fail, fail one node, hang, hold
+ * until released, or step: print each line only once the test allowed it
+ * (`allowLines(n)`), so a test sees line n arrive before line n+1 exists.
+ * Two overlapping runs are a bug in despacito: the
  * script records the overlap and exits 97, and `assertNoOverlap()` fails the
  * test.
  */
@@ -28,12 +30,23 @@ echo $$ > "$D/active"
 mode=$(cat "$D/mode" 2>/dev/null || echo ok)
 nodes=$(cat "$D/nodes" 2>/dev/null || echo "alpha beta")
 failnode=$(cat "$D/failnode" 2>/dev/null || true)
-say() { printf '%5s | %s\\n' "$1" "$2" >&2; }
+# step mode: line number i waits until the file "allowed" holds a number >= i.
+printed=0
+gate() {
+  [ "$mode" = step ] || return 0
+  printed=$((printed + 1))
+  while :; do
+    allowed=$(cat "$D/allowed" 2>/dev/null)
+    [ "\${allowed:-0}" -ge "$printed" ] 2>/dev/null && return 0
+    sleep 0.01
+  done
+}
+say() { gate; printf '%5s | %s\\n' "$1" "$2" >&2; }
 say "" "Enumerating nodes..."
 say "" "2 nodes selected."
 for n in $nodes; do say "$n" "Evaluating $n"; done
 for n in $nodes; do say "$n" "Built \\"/nix/store/00000000000000000000000000000000-nixos-system-$n\\""; done
-echo "building on stdout"
+gate; echo "building on stdout"
 case "$mode" in
   hang) say "" "hanging"; exec sleep 3600 ;;
   hold) say "" "holding"; while [ ! -f "$D/release" ]; do sleep 0.02; done ;;
@@ -69,9 +82,15 @@ export interface FakeColmena {
   bin: string;
   dir: string;
   set(
-    o: { mode?: "ok" | "fail" | "hang" | "hold"; failNode?: string; nodes?: string[] },
+    o: {
+      mode?: "ok" | "fail" | "hang" | "hold" | "step";
+      failNode?: string;
+      nodes?: string[];
+    },
   ): Promise<void>;
   release(): Promise<void>;
+  /** Step mode: lets the running colmena print its first `n` lines (of this run). */
+  allowLines(n: number): Promise<void>;
   runs(): Promise<FakeRun[]>;
   /** Polls the recorded runs until `pred` holds or the deadline passes. */
   waitFor(pred: (runs: FakeRun[]) => boolean, what: string, timeoutMs?: number): Promise<FakeRun[]>;
@@ -89,10 +108,16 @@ export async function createFakeColmena(root: string): Promise<FakeColmena> {
     dir,
     async set(o) {
       if (o.mode) await write("mode", o.mode);
+      if (o.mode === "step") await fake.allowLines(0);
       if (o.failNode !== undefined) await write("failnode", o.failNode);
       if (o.nodes) await write("nodes", o.nodes.join(" "));
     },
     release: () => write("release", ""),
+    async allowLines(n) {
+      // Renamed into place: the script never reads a half-written number.
+      await write("allowed.tmp", String(n));
+      await Deno.rename(`${dir}/allowed.tmp`, `${dir}/allowed`);
+    },
     async runs() {
       const out: FakeRun[] = [];
       const names = [];
@@ -135,4 +160,24 @@ export async function createFakeColmena(root: string): Promise<FakeColmena> {
     },
   };
   return fake;
+}
+
+/** The lines a successful run prints, in order (stdout and stderr as despacito captures them). */
+export function successLines(nodes: string[] = ["alpha", "beta"]): string[] {
+  const say = (node: string, text: string) => `${node.padStart(5)} | ${text}`;
+  return [
+    say("", "Enumerating nodes..."),
+    say("", "2 nodes selected."),
+    ...nodes.map((n) => say(n, `Evaluating ${n}`)),
+    ...nodes.map((n) =>
+      say(n, `Built "/nix/store/00000000000000000000000000000000-nixos-system-${n}"`)
+    ),
+    "building on stdout",
+    ...nodes.flatMap((n) => [
+      say(n, "Pushing system closure"),
+      say(n, "Activating system profile"),
+      say(n, "Activation successful"),
+    ]),
+    say("", "All done!"),
+  ];
 }

@@ -17,6 +17,7 @@ import type {
   NewRepository,
   Package,
   Repository,
+  StatusPost,
   Token,
 } from "./types.ts";
 
@@ -132,6 +133,11 @@ export const api = {
     call<{ deleted: boolean; webhook_removed: boolean; warning?: string }>(
       "DELETE",
       `/api/repositories/${enc(id)}`,
+    ),
+  statusPosts: (deploymentId: string) =>
+    call<{ status_posts: StatusPost[] }>(
+      "GET",
+      `/api/forge/status-posts?deployment_id=${enc(deploymentId)}`,
     ),
   rotateSecret: (id: string) =>
     call<{ secret: string; previous_valid_until: string; webhook_updated: boolean }>(

@@ -48,12 +48,18 @@ export interface Deployment {
   finished_at: string | null;
   steps?: Step[];
   commit_sha: string | null;
+  /** The commit that put the flake repo back after a failed, cancelled or interrupted run. */
+  revert_sha?: string | null;
   locked_rev: string | null;
   previous_locked_rev: string | null;
   nodes?: NodeOutcome[];
   error: string | null;
+  /** "failure": colmena failed; "error": despacito could not run it. */
+  failure_kind?: "failure" | "error" | null;
   exit_code: number | null;
   superseded_by: string | null;
+  /** A cancel was asked for and the run is being stopped. */
+  cancel_requested?: boolean;
   seq?: number;
 }
 
@@ -71,6 +77,8 @@ export interface Package {
   deployed_at: string | null;
   deployment_id: string | null;
   last_status: DeploymentStatus | null;
+  /** The package's newest deployment, whatever its status. */
+  last_deployment_id?: string | null;
 }
 
 export interface Token {
@@ -126,6 +134,22 @@ export interface Repository {
     deployment_id: string;
   } | null;
   created_at: string;
+}
+
+/** A commit status despacito posted (or is posting) to the forge for a deployment. */
+export interface StatusPost {
+  repository: string;
+  sha: string;
+  state: string;
+  description: string;
+  target_url: string | null;
+  attempts: number;
+  /** null while it is still being retried. */
+  ok: boolean | null;
+  error: string | null;
+  http_status: number | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface ManualWebhook {

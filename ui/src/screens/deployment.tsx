@@ -8,20 +8,12 @@
 import { useEffect } from "preact/hooks";
 import { useSignal } from "@preact/signals";
 import { api, describeError } from "../api.ts";
-import {
-  Badge,
-  clock,
-  ConfirmDialog,
-  ErrorNote,
-  Link,
-  Loading,
-  Short,
-  Time,
-} from "../components.tsx";
+import { Badge, ConfirmDialog, ErrorNote, Loading } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
-import { durationBetween, formatDuration } from "../time.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
+import { Nodes, Request, Steps } from "./deployment_facts.tsx";
 import { LogView } from "./log_view.tsx";
+import { StatusPosts } from "./status_posts.tsx";
 
 export function DeploymentView({ id }: { id: string }) {
   const dep = useSignal<Deployment | undefined>(undefined);
@@ -101,17 +93,19 @@ export function DeploymentView({ id }: { id: string }) {
           {d.package} <span class="version">{d.version}</span>
         </h1>
         <Badge status={d.status} />
-        {active && (
+        {active && !d.cancel_requested && (
           <button type="button" class="danger" onClick={() => (confirming.value = true)}>
             Cancel deployment
           </button>
         )}
+        {active && d.cancel_requested && <span class="muted" role="status">cancelling…</span>}
       </div>
       <ErrorNote message={error.value} />
       {d.error && <p class="error" role="status">{d.error}</p>}
       <Request d={d} />
       <Steps d={d} />
       {d.nodes && d.nodes.length > 0 && <Nodes d={d} />}
+      {d.triggered_by?.kind === "forge" && <StatusPosts d={d} />}
       <section aria-labelledby="log-title">
         <div class="title-row">
           <h2 id="log-title">Log</h2>
@@ -137,113 +131,6 @@ export function DeploymentView({ id }: { id: string }) {
         </ConfirmDialog>
       )}
     </>
-  );
-}
-
-function Request({ d }: { d: Deployment }) {
-  const t = d.triggered_by;
-  return (
-    <dl class="facts">
-      <dt>Triggered by</dt>
-      <dd>{t ? `${t.label} (${t.kind === "forge" ? "forge webhook" : t.kind})` : "—"}</dd>
-      <dt>Requested</dt>
-      <dd>
-        <Time at={d.created_at} />
-      </dd>
-      <dt>Store path</dt>
-      <dd>
-        {d.nix_store_path
-          ? <Short value={d.nix_store_path} />
-          : <span class="muted">none (the flake builds it)</span>}
-      </dd>
-      <dt>Flake ref</dt>
-      <dd>
-        {d.flake_ref ? <code class="wrap">{d.flake_ref}</code> : <span class="muted">—</span>}
-      </dd>
-      <dt>Deploy commit</dt>
-      <dd>
-        <Short value={d.commit_sha} />
-      </dd>
-      <dt>Locked rev</dt>
-      <dd>
-        <Short value={d.locked_rev} />
-        {d.previous_locked_rev && (
-          <span class="muted aside">
-            (was <Short value={d.previous_locked_rev} />)
-          </span>
-        )}
-      </dd>
-      {d.exit_code !== null && (
-        <>
-          <dt>Exit code</dt>
-          <dd>{d.exit_code}</dd>
-        </>
-      )}
-      {d.superseded_by && (
-        <>
-          <dt>Superseded by</dt>
-          <dd>
-            <Link href={`/deployments/${d.superseded_by}`}>the newer deployment</Link>
-          </dd>
-        </>
-      )}
-    </dl>
-  );
-}
-
-function Steps({ d }: { d: Deployment }) {
-  const steps = d.steps ?? [];
-  if (steps.length === 0) return null;
-  return (
-    <section aria-labelledby="steps-title">
-      <h2 id="steps-title">Steps</h2>
-      <div class="table-wrap">
-        <table class="stack">
-          <thead>
-            <tr>
-              <th scope="col">Step</th>
-              <th scope="col">Status</th>
-              <th scope="col">Started</th>
-              <th scope="col">Took</th>
-            </tr>
-          </thead>
-          <tbody>
-            {steps.map((s) => (
-              <tr key={s.name}>
-                <th scope="row">{s.name}</th>
-                <td data-label="Status">
-                  <Badge status={s.status} />
-                </td>
-                <td data-label="Started">
-                  <Time at={s.started_at} />
-                </td>
-                <td data-label="Took">
-                  {formatDuration(
-                    s.duration_ms ?? durationBetween(s.started_at, s.finished_at, clock.value),
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </section>
-  );
-}
-
-function Nodes({ d }: { d: Deployment }) {
-  return (
-    <section aria-labelledby="nodes-title">
-      <h2 id="nodes-title">Nodes</h2>
-      <ul class="nodes">
-        {(d.nodes ?? []).map((n) => (
-          <li key={n.node}>
-            <Badge status={n.status} /> <strong>{n.node}</strong>
-            {n.message && <span class="muted">{n.message}</span>}
-          </li>
-        ))}
-      </ul>
-    </section>
   );
 }
 

@@ -7,13 +7,9 @@ import type { Deployment } from "../types.ts";
 
 export function Overview() {
   const packages = useLoad(api.packages, "packages", 5000);
-  const queue = useLoad(
-    () => api.deployments({ status: "queued,running,superseded", limit: 30 }),
-    "queue",
-    3000,
-  );
+  const queue = useLoad(loadQueue, "queue", 3000);
   const pkgs = packages.data.value?.packages;
-  const active = (queue.data.value?.deployments ?? []).filter(inQueue);
+  const active = queue.data.value?.deployments ?? [];
   return (
     <>
       <section aria-labelledby="queue-title">
@@ -108,9 +104,24 @@ export function Overview() {
   );
 }
 
-/** Running and queued, plus superseded ones whose successor is still waiting or running. */
-function inQueue(d: Deployment, _i: number, all: Deployment[]): boolean {
-  if (d.status === "queued" || d.status === "running") return true;
-  return d.status === "superseded" &&
-    all.some((o) => o.id === d.superseded_by && (o.status === "queued" || o.status === "running"));
+/**
+ * Running and queued, plus the superseded ones whose successor is still
+ * waiting or running. Asked for apart: superseded deployments pile up in
+ * history, and mixed into one page they would push a long-running
+ * deployment off it.
+ */
+async function loadQueue(): Promise<{ deployments: Deployment[] }> {
+  const [active, superseded] = await Promise.all([
+    api.deployments({ status: "queued,running", limit: 200 }),
+    api.deployments({ status: "superseded", limit: 50 }),
+  ]);
+  const waiting = new Set(active.deployments.map((d) => d.id));
+  const replaced = superseded.deployments.filter((d) =>
+    d.superseded_by !== null && waiting.has(d.superseded_by)
+  );
+  // Oldest first: the running one on top, then in the order they will run.
+  const all = [...active.deployments, ...replaced].sort((a, b) =>
+    a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0
+  );
+  return { deployments: all };
 }
