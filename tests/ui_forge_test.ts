@@ -26,6 +26,7 @@ async function connect(
   owner: string,
   repo: string,
   token: string,
+  sourceUrl: string,
 ) {
   await page.getByLabel("Forge URL").fill(forge.url);
   await page.getByLabel("Owner").fill(owner);
@@ -33,6 +34,8 @@ async function connect(
   await page.getByLabel(/^Package/).fill(repo);
   await page.getByLabel(/^Access token/).fill(token);
   await page.getByLabel("Deploy on").selectOption("release");
+  // The fixture inputs are git+file:// clones, not the forge's own git URL: say where flake fetches.
+  await page.getByLabel(/^Flake fetches it from/).fill(sourceUrl);
   await page.getByRole("button", { name: "Connect", exact: true }).click();
 }
 
@@ -44,9 +47,7 @@ Deno.test(
     try {
       forge.addRepo("acme", "api", { [PUSH_PAT]: { admin: false, push: true, pull: true } });
       await withDeployUiWorld(async (w) => {
-        // The flake input's URL (git+file://<root>/webapp) names the forge repository
-        // <root's name>/webapp, as a real input names its repo: commit statuses need that match.
-        const owner = w.deploy.root.split("/").at(-1)!;
+        const owner = "acme";
         const full = `${owner}/webapp`;
         forge.addRepo(owner, "webapp", { [ADMIN_PAT]: { admin: true, push: true, pull: true } });
         const { context, page } = await newPage(w, w.signedIn);
@@ -56,7 +57,7 @@ Deno.test(
         await t.step("connecting with an admin PAT creates the webhook", async () => {
           await page.goto("/repositories");
           await page.getByText("No repository connected yet.").waitFor();
-          await connect(page, forge, owner, "webapp", ADMIN_PAT);
+          await connect(page, forge, owner, "webapp", ADMIN_PAT, w.deploy.webapp.url);
           const dialog = page.getByRole("dialog", { name: `Connected ${full}` });
           await dialog.getByText(/webhook was created on the forge/).waitFor();
           const [hook] = forge.hooks(owner, "webapp");
@@ -72,7 +73,7 @@ Deno.test(
         await t.step(
           "connecting without admin rights shows the manual instructions once",
           async () => {
-            await connect(page, forge, "acme", "api", PUSH_PAT);
+            await connect(page, forge, "acme", "api", PUSH_PAT, w.deploy.api.url);
             const dialog = page.getByRole("dialog", { name: "Connected acme/api" });
             await dialog.getByRole("alert").getByText(/add the webhook by hand/).waitFor();
             assert.deepEqual(forge.hooks("acme", "api"), []);
