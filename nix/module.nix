@@ -116,7 +116,8 @@ in
       wants = [ "network-online.target" ];
       after = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally "postgresql.service";
       requires = lib.optional cfg.database.createLocally "postgresql.service";
-      path = [ pkgs.git config.nix.package cfg.colmenaPackage pkgs.openssh ];
+      # procps: `kill`, which ends a cancelled colmena's whole process group.
+      path = [ pkgs.git config.nix.package cfg.colmenaPackage pkgs.openssh pkgs.procps ];
       environment = {
         DESPACITO_DATA_DIR = stateDir;
         DESPACITO_FLAKE_DIR = cfg.flakeDir;

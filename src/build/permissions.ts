@@ -5,7 +5,8 @@
  *
  * Least privilege: read/write only where despacito is configured to work
  * (data dir, flake dir, socket dir), read the config and secret files it is
- * pointed at, run only git, nix and the colmena binary, read only the env
+ * pointed at, run only git, nix, the colmena binary and kill (to end a
+ * cancelled colmena's process group), read only the env
  * variables it uses. Network stays open because forges and OIDC issuers are
  * configured at run time (see README, "Permissions").
  */
@@ -69,7 +70,9 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
       )
       : []),
   ].filter((p): p is string => !!p).map(abs);
-  const programs = [c.gitBin, c.nixBin, c.colmenaBin];
+  // `kill` ends a timed-out or cancelled colmena's whole process group (ssh, nix children):
+  // Deno.kill of a group would need --allow-run for every program (src/exec/run.ts).
+  const programs = [c.gitBin, c.nixBin, c.colmenaBin, "kill"];
   return [
     `--allow-read=${unique(readable).join(",")}`,
     `--allow-write=${unique(writable).join(",")}`,

@@ -137,12 +137,11 @@ export const runProcess: Executor = async (argv, options = {}) => {
 };
 
 /**
- * Signals the child's whole process group. Deno.kill needs an unrestricted
- * --allow-run, which production does not grant (src/build/permissions.ts
- * lists only git, nix and colmena): then the child itself is signalled
- * (ChildProcess.kill needs no more than having spawned it), so cancel,
- * timeout and shutdown still stop colmena, though not grandchildren it
- * left behind.
+ * Signals the child's whole process group (colmena's ssh and nix children
+ * included). Deno.kill needs an unrestricted --allow-run, which production
+ * does not grant, so then the `kill` program (allowed by name in
+ * src/build/permissions.ts) signals the group instead. Only if neither is
+ * permitted is the child alone signalled.
  */
 function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   try {
@@ -150,6 +149,18 @@ function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
     return;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotCapable)) return; // The group is already gone.
+  }
+  try {
+    // `--` so that the negative process-group id is not read as an option.
+    new Deno.Command("kill", {
+      args: ["-s", sig.replace(/^SIG/, ""), "--", `-${child.pid}`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return;
+  } catch {
+    // `kill` is not allowed or not installed: fall back to the child itself.
   }
   try {
     child.kill(sig);

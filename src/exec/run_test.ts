@@ -17,16 +17,19 @@ Deno.test("runProcess() passes argv without a shell", async () => {
   assert.equal(r.stdout, "a b|$HOME|;rm -rf /|");
 });
 
+/** A unique `sleep` duration marks processes so pgrep can find exactly ours. */
+const uniqueSleep = () => `300.${String(Math.random()).slice(2, 12)}`;
+
+/** A leader that is killed directly and a detached-output grandchild only a group kill reaches. */
+const groupScript = (secs: string) => `sleep ${secs} >/dev/null 2>&1 & exec sleep ${secs}`;
+
 Deno.test("runProcess() kills the whole process group on timeout", async () => {
-  const marker = `despacito-test-${crypto.randomUUID()}`;
-  const r = await runProcess(["sh", "-c", `sleep 300 & exec -a ${marker} sleep 300`], {
-    timeoutMs: 200,
-    killGraceMs: 200,
-  });
+  const secs = uniqueSleep();
+  const r = await runProcess(["sh", "-c", groupScript(secs)], { timeoutMs: 200, killGraceMs: 200 });
   assert.equal(r.timedOut, true);
   assert.notEqual(r.code, 0);
-  const left = await runProcess(["pgrep", "-f", marker]);
-  assert.equal(left.stdout, "");
+  const left = await runProcess(["pgrep", "-f", `sleep ${secs}`]);
+  assert.equal(left.stdout, "", "no process of the group survives");
 });
 
 Deno.test("runProcess() ends the child when the signal aborts", async () => {
@@ -45,4 +48,30 @@ Deno.test("runChecked() throws with the stderr tail on failure", async () => {
     () => runChecked(runProcess, ["sh", "-c", "echo boom >&2; exit 1"]),
     /exited with 1: boom/,
   );
+});
+
+Deno.test("runProcess() kills the whole group under the production --allow-run list too", async () => {
+  // Production grants --allow-run for named programs only, where Deno.kill of a
+  // group is refused; a child deno with such a list must still leave nothing behind.
+  const secs = uniqueSleep();
+  const script = `
+    import { runProcess } from ${JSON.stringify(new URL("./run.ts", import.meta.url).href)};
+    const r = await runProcess(["sh", "-c", ${JSON.stringify(groupScript(secs))}], {
+      timeoutMs: 300,
+      killGraceMs: 300,
+    });
+    console.log(JSON.stringify({ timedOut: r.timedOut }));
+  `;
+  // `deno run`, not `deno eval`: eval grants every permission whatever its flags say.
+  const file = await Deno.makeTempFile({ prefix: "despacito-exec-", suffix: ".ts" });
+  await Deno.writeTextFile(file, script);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--allow-run=sh,kill", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output().finally(() => Deno.remove(file));
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), { timedOut: true });
+  const left = await runProcess(["pgrep", "-f", `sleep ${secs}`]);
+  assert.equal(left.stdout, "", "no process of the group survives");
 });
