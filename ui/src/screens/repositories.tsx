@@ -146,7 +146,8 @@ function RepoCard(
         <dd>{r.webhook_id !== null ? `#${r.webhook_id}` : "set up by hand"}</dd>
         <dt>Secrets</dt>
         <dd>
-          token …{r.token.last4}, webhook secret …{r.secret.last4}
+          <span class="nowrap">token …{r.token.last4}</span>,{" "}
+          <span class="nowrap">webhook secret …{r.secret.last4}</span>
           {r.secret.rotating_until && (
             <span class="muted aside">
               (old secret accepted until <Time at={r.secret.rotating_until} />)
@@ -158,7 +159,7 @@ function RepoCard(
           {d
             ? (
               <>
-                <Time at={d.at} /> {d.event}: {d.result}
+                <Time at={d.at} />: {d.event} delivery, {d.result}
               </>
             )
             : <span class="muted">none yet</span>}
