@@ -130,7 +130,7 @@ Deno.test(
 
             await page.goto("/repositories");
             const card = page.locator(".card.repo", { hasText: full });
-            await card.getByText(/release: /).waitFor();
+            await card.getByText(/release delivery/).waitFor();
             await card.locator(".badge", { hasText: "success" }).waitFor();
           },
         );
