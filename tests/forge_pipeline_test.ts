@@ -93,9 +93,8 @@ async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<
         await denv.waitFor(async () => {
           const r = await api("GET", `/api/forge/status-posts?deployment_id=${id}`);
           last = r.json.status_posts;
-          // deno-lint-ignore no-explicit-any
           return r.status === 200 && r.json.status_posts.length === n &&
-            r.json.status_posts.every((p: any) => p.ok !== null);
+            r.json.status_posts.every((p: { ok: boolean | null }) => p.ok !== null);
         }).catch((e) => {
           throw new Error(`status posts of ${id}: ${JSON.stringify(last)}`, { cause: e });
         });

@@ -4,8 +4,6 @@
  * (src/deploy/ports.ts) in; the type checker holds the two sides together.
  */
 
-import { DomainError } from "../core/errors.ts";
-
 export interface ForgeTrigger {
   kind: "forge";
   /** The repository connection's id. */
