@@ -1,5 +1,7 @@
 /** Who is asking: a bearer token or a signed-in user. */
 
+import type { UserRecord } from "./users.ts";
+
 export interface TokenPrincipal {
   kind: "token";
   token: {
@@ -12,14 +14,8 @@ export interface TokenPrincipal {
 
 export interface SessionPrincipal {
   kind: "session";
-  user: {
-    id: string;
-    issuer: string;
-    subject: string;
-    username: string | null;
-    email: string | null;
-    displayName: string | null;
-  };
+  /** The user's identity; the account's dates stay in UserRecord. */
+  user: Pick<UserRecord, "id" | "issuer" | "subject" | "username" | "email" | "displayName">;
   session: { id: string };
 }
 

@@ -6,6 +6,7 @@
  * deployments beyond the trailers it writes and reads.
  */
 
+import type { Config } from "../config/config.ts";
 import { type Executor, runChecked, type Stream } from "../exec/run.ts";
 
 export interface GitRepo {
@@ -35,6 +36,23 @@ export interface GitOptions {
 }
 
 const LOCK = "flake.lock";
+
+/** The flake repo as deployments and restart recovery use it: git and author from config. */
+export function flakeRepo(o: {
+  exec: Executor;
+  config: Pick<Config, "gitBin" | "gitAuthorName" | "gitAuthorEmail">;
+  dir: string;
+  onLine?: GitOptions["onLine"];
+}): GitRepo {
+  return gitRepo({
+    exec: o.exec,
+    gitBin: o.config.gitBin,
+    dir: o.dir,
+    authorName: o.config.gitAuthorName,
+    authorEmail: o.config.gitAuthorEmail,
+    onLine: o.onLine,
+  });
+}
 
 export function gitRepo(o: GitOptions): GitRepo {
   const env = {

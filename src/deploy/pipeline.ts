@@ -26,7 +26,7 @@ import {
 } from "./deployment.ts";
 import { compareLocks, lockArgv, type NixVersion } from "./flake_step.ts";
 import { formatSource } from "./flake_ref.ts";
-import { deployMessage, gitRepo, revertMessage } from "./git.ts";
+import { deployMessage, flakeRepo, type GitRepo, revertMessage } from "./git.ts";
 import { type InputsReader, parseLock } from "./inputs.ts";
 import { createJournal, type Journal } from "./journal.ts";
 import type { SettingsSource } from "./settings.ts";
@@ -84,14 +84,7 @@ export async function runDeployment(
   });
   const j = createJournal({ sql: deps.sql, bus: deps.bus, deploymentId: row.id, log });
   const onLine = (s: "stdout" | "stderr", l: string) => j.write(s, l);
-  const git = gitRepo({
-    exec: deps.exec,
-    gitBin: deps.config.gitBin,
-    dir: deps.flakeDir,
-    authorName: deps.config.gitAuthorName,
-    authorEmail: deps.config.gitAuthorEmail,
-    onLine,
-  });
+  const git = flakeRepo({ exec: deps.exec, config: deps.config, dir: deps.flakeDir, onLine });
   const patch = async (p: Record<string, unknown>) => {
     await j.flush();
     const c = await changeDeployment(deps.sql, row.id, ["running"], p);
@@ -248,7 +241,7 @@ function why(what: string, r: RunResult): string {
 
 /** Discards an uncommitted lock change and reverts a deploy commit. */
 async function putRepoBack(
-  git: ReturnType<typeof gitRepo>,
+  git: GitRepo,
   j: Journal,
   o: { row: DeploymentRow; lockTouched: boolean; commitSha: string | null; reason: string },
 ): Promise<string | null> {

@@ -9,7 +9,7 @@
  */
 
 import { closeRunningSteps, type DeploymentRow } from "./deployment.ts";
-import { gitRepo, revertMessage } from "./git.ts";
+import { flakeRepo, revertMessage } from "./git.ts";
 import { type PipelineDeps, runDeployment } from "./pipeline.ts";
 import { appendLog, changeDeployment, claimNext, logTail, runningDeployments } from "./store.ts";
 
@@ -78,13 +78,7 @@ export function createWorker(deps: PipelineDeps): Worker {
     const lines: string[] = ["despacito restarted while this deployment was running"];
     let revertSha: string | null = null;
     try {
-      const git = gitRepo({
-        exec: deps.exec,
-        gitBin: deps.config.gitBin,
-        dir: deps.flakeDir,
-        authorName: deps.config.gitAuthorName,
-        authorEmail: deps.config.gitAuthorEmail,
-      });
+      const git = flakeRepo({ exec: deps.exec, config: deps.config, dir: deps.flakeDir });
       // The run checked the tree was clean before nix wrote flake.lock, so a change there is ours.
       if ((await git.dirtyPaths()).includes("flake.lock")) {
         await git.restoreLock();

@@ -1,7 +1,7 @@
 /**
- * Small shared pieces: links, times, status badges, copy buttons, dialogs,
- * error notes. Server text only ever reaches the page as text children or
- * attribute values, never as HTML.
+ * Small shared pieces: links, times, status badges, copy buttons, tables,
+ * dialogs, error notes. Server text only ever reaches the page as text
+ * children or attribute values, never as HTML.
  */
 
 import type { ComponentChildren } from "preact";
@@ -87,6 +87,34 @@ export function shorten(value: string, size: number): string {
   const store = /^\/nix\/store\/([0-9a-z]{32})-(.+)$/.exec(value);
   if (store) return `${store[1].slice(0, 8)}…-${store[2]}`;
   return value.length > size ? value.slice(0, size) : value;
+}
+
+/**
+ * A table of rows: the scrolling wrapper, a header row from `columns` and the
+ * body rows the caller gives. On a phone `table.stack` (style.css) turns each
+ * row into a card, so the caller's `<td>`s carry `data-label`; the row's own
+ * `<th scope="row">` is the card's title. A column such as the one holding a
+ * row's buttons has a heading only screen readers see: `{ srOnly: "Actions" }`.
+ */
+export function Table(
+  props: { columns: (string | { srOnly: string })[]; children: ComponentChildren },
+) {
+  return (
+    <div class="table-wrap">
+      <table class="stack">
+        <thead>
+          <tr>
+            {props.columns.map((c, i) => (
+              <th key={i} scope="col">
+                {typeof c === "string" ? c : <span class="sr-only">{c.srOnly}</span>}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
 }
 
 export function ErrorNote({ message }: { message: string | null | undefined }) {

@@ -1,6 +1,6 @@
 /** The facts of one deployment: request, step timings, per-node outcome. Pure rendering. */
 
-import { Badge, clock, Link, Short, Time } from "../components.tsx";
+import { Badge, clock, Link, Short, Table, Time } from "../components.tsx";
 import { durationBetween, formatDuration } from "../time.ts";
 import type { Deployment } from "../types.ts";
 
@@ -69,36 +69,24 @@ export function Steps({ d }: { d: Deployment }) {
   return (
     <section aria-labelledby="steps-title">
       <h2 id="steps-title">Steps</h2>
-      <div class="table-wrap">
-        <table class="stack">
-          <thead>
-            <tr>
-              <th scope="col">Step</th>
-              <th scope="col">Status</th>
-              <th scope="col">Started</th>
-              <th scope="col">Took</th>
-            </tr>
-          </thead>
-          <tbody>
-            {steps.map((s) => (
-              <tr key={s.name}>
-                <th scope="row">{s.name}</th>
-                <td data-label="Status">
-                  <Badge status={s.status} />
-                </td>
-                <td data-label="Started">
-                  <Time at={s.started_at} />
-                </td>
-                <td data-label="Took">
-                  {formatDuration(
-                    s.duration_ms ?? durationBetween(s.started_at, s.finished_at, clock.value),
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={["Step", "Status", "Started", "Took"]}>
+        {steps.map((s) => (
+          <tr key={s.name}>
+            <th scope="row">{s.name}</th>
+            <td data-label="Status">
+              <Badge status={s.status} />
+            </td>
+            <td data-label="Started">
+              <Time at={s.started_at} />
+            </td>
+            <td data-label="Took">
+              {formatDuration(
+                s.duration_ms ?? durationBetween(s.started_at, s.finished_at, clock.value),
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </section>
   );
 }

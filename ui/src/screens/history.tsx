@@ -1,7 +1,7 @@
 /** History: every deployment, newest first, filtered by package and status, a page at a time. */
 
 import { api } from "../api.ts";
-import { Badge, ErrorNote, Link, Loading, Time } from "../components.tsx";
+import { Badge, ErrorNote, Link, Loading, Table, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
 import { navigate, place, withQuery } from "../router.ts";
 import { formatDuration } from "../time.ts";
@@ -57,40 +57,27 @@ export function History() {
       {!rows && !page.error.value && <Loading />}
       {rows && rows.length === 0 && <p class="muted">No deployment matches.</p>}
       {rows && rows.length > 0 && (
-        <div class="table-wrap">
-          <table class="stack">
-            <thead>
-              <tr>
-                <th scope="col">Deployment</th>
-                <th scope="col">Status</th>
-                <th scope="col">Requested</th>
-                <th scope="col">Took</th>
-                <th scope="col">By</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr key={d.id}>
-                  <th scope="row">
-                    <Link href={`/deployments/${d.id}`}>{d.package} {d.version}</Link>
-                  </th>
-                  <td data-label="Status">
-                    <Badge status={d.status} />
-                  </td>
-                  <td data-label="Requested">
-                    <Time at={d.created_at} />
-                  </td>
-                  <td data-label="Took">
-                    {d.started_at && d.finished_at
-                      ? formatDuration(Date.parse(d.finished_at) - Date.parse(d.started_at))
-                      : "—"}
-                  </td>
-                  <td data-label="By">{d.triggered_by?.label ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={["Deployment", "Status", "Requested", "Took", "By"]}>
+          {rows.map((d) => (
+            <tr key={d.id}>
+              <th scope="row">
+                <Link href={`/deployments/${d.id}`}>{d.package} {d.version}</Link>
+              </th>
+              <td data-label="Status">
+                <Badge status={d.status} />
+              </td>
+              <td data-label="Requested">
+                <Time at={d.created_at} />
+              </td>
+              <td data-label="Took">
+                {d.started_at && d.finished_at
+                  ? formatDuration(Date.parse(d.finished_at) - Date.parse(d.started_at))
+                  : "—"}
+              </td>
+              <td data-label="By">{d.triggered_by?.label ?? "—"}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <nav class="pager" aria-label="Pages">
         {filter.cursor && <button type="button" onClick={() => set({})}>Newest</button>}

@@ -1,7 +1,7 @@
 /** Overview: every package with what runs now, and the queue (running, queued, superseded). */
 
 import { api } from "../api.ts";
-import { Badge, ErrorNote, Link, Loading, Short, Time } from "../components.tsx";
+import { Badge, ErrorNote, Link, Loading, Short, Table, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
 import type { Deployment } from "../types.ts";
 
@@ -51,53 +51,39 @@ export function Overview() {
           <p class="muted">The deployment flake declares no inputs despacito can deploy.</p>
         )}
         {pkgs && pkgs.length > 0 && (
-          <div class="table-wrap">
-            <table class="stack">
-              <thead>
-                <tr>
-                  <th scope="col">Package</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Locked rev</th>
-                  <th scope="col">Store path</th>
-                  <th scope="col">Deployed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {pkgs.map((p) => (
-                  <tr key={p.name}>
-                    <th scope="row">
-                      <Link href={`/deployments?package=${encodeURIComponent(p.name)}`}>
-                        {p.name}
-                      </Link>
-                      <div class="muted small-text" title={p.declared_url}>{p.declared_url}</div>
-                    </th>
-                    <td data-label="Version">
-                      {p.current_version ?? <span class="muted">never deployed</span>}
-                    </td>
-                    <td data-label="Status">
-                      <Badge status={p.last_status} />
-                    </td>
-                    <td data-label="Locked rev">
-                      <Short value={p.locked_rev} />
-                    </td>
-                    <td data-label="Store path">
-                      <Short value={p.store_path} />
-                    </td>
-                    <td data-label="Deployed">
-                      <Time at={p.deployed_at} />
-                      {p.deployment_id && (
-                        <>
-                          {" "}
-                          <Link href={`/deployments/${p.deployment_id}`}>details</Link>
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={["Package", "Version", "Status", "Locked rev", "Store path", "Deployed"]}>
+            {pkgs.map((p) => (
+              <tr key={p.name}>
+                <th scope="row">
+                  <Link href={`/deployments?package=${encodeURIComponent(p.name)}`}>
+                    {p.name}
+                  </Link>
+                  <div class="muted small-text" title={p.declared_url}>{p.declared_url}</div>
+                </th>
+                <td data-label="Version">
+                  {p.current_version ?? <span class="muted">never deployed</span>}
+                </td>
+                <td data-label="Status">
+                  <Badge status={p.last_status} />
+                </td>
+                <td data-label="Locked rev">
+                  <Short value={p.locked_rev} />
+                </td>
+                <td data-label="Store path">
+                  <Short value={p.store_path} />
+                </td>
+                <td data-label="Deployed">
+                  <Time at={p.deployed_at} />
+                  {p.deployment_id && (
+                    <>
+                      {" "}
+                      <Link href={`/deployments/${p.deployment_id}`}>details</Link>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
     </>

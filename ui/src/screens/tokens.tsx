@@ -6,7 +6,15 @@
 
 import { useSignal } from "@preact/signals";
 import { api, describeError } from "../api.ts";
-import { ConfirmDialog, CopyButton, Dialog, ErrorNote, Loading, Time } from "../components.tsx";
+import {
+  ConfirmDialog,
+  CopyButton,
+  Dialog,
+  ErrorNote,
+  Loading,
+  Table,
+  Time,
+} from "../components.tsx";
 import { useLoad } from "../load.ts";
 import type { CreatedToken, Token } from "../types.ts";
 
@@ -46,52 +54,45 @@ export function Tokens() {
         )}
         {tokens && tokens.length === 0 && <p class="muted">No tokens yet.</p>}
         {tokens && tokens.length > 0 && (
-          <div class="table-wrap">
-            <table class="stack">
-              <thead>
-                <tr>
-                  <th scope="col">Description</th>
-                  <th scope="col">Scope</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((t) => (
-                  <tr key={t.id} data-token-id={t.id}>
-                    <th scope="row">{t.description}</th>
-                    <td data-label="Scope">
-                      {t.packages ? t.packages.join(", ") : "all packages"}
-                    </td>
-                    <td data-label="Created">
-                      <Time at={t.created_at} />
-                    </td>
-                    <td data-label="Expires">
-                      {t.expires_at ? <Time at={t.expires_at} /> : "never"}
-                    </td>
-                    <td data-label="Last used">
-                      <Time at={t.last_used_at} />
-                    </td>
-                    <td>
-                      {t.revoked_at ? <span class="badge badge-cancelled">revoked</span> : (
-                        <button
-                          type="button"
-                          class="small danger"
-                          onClick={() => (revoking.value = t)}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={[
+              "Description",
+              "Scope",
+              "Created",
+              "Expires",
+              "Last used",
+              { srOnly: "Actions" },
+            ]}
+          >
+            {tokens.map((t) => (
+              <tr key={t.id} data-token-id={t.id}>
+                <th scope="row">{t.description}</th>
+                <td data-label="Scope">
+                  {t.packages ? t.packages.join(", ") : "all packages"}
+                </td>
+                <td data-label="Created">
+                  <Time at={t.created_at} />
+                </td>
+                <td data-label="Expires">
+                  {t.expires_at ? <Time at={t.expires_at} /> : "never"}
+                </td>
+                <td data-label="Last used">
+                  <Time at={t.last_used_at} />
+                </td>
+                <td>
+                  {t.revoked_at ? <span class="badge badge-cancelled">revoked</span> : (
+                    <button
+                      type="button"
+                      class="small danger"
+                      onClick={() => (revoking.value = t)}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
       <NewToken
