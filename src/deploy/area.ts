@@ -66,6 +66,7 @@ export async function createDeployArea(
     schemes: config.flakeRefSchemes,
     wake: () => worker?.wake(),
     log,
+    stopping: ctx.stopping,
   });
 
   return {

@@ -100,19 +100,8 @@ export function deployRoutes(deps: RouteDeps): RouteDef[] {
           c.header("Location", location);
           return c.json({ status: "queued", ...ids }, 202);
         }
-        // The deployment goes on whether or not this client stays. At shutdown a
-        // queued one is answered now; a running one ends by the deadline (worker.stop).
-        const giveUp = new AbortController();
-        const onStopping = () =>
-          getDeployment(sql, d.id).then((now) => {
-            if (now?.status === "queued") giveUp.abort();
-          }, () => giveUp.abort());
-        deps.stopping.addEventListener("abort", onStopping, { once: true });
-        if (deps.stopping.aborted) onStopping();
-        const end = await service.waitForEnd(
-          d.id,
-          AbortSignal.any([c.req.raw.signal, giveUp.signal]),
-        ).finally(() => deps.stopping.removeEventListener("abort", onStopping));
+        // The deployment goes on whether or not this client stays.
+        const end = await service.waitForOutcome(d.id, c.req.raw.signal);
         if (!end) {
           c.header("Location", location);
           c.header("Retry-After", "30");

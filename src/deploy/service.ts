@@ -29,6 +29,12 @@ export interface DeployService {
   request(req: DeployRequest): Promise<EnqueueResult>;
   /** Resolves with the deployment once it ended, or undefined when `signal` aborts first. */
   waitForEnd(id: string, signal: AbortSignal): Promise<DeploymentRow | undefined>;
+  /**
+   * What a waiting runner gets: the deployment once it ended, or undefined when
+   * the client left or despacito is shutting down while the deployment is still
+   * queued (a running one ends by the worker's deadline, so it is waited for).
+   */
+  waitForOutcome(id: string, clientGone: AbortSignal): Promise<DeploymentRow | undefined>;
 }
 
 export function createDeployService(o: {
@@ -38,6 +44,8 @@ export function createDeployService(o: {
   schemes: readonly string[];
   wake: () => void;
   log: Logger;
+  /** Aborted when shutdown begins. */
+  stopping: AbortSignal;
 }): DeployService {
   const input = async (pkg: string) => {
     if (!o.inputs) {
@@ -88,29 +96,45 @@ export function createDeployService(o: {
       if (result.outcome === "queued") o.wake();
       return result;
     },
-    waitForEnd(id, signal) {
-      return new Promise((resolve) => {
-        let settled = false;
-        const settle = (row: DeploymentRow | undefined) => {
-          if (settled) return;
-          settled = true;
-          off();
-          signal.removeEventListener("abort", onAbort);
-          resolve(row);
-        };
-        // Subscribe before reading the row, so an end between the two is not missed.
-        const off = o.bus.subscribe((e) => {
-          if (e.type === "status" && e.deploymentId === id && TERMINAL.has(e.deployment.status)) {
-            settle(e.deployment);
-          }
-        });
-        const onAbort = () => settle(undefined);
-        signal.addEventListener("abort", onAbort, { once: true });
-        if (signal.aborted) return settle(undefined);
-        getDeployment(o.sql, id).then((row) => {
-          if (row && TERMINAL.has(row.status)) settle(row);
-        }).catch(() => {});
-      });
+    waitForEnd,
+    async waitForOutcome(id, clientGone) {
+      const giveUp = new AbortController();
+      const onStopping = () =>
+        getDeployment(o.sql, id).then((now) => {
+          if (now?.status === "queued") giveUp.abort();
+        }, () => giveUp.abort());
+      o.stopping.addEventListener("abort", onStopping, { once: true });
+      if (o.stopping.aborted) onStopping();
+      try {
+        return await waitForEnd(id, AbortSignal.any([clientGone, giveUp.signal]));
+      } finally {
+        o.stopping.removeEventListener("abort", onStopping);
+      }
     },
   };
+
+  function waitForEnd(id: string, signal: AbortSignal): Promise<DeploymentRow | undefined> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (row: DeploymentRow | undefined) => {
+        if (settled) return;
+        settled = true;
+        off();
+        signal.removeEventListener("abort", onAbort);
+        resolve(row);
+      };
+      // Subscribe before reading the row, so an end between the two is not missed.
+      const off = o.bus.subscribe((e) => {
+        if (e.type === "status" && e.deploymentId === id && TERMINAL.has(e.deployment.status)) {
+          settle(e.deployment);
+        }
+      });
+      const onAbort = () => settle(undefined);
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) return settle(undefined);
+      getDeployment(o.sql, id).then((row) => {
+        if (row && TERMINAL.has(row.status)) settle(row);
+      }).catch(() => {});
+    });
+  }
 }
