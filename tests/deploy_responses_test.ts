@@ -61,7 +61,7 @@ Deno.test(
       assert.equal(unknownPkg.status, 422);
       assert.equal((await unknownPkg.json()).error.code, "unknown_package");
 
-      const limited = await createToken(env.server!.db.sql, {
+      const limited = await createToken(env.sql, {
         description: "api-only",
         packages: ["api"],
       });

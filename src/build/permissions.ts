@@ -43,6 +43,10 @@ export const ENV_ALLOW = [
   "HOME",
   "TMPDIR",
   "NO_COLOR",
+  // The `yaml` package (DESPACITO_CONFIG) reads these two debug switches on every parse; without
+  // them any settings file stopped startup with "Requires env access to LOG_TOKENS".
+  "LOG_TOKENS",
+  "LOG_STREAM",
 ];
 
 export function permissionFlags(inputs: PermissionInputs): string[] {
