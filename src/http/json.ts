@@ -59,8 +59,8 @@ export async function readJsonObject(
  * separators: never meaningful in a name, version, ref or description, and
  * the means to make one look like another in the UI.
  */
-// deno-lint-ignore no-control-regex
 export const HIDDEN_CHARACTERS =
+  // deno-lint-ignore no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 /** Every string (and key) under `value` that holds a hidden character, by field path. */
