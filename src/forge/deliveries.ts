@@ -1,20 +1,33 @@
 /**
  * Native webhook deliveries: authenticate (HMAC over the signed bytes with
  * the current or, during an overlap, the previous secret), deduplicate by
- * delivery id, turn a release or tag into an enqueued deployment and
- * answer quickly (the forge gives up after 5 s). A redelivery answers what
- * the first delivery answered and never enqueues again. Unknown connection
- * and bad signature look the same from outside: 401, nothing else.
+ * delivery id, check the tag (valid, and existing in the repository), turn
+ * a final release or a tag into an enqueued deployment and answer quickly
+ * (the forge gives up after 5 s). A repeated delivery id answers what the
+ * first one got; a release deploys once per tag. Forgejo never retries a
+ * failed delivery and its Replay sends a new delivery id, so a delivery
+ * that cannot be enqueued now (503) says so and is shown on the connection
+ * for the operator to replay. Unknown connection and bad signature look
+ * the same from outside: 401, nothing else.
  */
 
-import { DomainError, isDomainError } from "../core/errors.ts";
+import { DomainError, invalidRequest, isDomainError } from "../core/errors.ts";
 import { readSecret } from "../secrets/store.ts";
+import { ForgeRequestError } from "./client.ts";
+import {
+  claimDelivery,
+  deliveryAnswer,
+  recordDelivery,
+  recordReleaseDeployment,
+  releaseDeployment,
+} from "./delivery_store.ts";
 import type { ForgeDeps } from "./deps.ts";
 import { deliveryIdFrom, eventFrom, interpretDelivery } from "./events.ts";
 import { pinnedFlakeRef } from "./flake_ref.ts";
 import { requireConnectedSource } from "./source_check.ts";
 import { payloadFrom, signatureFrom, verifySignature } from "./signature.ts";
 import { type Connection, getConnection } from "./store.ts";
+import { tagProblem } from "./tag.ts";
 
 export interface Delivery {
   connectionId: string;
@@ -63,26 +76,24 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
   if (earlier) return earlier;
   let answer: DeliveryAnswer & { outcome: string; deploymentId?: string };
   try {
-    answer = await decide(deps, c, d.header, json);
+    answer = await decide(deps, c, d.header, json, deliveryId);
   } catch (e) {
-    if (isDomainError(e) && e.kind !== "unavailable") {
-      answer = {
-        status: e.kind === "invalid" ? 400 : e.kind === "conflict" ? 409 : 422,
-        body: { error: { code: e.code, message: e.message } },
-        outcome: `rejected: ${e.message}`,
-      };
-    } else {
-      // Transient (deploy or forge unavailable): forget the claim so a redelivery can succeed.
-      await deps
-        .sql`delete from forge_delivery where connection_id = ${c.id} and delivery_id = ${deliveryId}`;
-      throw e;
+    answer = failed(e);
+    if (answer.status === 503) {
+      deps.log.warn("webhook delivery not processed; the forge will not retry it", {
+        connection_id: c.id,
+        delivery_id: deliveryId,
+        error: e,
+      });
     }
   }
-  await deps.sql`
-    update forge_delivery
-    set http_status = ${answer.status}, response = ${deps.sql.json(answer.body as never)},
-        outcome = ${answer.outcome.slice(0, 300)}, deployment_id = ${answer.deploymentId ?? null}
-    where connection_id = ${c.id} and delivery_id = ${deliveryId}`;
+  // A 503 is stored too, so the connection shows it; the same id may claim it again.
+  await recordDelivery(deps.sql, c.id, deliveryId, {
+    httpStatus: answer.status,
+    response: answer.body,
+    outcome: answer.outcome,
+    deploymentId: answer.deploymentId ?? null,
+  });
   deps.log.info("webhook delivery", {
     component: "forge",
     connection_id: c.id,
@@ -92,6 +103,34 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
     deployment_id: answer.deploymentId,
   });
   return { status: answer.status, body: answer.body };
+}
+
+const REPLAY =
+  "Forgejo does not retry: replay this delivery from the repository's Settings → Webhooks → " +
+  "the hook → Recent Deliveries once despacito is ready";
+
+/** A failure as the delivery's answer: 4xx for what the delivery got wrong, 503 otherwise. */
+function failed(e: unknown): DeliveryAnswer & { outcome: string } {
+  if (isDomainError(e) && e.kind !== "unavailable") {
+    return {
+      status: e.kind === "invalid" ? 400 : e.kind === "conflict" ? 409 : 422,
+      body: {
+        error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
+      },
+      outcome: `rejected: ${e.message}`,
+    };
+  }
+  const why = isDomainError(e) ? e.message : "despacito could not enqueue it";
+  return {
+    status: 503,
+    body: {
+      error: {
+        code: isDomainError(e) ? e.code : "unavailable",
+        message: `not processed: ${why}. ${REPLAY}`,
+      },
+    },
+    outcome: `not processed (${why}): replay it from the forge`,
+  };
 }
 
 async function secretsOf(deps: ForgeDeps, c: Connection): Promise<string[]> {
@@ -109,25 +148,16 @@ async function claim(
   deliveryId: string,
   event: string,
 ): Promise<DeliveryAnswer | undefined> {
-  const inserted = await deps.sql`
-    insert into forge_delivery (connection_id, delivery_id, event)
-    values (${connectionId}, ${deliveryId}, ${event})
-    on conflict do nothing returning delivery_id`;
-  if (inserted.length === 1) return undefined;
+  if (await claimDelivery(deps.sql, connectionId, deliveryId, event)) return undefined;
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   for (;;) {
-    const [row] = await deps.sql<
-      { httpStatus: number | null; response: Record<string, unknown> }[]
-    >`
-      select http_status, response from forge_delivery
-      where connection_id = ${connectionId} and delivery_id = ${deliveryId}`;
+    const row = await deliveryAnswer(deps.sql, connectionId, deliveryId);
     if (row?.httpStatus != null) {
       deps.log.info("webhook redelivery answered from the first delivery", {
-        component: "forge",
         connection_id: connectionId,
         delivery_id: deliveryId,
       });
-      return { status: row.httpStatus, body: row.response };
+      return { status: row.httpStatus, body: row.response ?? {} };
     }
     if (!row) return await claim(deps, connectionId, deliveryId, event);
     if (Date.now() > deadline) {
@@ -147,6 +177,7 @@ async function decide(
   c: Connection,
   header: (name: string) => string | undefined,
   json: unknown,
+  deliveryId: string,
 ): Promise<DeliveryAnswer & { outcome: string; deploymentId?: string }> {
   const meaning = interpretDelivery(eventFrom(header), json, c.trigger);
   if (meaning.kind === "ignore") {
@@ -156,9 +187,23 @@ async function decide(
       outcome: `ignored: ${meaning.reason}`,
     };
   }
+  const problem = tagProblem(meaning.tag);
+  if (problem) throw invalidRequest([{ field: "tag", message: problem }]);
+  const earlier = meaning.release
+    ? await releaseDeployment(deps.sql, c.id, meaning.tag)
+    : undefined;
+  if (earlier) {
+    const reason = `release ${meaning.tag} already triggered deployment ${earlier.deploymentId}`;
+    return {
+      status: 200,
+      body: { status: "ignored", reason, deployment_id: earlier.deploymentId },
+      outcome: `ignored: ${reason}`,
+      deploymentId: earlier.deploymentId,
+    };
+  }
   // The flake may have changed since the connection was made.
   const source = await requireConnectedSource(deps, c, c.package);
-  const sha = meaning.commitSha ?? (await tagCommit(deps, c, meaning.tag)) ?? meaning.refSha;
+  const sha = meaning.commitSha ?? (await tagCommit(deps, c, meaning.tag));
   const result = await deps.ports.enqueue({
     package: c.package,
     version: meaning.tag,
@@ -166,6 +211,14 @@ async function decide(
     nixStorePath: null,
     trigger: { kind: "forge", id: c.id, label: `${c.owner}/${c.repo}` },
   });
+  if (meaning.release) {
+    await recordReleaseDeployment(deps.sql, {
+      connectionId: c.id,
+      tag: meaning.tag,
+      deploymentId: result.deploymentId,
+      deliveryId,
+    });
+  }
   const queued = result.outcome === "queued";
   return {
     status: queued ? 202 : 200,
@@ -180,18 +233,31 @@ async function decide(
   };
 }
 
-/** The commit a tag points at, asked of the forge within a short budget; undefined on failure. */
-async function tagCommit(deps: ForgeDeps, c: Connection, tag: string): Promise<string | undefined> {
+/**
+ * The commit the tag points at, asked of the forge within a short budget. A
+ * tag the repository does not have is refused (422); a forge that cannot
+ * answer now makes the delivery a 503 to replay, never a guess.
+ */
+async function tagCommit(deps: ForgeDeps, c: Connection, tag: string): Promise<string> {
+  const token = await readSecret(deps.sql, deps.sealer, c.tokenSecretId);
   try {
-    const token = await readSecret(deps.sql, deps.sealer, c.tokenSecretId);
     return await deps.clientFor(c.forgeUrl, token).tagCommit(c.owner, c.repo, tag, TAG_LOOKUP_MS);
   } catch (e) {
-    deps.log.warn("could not resolve the tag's commit; pinning the tag only", {
-      component: "forge",
-      connection_id: c.id,
-      tag,
-      error: e,
-    });
-    return undefined;
+    if (e instanceof ForgeRequestError && e.status === 404) {
+      throw new DomainError(
+        "unprocessable",
+        "tag_not_found",
+        `${c.owner}/${c.repo} has no tag "${tag}"`,
+        { cause: e },
+      );
+    }
+    throw new DomainError(
+      "unavailable",
+      "forge_unreachable",
+      `could not look up tag "${tag}" on ${c.forgeUrl}: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+      { cause: e },
+    );
   }
 }

@@ -5,7 +5,7 @@ import { pinnedFlakeRef } from "./flake_ref.ts";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const OTHER = "fedcba9876543210fedcba9876543210fedcba98";
 
-Deno.test("interpretDelivery() deploys a published release and ignores drafts, updates and tags", () => {
+Deno.test("interpretDelivery() deploys a release once final, by `published` or `updated`", () => {
   const rel = (action: string, extra = {}) => ({
     action,
     release: { tag_name: "v1.2.0", draft: false, prerelease: false, ...extra },
@@ -13,8 +13,19 @@ Deno.test("interpretDelivery() deploys a published release and ignores drafts, u
   assert.deepEqual(interpretDelivery("release", rel("published"), "release"), {
     kind: "deploy",
     tag: "v1.2.0",
+    release: true,
   });
-  assert.equal(interpretDelivery("release", rel("updated"), "release").kind, "ignore");
+  // A promoted pre-release or a published draft whose tag exists arrives as `updated`.
+  assert.deepEqual(interpretDelivery("release", rel("updated"), "release"), {
+    kind: "deploy",
+    tag: "v1.2.0",
+    release: true,
+  });
+  assert.equal(
+    interpretDelivery("release", rel("updated", { prerelease: true }), "release").kind,
+    "ignore",
+  );
+  assert.equal(interpretDelivery("release", rel("deleted"), "release").kind, "ignore");
   assert.deepEqual(interpretDelivery("release", rel("published", { draft: true }), "release"), {
     kind: "ignore",
     reason: "draft release",
