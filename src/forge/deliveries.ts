@@ -203,7 +203,8 @@ async function decide(
   }
   // The flake may have changed since the connection was made.
   const source = await requireConnectedSource(deps, c, c.package);
-  const sha = meaning.commitSha ?? (await tagCommit(deps, c, meaning.tag));
+  // Always asked of the forge: the tag must exist, and a payload's sha may be a tag object.
+  const sha = await tagCommit(deps, c, meaning.tag);
   const result = await deps.ports.enqueue({
     package: c.package,
     version: meaning.tag,

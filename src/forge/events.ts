@@ -16,14 +16,9 @@ export type DeliveryMeaning =
     tag: string;
     /** A release: deploys once per tag, however many deliveries say it is final. */
     release?: true;
-    /** The commit sha when the payload names one that is surely a commit. */
-    commitSha?: string;
-    /** A sha that may be an annotated tag object (create events); resolve it if possible. */
-    refSha?: string;
   }
   | { kind: "ignore"; reason: string };
 
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const ZERO = /^0+$/;
 
 type Obj = Record<string, unknown>;
@@ -89,8 +84,8 @@ function create(p: Obj, trigger: Trigger): DeliveryMeaning {
   if (trigger !== "tag") return ignore("this connection deploys releases, not tags");
   const tag = tagName(str(p.ref));
   if (!tag) return ignore("create payload without a tag name");
-  const sha = str(p.sha);
-  return { kind: "deploy", tag, refSha: sha && SHA.test(sha) ? sha : undefined };
+  // Its sha may be an annotated tag object: the commit is asked of the forge (deliveries.ts).
+  return { kind: "deploy", tag };
 }
 
 function push(p: Obj, trigger: Trigger): DeliveryMeaning {
@@ -102,14 +97,7 @@ function push(p: Obj, trigger: Trigger): DeliveryMeaning {
   if (trigger !== "tag") return ignore("this connection deploys releases, not tags");
   const after = str(p.after) ?? "";
   if (ZERO.test(after)) return ignore("tag deleted");
-  const head = str(obj(p.head_commit)?.id);
-  const sha = head && SHA.test(head) ? head : undefined;
-  return {
-    kind: "deploy",
-    tag: ref.slice(10),
-    commitSha: sha,
-    refSha: SHA.test(after) ? after : undefined,
-  };
+  return { kind: "deploy", tag: ref.slice(10) };
 }
 
 /** "refs/tags/v1" or "v1" (older Forgejo/Gitea send the short name) → "v1". */

@@ -36,11 +36,11 @@ Deno.test("interpretDelivery() deploys a release once final, by `published` or `
 Deno.test("interpretDelivery() deploys tag create and tag push, ignores branches and deletions", () => {
   assert.deepEqual(
     interpretDelivery("create", { ref: "refs/tags/v2", ref_type: "tag", sha: SHA }, "tag"),
-    { kind: "deploy", tag: "v2", refSha: SHA },
+    { kind: "deploy", tag: "v2" },
   );
   assert.deepEqual(
     interpretDelivery("create", { ref: "v2", ref_type: "tag", sha: SHA }, "tag"),
-    { kind: "deploy", tag: "v2", refSha: SHA },
+    { kind: "deploy", tag: "v2" },
   );
   assert.equal(
     interpretDelivery("create", { ref: "main", ref_type: "branch", sha: SHA }, "tag").kind,
@@ -52,7 +52,7 @@ Deno.test("interpretDelivery() deploys tag create and tag push, ignores branches
       { ref: "refs/tags/v3", after: OTHER, head_commit: { id: SHA } },
       "tag",
     ),
-    { kind: "deploy", tag: "v3", commitSha: SHA, refSha: OTHER },
+    { kind: "deploy", tag: "v3" },
   );
   assert.deepEqual(
     interpretDelivery("push", { ref: "refs/heads/main", after: SHA }, "tag"),
