@@ -102,6 +102,11 @@ export interface FakeForgejo {
   addTag(owner: string, name: string, tag: string, commit: string, object?: string): void;
   /** A commit the repository has (tags and branches add theirs). */
   addCommit(owner: string, name: string, sha: string): void;
+  /**
+   * Gives a token other scopes (Forgejo's are fixed at creation: this stands for a token
+   * replaced by one with other scopes, or a connection made before scopes were checked).
+   */
+  setScopes(token: string, scopes: string[]): void;
   /** Renames or transfers a repository; the old name redirects (307) from then on. */
   moveRepo(owner: string, name: string, newOwner: string, newName: string): void;
   hooks(owner: string, name: string): FakeHook[];
@@ -186,6 +191,11 @@ export function startFakeForgejo(flavor: Flavor = "forgejo"): Promise<FakeForgej
     },
     addCommit(owner, name, sha) {
       repo(owner, name).commits.add(sha);
+    },
+    setScopes(token, scopes) {
+      const t = state.tokens.get(token);
+      if (!t) throw new Error("fake forge: unknown token");
+      t.scopes = scopes;
     },
     moveRepo(owner, name, newOwner, newName) {
       const r = repo(owner, name);
