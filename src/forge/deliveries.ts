@@ -26,7 +26,8 @@ import { deliveryIdFrom, eventFrom, interpretDelivery } from "./events.ts";
 import { pinnedFlakeRef } from "./flake_ref.ts";
 import { requireConnectedSource } from "./source_check.ts";
 import { payloadFrom, signatureFrom, verifySignature } from "./signature.ts";
-import { type Connection, getConnection } from "./store.ts";
+import { type Connection, getConnection, setConnectionProblem } from "./store.ts";
+import { credentialProblem } from "./connection_input.ts";
 import { tagProblem } from "./tag.ts";
 
 export interface Delivery {
@@ -244,6 +245,12 @@ async function tagCommit(deps: ForgeDeps, c: Connection, tag: string): Promise<s
   try {
     return await deps.clientFor(c.forgeUrl, token).tagCommit(c.owner, c.repo, tag, TAG_LOOKUP_MS);
   } catch (e) {
+    const problem = credentialProblem(e, `${c.forgeUrl} (${c.owner}/${c.repo})`);
+    if (problem) {
+      // The operator must act (moved repository, token rejected): shown on the connection.
+      await setConnectionProblem(deps.sql, c.id, problem);
+      throw new DomainError("unprocessable", problem.code, problem.message, { cause: e });
+    }
     if (e instanceof ForgeRequestError && e.status === 404) {
       throw new DomainError(
         "unprocessable",
