@@ -143,7 +143,7 @@ function RepoCard(
       <dl class="facts">
         <dt>Deploys</dt>
         <dd>
-          {r.package} on each {r.trigger === "release" ? "published release" : "new tag"}
+          {r.package} on each {r.trigger === "release" ? "final release" : "new tag"}
         </dd>
         <dt>Forge</dt>
         <dd>{r.forge_type} at {r.forge_url}</dd>
