@@ -61,19 +61,19 @@ export async function handleApi(state: FakeState, req: Request): Promise<Respons
     state.rejections.push({ method: req.method, path, reason });
     return json(status, { message: reason });
   };
-  const r = await route(state, req, url, text, call, reject);
+  const r = route(state, req, url, text, call, reject);
   call.status = r.status;
   return r;
 }
 
-async function route(
+function route(
   state: FakeState,
   req: Request,
   url: URL,
   text: string,
   call: { authorization: string | null; contentType: string | null; body: unknown },
   reject: (status: number, reason: string) => Response,
-): Promise<Response> {
+): Response {
   const path = url.pathname;
   if (text !== "") {
     if (!/^application\/json\b/.test(call.contentType ?? "")) {
