@@ -163,8 +163,9 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
     for (let attempt = 1;; attempt++) {
       try {
         await client.postStatus(c.owner, c.repo, sha, spec);
-        await record({ attempts: attempt, ok: true, error: null, httpStatus: 201 });
+        // The problem first: once the post reads as settled, the connection is up to date.
         await noteProblem(c, null);
+        await record({ attempts: attempt, ok: true, error: null, httpStatus: 201 });
         log.info("commit status posted", { ...ctx, attempts: attempt });
         return;
       } catch (err) {
@@ -174,13 +175,13 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
         const status = fe?.status ?? null;
         const problem = credentialProblem(err, `${c.forgeUrl} (${c.owner}/${c.repo})`);
         if (problem) {
+          await noteProblem(c, problem);
           await record({
             attempts: attempt,
             ok: false,
             error: `${problem.code}: ${problem.message}`,
             httpStatus: status,
           });
-          await noteProblem(c, problem);
           log.warn("commit status not posted: the connection needs the operator", {
             ...ctx,
             code: problem.code,
