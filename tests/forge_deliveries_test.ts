@@ -6,7 +6,7 @@ import {
   type FakeForgejo,
   startFakeForgejo,
 } from "./_harness/fake_forgejo.ts";
-import { type ForgeApp, SHA_A, SHA_B, startForgeApp } from "./forge_setup.ts";
+import { connectWebapp, type ForgeApp, SHA_A, SHA_B, startForgeApp } from "./forge_setup.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
@@ -23,16 +23,8 @@ async function withHook(trigger: "release" | "tag", fn: (t: Ctx) => Promise<void
   const app = await startForgeApp();
   app.ports.sources.set("webapp", { type: "git", url: `${forge.url}/acme/webapp.git` });
   try {
-    const res = await app.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PAT,
-      trigger,
-    });
-    assert.equal(res.status, 201);
-    await fn({ forge, app, id: res.json.repository.id });
+    const { repository } = await connectWebapp(app, forge, PAT, trigger);
+    await fn({ forge, app, id: repository.id });
     assert.deepEqual(forge.rejections, []);
   } finally {
     await app.close();

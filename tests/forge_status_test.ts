@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { type FakeForgejo, startFakeForgejo } from "./_harness/fake_forgejo.ts";
-import { type ForgeApp, SHA_A, SHA_B, startForgeApp, waitFor } from "./forge_setup.ts";
+import {
+  connectWebapp,
+  type ForgeApp,
+  SHA_A,
+  SHA_B,
+  startForgeApp,
+  waitFor,
+} from "./forge_setup.ts";
 import type { DeploymentStatusEvent } from "../src/forge/ports.ts";
 
 const PAT = "pat-push-0123456789abcdefPUSH";
@@ -23,15 +30,7 @@ async function withStatuses(
   const app = await startForgeApp({ env });
   app.ports.sources.set("webapp", sourceOf(forge));
   try {
-    const res = await app.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PAT,
-      trigger: "tag",
-    });
-    assert.equal(res.status, 201);
+    await connectWebapp(app, forge, PAT, "tag");
     forge.calls.length = 0;
     await fn(forge, app, (id, o) => eventOf(forge.url, id, o));
     assert.deepEqual(forge.rejections, []);

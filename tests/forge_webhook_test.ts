@@ -7,7 +7,14 @@ import {
   releasePayload,
   startFakeForgejo,
 } from "./_harness/fake_forgejo.ts";
-import { type ForgeApp, SHA_A, SHA_B, SHA_TAG_OBJECT, startForgeApp } from "./forge_setup.ts";
+import {
+  connectWebapp,
+  type ForgeApp,
+  SHA_A,
+  SHA_B,
+  SHA_TAG_OBJECT,
+  startForgeApp,
+} from "./forge_setup.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
@@ -358,14 +365,7 @@ for (const flavor of ["forgejo", "gitea"] as const) {
     const app = await startForgeApp();
     app.ports.sources.set("webapp", sourceOf(forge));
     try {
-      const repo = (await app.api("POST", "/api/repositories", {
-        forge_url: forge.url,
-        owner: "acme",
-        repo: "webapp",
-        package: "webapp",
-        token: PAT,
-        trigger: "release",
-      })).json.repository;
+      const repo = (await connectWebapp(app, forge, PAT, "release")).repository;
       const [old] = forge.hooks("acme", "webapp");
       forge.calls.length = 0;
       const rot = await app.api("POST", `/api/repositories/${repo.id}/rotate-secret`);
@@ -409,14 +409,7 @@ Deno.test("POST /api/repositories/:id/rotate-secret changes nothing when the for
   const app = await startForgeApp();
   app.ports.sources.set("webapp", sourceOf(forge));
   try {
-    const repo = (await app.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PAT,
-      trigger: "release",
-    })).json.repository;
+    const repo = (await connectWebapp(app, forge, PAT, "release")).repository;
     forge.failNext(/\/hooks$/, 1, 500);
     const rot = await app.api("POST", `/api/repositories/${repo.id}/rotate-secret`);
     assert.equal(rot.status, 503);
