@@ -70,9 +70,9 @@ export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => vo
         <label>
           Access token{" "}
           <span class="muted">
-            (a PAT with the <code>write:repository</code> scope: commit statuses are writes; an
-            admin of the repository lets despacito make the webhook. Stored sealed, never shown
-            again)
+            (a PAT with the <code>write:repository</code>{" "}
+            scope: commit statuses are writes; an admin of the repository lets despacito make the
+            webhook. Stored sealed, never shown again)
           </span>
           <input type="password" autoComplete="off" required {...field("token")} />
         </label>
