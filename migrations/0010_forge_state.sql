@@ -20,3 +20,14 @@ create table forge_release_deployment (
   created_at timestamptz not null default now(),
   primary key (connection_id, tag)
 );
+
+-- A delivery despacito could not act on yet (the flake dir unusable, the
+-- forge not answering the tag lookup) keeps its signed payload and is tried
+-- again until retry_until: Forgejo never retries a delivery by itself, and
+-- its Replay needs an operator. Null once handled.
+alter table forge_delivery
+  add column pending_payload bytea,
+  add column retry_until timestamptz;
+
+create index forge_delivery_pending on forge_delivery (received_at)
+  where pending_payload is not null;

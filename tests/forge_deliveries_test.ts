@@ -6,7 +6,14 @@ import {
   type FakeForgejo,
   startFakeForgejo,
 } from "./_harness/fake_forgejo.ts";
-import { connectWebapp, type ForgeApp, SHA_A, SHA_B, startForgeApp } from "./forge_setup.ts";
+import {
+  connectWebapp,
+  type ForgeApp,
+  SHA_A,
+  SHA_B,
+  startForgeApp,
+  waitFor,
+} from "./forge_setup.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
@@ -144,41 +151,90 @@ Deno.test("a forge tag passes the webhook's validation and must exist before any
   });
 });
 
-Deno.test("a delivery despacito cannot enqueue answers 503 with what to do, is shown, and may be sent again", async () => {
+Deno.test("a delivery despacito cannot act on yet is kept (202 pending), shown, and handled once it can", async () => {
   await withHook("tag", async ({ forge, app, id }) => {
     forge.addTag("acme", "webapp", "v3", SHA_B);
-    const [hook] = forge.hooks("acme", "webapp");
-    const d = await buildDelivery({
-      event: "create",
-      payload: createPayload(forge.url, "acme", "webapp", {
-        ref: "refs/tags/v3",
-        refType: "tag",
-        sha: SHA_B,
-      }),
-      secret: hook.secret,
-      deliveryId: "d-503",
-    });
-    const post = () =>
-      fetch(`${app.url}/webhook/forgejo/${id}`, {
-        method: "POST",
-        headers: d.headers,
-        body: d.body,
-      });
     const enqueue = app.ports.enqueue;
     app.ports.enqueue = () =>
-      Promise.reject(new DomainError("unavailable", "shutting_down", "despacito is shutting down"));
-    const first = await post();
-    assert.equal(first.status, 503);
-    const body = await first.json();
-    assert.equal(body.error.code, "shutting_down");
-    assert.match(body.error.message, /Forgejo does not retry: replay this delivery/);
-    const repo = (await app.api("GET", `/api/repositories/${id}`)).json;
-    assert.match(repo.last_delivery.result, /^not processed .*replay it from the forge/);
+      Promise.reject(
+        new DomainError(
+          "unavailable",
+          "flake_dir_unusable",
+          "the flake dir is not a git work tree",
+        ),
+      );
+    const [status, body] = await bodies(
+      await forge.fire(
+        "acme",
+        "webapp",
+        "create",
+        createPayload(forge.url, "acme", "webapp", {
+          ref: "refs/tags/v3",
+          refType: "tag",
+          sha: SHA_B,
+        }),
+      ),
+    );
+    assert.equal(status, 202, "not a 503: Forgejo would never send it again");
+    assert.equal(body.status, "pending");
+    assert.match(body.reason, /not a git work tree/);
+    const shown = (await app.api("GET", `/api/repositories/${id}`)).json;
+    assert.match(shown.last_delivery.result, /^pending \(the flake dir is not a git work tree\)/);
 
-    // Once despacito can enqueue, the same delivery is handled (not answered from the 503).
-    app.ports.enqueue = enqueue;
-    const again = await post();
-    assert.equal(again.status, 202);
-    assert.equal(app.ports.enqueued.length, 1);
+    app.ports.enqueue = enqueue; // the operator fixed the flake dir
+    const result = await waitFor("the pending delivery handled", async () => {
+      const r = (await app.api("GET", `/api/repositories/${id}`)).json.last_delivery.result;
+      return r === "queued" ? r : undefined;
+    });
+    assert.equal(result, "queued");
+    assert.deepEqual(app.ports.enqueued.map((e) => e.version), ["v3"]);
+    const [{ n }] = await app.sql`
+      select count(*)::int as n from forge_delivery where pending_payload is not null`;
+    assert.equal(n, 0);
+  });
+});
+
+Deno.test("a pending delivery is dropped once a later one deployed, and given up after its deadline", async () => {
+  await withHook("tag", async ({ forge, app, id }) => {
+    for (const v of ["v4", "v5", "v6"]) forge.addTag("acme", "webapp", v, SHA_B);
+    const enqueue = app.ports.enqueue;
+    const fail = () =>
+      Promise.reject(new DomainError("unavailable", "flake_dir_unusable", "flake dir busy"));
+    const fire = (v: string) =>
+      forge.fire(
+        "acme",
+        "webapp",
+        "create",
+        createPayload(forge.url, "acme", "webapp", {
+          ref: `refs/tags/${v}`,
+          refType: "tag",
+          sha: SHA_B,
+        }),
+      );
+    app.ports.enqueue = fail;
+    assert.equal((await fire("v4"))[0].status, 202);
+    // v5 arrives once despacito can enqueue again, and deploys first: v4 must never follow it.
+    let held = true;
+    app.ports.enqueue = (req) => req.version === "v4" && held ? fail() : enqueue(req);
+    assert.equal((await fire("v5"))[0].status, 202);
+    held = false;
+    await waitFor("v4 dropped", async () => {
+      const [row] = await app.sql<{ outcome: string }[]>`
+        select outcome from forge_delivery where pending_payload is null and outcome like 'dropped:%'`;
+      return row?.outcome;
+    });
+    assert.deepEqual(app.ports.enqueued.map((e) => e.version), ["v5"]);
+
+    // Past its deadline a pending delivery is given up, with what to do.
+    app.ports.enqueue = fail;
+    assert.equal((await fire("v6"))[0].status, 202);
+    await app.sql`update forge_delivery set retry_until = now() - interval '1 second'
+                  where pending_payload is not null`;
+    const gaveUp = await waitFor("v6 given up", async () => {
+      const r = (await app.api("GET", `/api/repositories/${id}`)).json.last_delivery.result;
+      return /^not processed/.test(r) ? r : undefined;
+    });
+    assert.match(gaveUp, /replay it from the forge/);
+    assert.deepEqual(app.ports.enqueued.map((e) => e.version), ["v5"]);
   });
 });

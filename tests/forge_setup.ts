@@ -111,6 +111,7 @@ export async function startForgeApp(
     sql: database.sql,
     stopping: stopping.signal,
     ports,
+    retryEveryMs: 50,
   })) as Area;
   await area.start?.();
   const app = createApp({

@@ -1,34 +1,23 @@
 /**
  * Native webhook deliveries: authenticate (HMAC over the signed bytes with
  * the current or, during an overlap, the previous secret), deduplicate by
- * delivery id, check the tag (valid, and existing in the repository), turn
- * a final release or a tag into an enqueued deployment and answer quickly
- * (the forge gives up after 5 s). A repeated delivery id answers what the
- * first one got; a release deploys once per tag. Forgejo never retries a
- * failed delivery and its Replay sends a new delivery id, so a delivery
- * that cannot be enqueued now (503) says so and is shown on the connection
- * for the operator to replay. Unknown connection and bad signature look
- * the same from outside: 401, nothing else.
+ * delivery id, decide (decision.ts: ignore, refuse, or enqueue the tag's
+ * commit) and answer quickly (the forge gives up after 5 s). A repeated
+ * delivery id answers what the first one got. Forgejo never retries a
+ * failed delivery, so one despacito cannot act on yet is kept and tried
+ * again (pending.ts, answer 202 "pending") instead of a 503 that loses it.
+ * Unknown connection and bad signature look the same from outside: 401.
  */
 
-import { DomainError, invalidRequest, isDomainError } from "../core/errors.ts";
+import { DomainError, isDomainError } from "../core/errors.ts";
 import { readSecret } from "../secrets/store.ts";
-import { ForgeRequestError } from "./client.ts";
-import {
-  claimDelivery,
-  deliveryAnswer,
-  recordDelivery,
-  recordReleaseDeployment,
-  releaseDeployment,
-} from "./delivery_store.ts";
+import { decide, type Decision, refusal } from "./decision.ts";
+import { claimDelivery, deliveryAnswer, recordDelivery } from "./delivery_store.ts";
 import type { ForgeDeps } from "./deps.ts";
-import { deliveryIdFrom, eventFrom, interpretDelivery } from "./events.ts";
-import { pinnedFlakeRef } from "./flake_ref.ts";
-import { requireConnectedSource } from "./source_check.ts";
+import { deliveryIdFrom, eventFrom } from "./events.ts";
+import { PENDING_FOR_MS, pendingDecision } from "./pending.ts";
 import { payloadFrom, signatureFrom, verifySignature } from "./signature.ts";
-import { type Connection, getConnection, setConnectionProblem } from "./store.ts";
-import { credentialProblem } from "./connection_input.ts";
-import { tagProblem } from "./tag.ts";
+import { type Connection, getConnection } from "./store.ts";
 
 export interface Delivery {
   connectionId: string;
@@ -41,8 +30,6 @@ export interface DeliveryAnswer {
   body: Record<string, unknown>;
 }
 
-/** How long the tag → commit lookup may take inside the one-second budget. */
-const TAG_LOOKUP_MS = 700;
 /** How long a concurrent duplicate waits for the first delivery's answer. */
 const DUPLICATE_WAIT_MS = 2000;
 
@@ -75,25 +62,25 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
 
   const earlier = await claim(deps, c.id, deliveryId, event);
   if (earlier) return earlier;
-  let answer: DeliveryAnswer & { outcome: string; deploymentId?: string };
+  let answer: Decision;
+  let pending: { payload: Uint8Array; until: Date } | undefined;
   try {
-    answer = await decide(deps, c, d.header, json, deliveryId);
+    answer = await decide(deps, c, eventFrom(d.header), json, deliveryId);
   } catch (e) {
-    answer = failed(e);
-    if (answer.status === 503) {
-      deps.log.warn("webhook delivery not processed; the forge will not retry it", {
-        connection_id: c.id,
-        delivery_id: deliveryId,
-        error: e,
-      });
+    if (isDomainError(e) && e.kind === "unavailable") {
+      // Not now (flake dir unusable, forge not answering): kept and tried again (pending.ts).
+      pending = { payload, until: new Date(deps.now().getTime() + PENDING_FOR_MS) };
+      answer = pendingDecision(e, pending.until);
+    } else {
+      answer = refusal(e) ?? unexpected(deps, c, deliveryId, e);
     }
   }
-  // A 503 is stored too, so the connection shows it; the same id may claim it again.
   await recordDelivery(deps.sql, c.id, deliveryId, {
     httpStatus: answer.status,
     response: answer.body,
     outcome: answer.outcome,
     deploymentId: answer.deploymentId ?? null,
+    pending,
   });
   deps.log.info("webhook delivery", {
     component: "forge",
@@ -106,31 +93,24 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
   return { status: answer.status, body: answer.body };
 }
 
-const REPLAY =
-  "Forgejo does not retry: replay this delivery from the repository's Settings → Webhooks → " +
-  "the hook → Recent Deliveries once despacito is ready";
-
-/** A failure as the delivery's answer: 4xx for what the delivery got wrong, 503 otherwise. */
-function failed(e: unknown): DeliveryAnswer & { outcome: string } {
-  if (isDomainError(e) && e.kind !== "unavailable") {
-    return {
-      status: e.kind === "invalid" ? 400 : e.kind === "conflict" ? 409 : 422,
-      body: {
-        error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
-      },
-      outcome: `rejected: ${e.message}`,
-    };
-  }
-  const why = isDomainError(e) ? e.message : "despacito could not enqueue it";
+/** A failure nobody foresaw: 503, stored (the same id may claim it again), with what to do. */
+function unexpected(deps: ForgeDeps, c: Connection, deliveryId: string, e: unknown): Decision {
+  deps.log.error("webhook delivery failed", {
+    connection_id: c.id,
+    delivery_id: deliveryId,
+    error: e,
+  });
   return {
     status: 503,
     body: {
       error: {
-        code: isDomainError(e) ? e.code : "unavailable",
-        message: `not processed: ${why}. ${REPLAY}`,
+        code: "unavailable",
+        message: "not processed: despacito could not handle this delivery. Forgejo does not " +
+          "retry: replay it from the repository's Settings → Webhooks → the hook → Recent " +
+          "Deliveries once despacito is ready",
       },
     },
-    outcome: `not processed (${why}): replay it from the forge`,
+    outcome: "not processed (despacito could not handle it): replay it from the forge",
   };
 }
 
@@ -170,102 +150,5 @@ async function claim(
     }
     // Production wait for a concurrent first delivery (rare), not test synchronisation.
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function decide(
-  deps: ForgeDeps,
-  c: Connection,
-  header: (name: string) => string | undefined,
-  json: unknown,
-  deliveryId: string,
-): Promise<DeliveryAnswer & { outcome: string; deploymentId?: string }> {
-  const meaning = interpretDelivery(eventFrom(header), json, c.trigger);
-  if (meaning.kind === "ignore") {
-    return {
-      status: 200,
-      body: { status: "ignored", reason: meaning.reason },
-      outcome: `ignored: ${meaning.reason}`,
-    };
-  }
-  const problem = tagProblem(meaning.tag);
-  if (problem) throw invalidRequest([{ field: "tag", message: problem }]);
-  const earlier = meaning.release
-    ? await releaseDeployment(deps.sql, c.id, meaning.tag)
-    : undefined;
-  if (earlier) {
-    const reason = `release ${meaning.tag} already triggered deployment ${earlier.deploymentId}`;
-    return {
-      status: 200,
-      body: { status: "ignored", reason, deployment_id: earlier.deploymentId },
-      outcome: `ignored: ${reason}`,
-      deploymentId: earlier.deploymentId,
-    };
-  }
-  // The flake may have changed since the connection was made.
-  const source = await requireConnectedSource(deps, c, c.package);
-  // Always asked of the forge: the tag must exist, and a payload's sha may be a tag object.
-  const sha = await tagCommit(deps, c, meaning.tag);
-  const result = await deps.ports.enqueue({
-    package: c.package,
-    version: meaning.tag,
-    flakeRef: pinnedFlakeRef(source, meaning.tag, sha),
-    nixStorePath: null,
-    trigger: { kind: "forge", id: c.id, label: `${c.owner}/${c.repo}` },
-  });
-  if (meaning.release) {
-    await recordReleaseDeployment(deps.sql, {
-      connectionId: c.id,
-      tag: meaning.tag,
-      deploymentId: result.deploymentId,
-      deliveryId,
-    });
-  }
-  const queued = result.outcome === "queued";
-  return {
-    status: queued ? 202 : 200,
-    body: {
-      status: result.outcome,
-      deployment_id: result.deploymentId,
-      package: c.package,
-      version: meaning.tag,
-    },
-    outcome: result.outcome,
-    deploymentId: result.deploymentId,
-  };
-}
-
-/**
- * The commit the tag points at, asked of the forge within a short budget. A
- * tag the repository does not have is refused (422); a forge that cannot
- * answer now makes the delivery a 503 to replay, never a guess.
- */
-async function tagCommit(deps: ForgeDeps, c: Connection, tag: string): Promise<string> {
-  const token = await readSecret(deps.sql, deps.sealer, c.tokenSecretId);
-  try {
-    return await deps.clientFor(c.forgeUrl, token).tagCommit(c.owner, c.repo, tag, TAG_LOOKUP_MS);
-  } catch (e) {
-    const problem = credentialProblem(e, `${c.forgeUrl} (${c.owner}/${c.repo})`);
-    if (problem) {
-      // The operator must act (moved repository, token rejected): shown on the connection.
-      await setConnectionProblem(deps.sql, c.id, problem);
-      throw new DomainError("unprocessable", problem.code, problem.message, { cause: e });
-    }
-    if (e instanceof ForgeRequestError && e.status === 404) {
-      throw new DomainError(
-        "unprocessable",
-        "tag_not_found",
-        `${c.owner}/${c.repo} has no tag "${tag}"`,
-        { cause: e },
-      );
-    }
-    throw new DomainError(
-      "unavailable",
-      "forge_unreachable",
-      `could not look up tag "${tag}" on ${c.forgeUrl}: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-      { cause: e },
-    );
   }
 }

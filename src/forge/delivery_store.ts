@@ -19,6 +19,17 @@ export interface DeliveryOutcome {
   /** One short phrase for the UI (at most 300 characters are kept). */
   outcome: string;
   deploymentId: string | null;
+  /** Set while the delivery waits to be tried again: its signed payload, and until when. */
+  pending?: { payload: Uint8Array; until: Date };
+}
+
+export interface PendingDelivery {
+  connectionId: string;
+  deliveryId: string;
+  event: string;
+  pendingPayload: Uint8Array;
+  retryUntil: Date;
+  receivedAt: Date;
 }
 
 /**
@@ -72,8 +83,32 @@ export async function recordDelivery(
   await q`
     update forge_delivery
     set http_status = ${o.httpStatus}, response = ${q.json(o.response as never)},
-        outcome = ${o.outcome.slice(0, 300)}, deployment_id = ${o.deploymentId}
+        outcome = ${o.outcome.slice(0, 300)}, deployment_id = ${o.deploymentId},
+        pending_payload = ${o.pending?.payload ?? null}, retry_until = ${o.pending?.until ?? null}
     where connection_id = ${connectionId} and delivery_id = ${deliveryId}`;
+}
+
+/** Deliveries waiting to be tried again, oldest first. */
+export async function pendingDeliveries(q: Queryable, limit: number): Promise<PendingDelivery[]> {
+  return await q<PendingDelivery[]>`
+    select connection_id, delivery_id, event, pending_payload, retry_until, received_at
+    from forge_delivery where pending_payload is not null
+    order by received_at limit ${limit}`;
+}
+
+/** Whether a delivery received after `after` already led to a deployment on this connection. */
+export async function laterDeliveryDeployed(
+  q: Queryable,
+  connectionId: string,
+  after: Date,
+): Promise<boolean> {
+  const [row] = await q<{ found: boolean }[]>`
+    select exists (
+      select 1 from forge_delivery
+      where connection_id = ${connectionId} and received_at > ${after}
+        and deployment_id is not null and pending_payload is null
+    ) as found`;
+  return row.found;
 }
 
 /** The deployment a release tag already triggered on this connection, if any. */
