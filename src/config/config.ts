@@ -53,6 +53,10 @@ export interface Config {
   deployTimeoutMs: number;
   gitAuthorName: string;
   gitAuthorEmail: string;
+  // operations (src/ops)
+  metrics: "off" | "public" | "token";
+  queueLimit: number;
+  webhookWaitingLimit: number;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }

@@ -367,6 +367,34 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "despacito@localhost",
     description: "Author and committer email of the commits despacito makes in the flake repo.",
   },
+  // --- operations (src/ops): metrics, admission, load ---
+  {
+    env: "DESPACITO_METRICS",
+    key: "metrics",
+    type: "enum",
+    values: ["off", "public", "token"],
+    default: "token",
+    description:
+      "Who may read GET /metrics: `token` (any valid bearer token), `public` (anyone), `off` (no endpoint; 404).",
+  },
+  {
+    env: "DESPACITO_QUEUE_LIMIT",
+    key: "queueLimit",
+    type: "integer",
+    default: "100",
+    description:
+      "Queued deployments despacito accepts; beyond it webhooks answer 429 `queue_full` with Retry-After. Also scales the load gauge.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_WEBHOOK_WAITING_LIMIT",
+    key: "webhookWaitingLimit",
+    type: "integer",
+    default: "64",
+    description:
+      "Webhook clients (POST /webhook, forge deliveries) handled at once, including those waiting for an outcome; beyond it 429 `queue_full`.",
+    validate: positive,
+  },
 ];
 
 /** Every scheme DESPACITO_FLAKE_REF_SCHEMES may name. */

@@ -1,0 +1,33 @@
+-- Operations (src/ops): the tamper-evident audit trail.
+--
+-- One row per state-changing action. Rows are hash-chained: `hash` is the
+-- SHA-256 of the previous row's hash and this row's canonical content (see
+-- src/ops/audit_chain.ts), so editing, deleting or reordering rows breaks the
+-- chain at the first row touched. Writers append under an advisory lock, so
+-- two concurrent writers can never both build on the same previous row.
+create table audit_log (
+  id bigint primary key,
+  at timestamptz not null,
+  -- token | user | forge | cli | system | anonymous
+  actor_kind text not null,
+  actor_id text,
+  actor_label text,
+  action text not null,
+  target text,
+  request_id text,
+  client_address text,
+  details jsonb not null default '{}'::jsonb,
+  prev_hash char(64) not null,
+  hash char(64) not null
+);
+
+create index audit_log_action on audit_log (action, id);
+create index audit_log_at on audit_log (at);
+
+-- The chain's head, written in the same transaction as every row: deleting
+-- the newest rows (which leaves no later row to notice) still shows.
+create table audit_head (
+  singleton boolean primary key default true check (singleton),
+  last_id bigint not null,
+  hash char(64) not null
+);
