@@ -69,6 +69,7 @@ export async function createDeployArea(
     wake: () => worker?.wake(),
     log,
     stopping: ctx.stopping,
+    queueLimit: config.queueLimit,
   });
 
   return {

@@ -46,6 +46,8 @@ export function createDeployService(o: {
   log: Logger;
   /** Aborted when shutdown begins. */
   stopping: AbortSignal;
+  /** DESPACITO_QUEUE_LIMIT: beyond it a new deployment is 429 queue_full. */
+  queueLimit?: number;
 }): DeployService {
   const input = async (pkg: string) => {
     if (!o.inputs) {
@@ -91,7 +93,7 @@ export function createDeployService(o: {
         }
         if (problem) throw invalidRequest([{ field: "flake_ref", message: problem }]);
       }
-      const result = await enqueue(o.sql, req);
+      const result = await enqueue(o.sql, req, { queueLimit: o.queueLimit });
       for (const e of result.events) o.bus.publish(e);
       if (result.outcome === "queued") o.wake();
       return result;

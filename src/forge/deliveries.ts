@@ -65,14 +65,14 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
   try {
     answer = await decide(deps, c, d.header, json);
   } catch (e) {
-    if (isDomainError(e) && e.kind !== "unavailable") {
+    if (isDomainError(e) && e.kind !== "unavailable" && e.kind !== "rate_limited") {
       answer = {
         status: e.kind === "invalid" ? 400 : e.kind === "conflict" ? 409 : 422,
         body: { error: { code: e.code, message: e.message } },
         outcome: `rejected: ${e.message}`,
       };
     } else {
-      // Transient (deploy or forge unavailable): forget the claim so a redelivery can succeed.
+      // Transient (deploy or forge unavailable, queue full): forget the claim so a redelivery can succeed.
       await deps
         .sql`delete from forge_delivery where connection_id = ${c.id} and delivery_id = ${deliveryId}`;
       throw e;

@@ -73,8 +73,11 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
       const rows = await o.sql<{ status: string; n: number }[]>`
         select status, count(*)::int as n from deployments
         where status in ('queued', 'running') group by status`;
-      queued = rows.find((r) => r.status === "queued")?.n ?? 0;
-      running = rows.find((r) => r.status === "running")?.n ?? 0;
+      const q = rows.find((r) => r.status === "queued")?.n ?? 0;
+      const r = rows.find((r) => r.status === "running")?.n ?? 0;
+      if (q !== queued || r !== running) cached = undefined;
+      queued = q;
+      running = r;
     } catch (e) {
       // The database being down shows in readiness; the gauge keeps its last numbers.
       o.log.debug("load sample failed", { component: "load", error: e });
