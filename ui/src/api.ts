@@ -8,6 +8,8 @@
 
 import { here, navigate, signInPath } from "./router.ts";
 import type {
+  AuditPage,
+  AuditVerdict,
   AuthMethods,
   Connected,
   CreatedToken,
@@ -139,6 +141,14 @@ export const api = {
       "GET",
       `/api/forge/status-posts?deployment_id=${enc(deploymentId)}`,
     ),
+  audit: (q: { action?: string; cursor?: string; limit?: number }) => {
+    const p = new URLSearchParams();
+    if (q.action) p.set("action", q.action);
+    p.set("limit", String(q.limit ?? 50));
+    if (q.cursor) p.set("cursor", q.cursor);
+    return call<AuditPage>("GET", `/api/audit?${p}`);
+  },
+  verifyAudit: () => call<AuditVerdict>("GET", "/api/audit/verify"),
   rotateSecret: (id: string) =>
     call<{ secret: string; previous_valid_until: string; webhook_updated: boolean }>(
       "POST",

@@ -182,3 +182,28 @@ export interface LogLine {
   line: string;
   at: string;
 }
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: { kind: string; id: string | null; label: string | null };
+  action: string;
+  target: string | null;
+  request_id: string | null;
+  client_address: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}
+
+export interface AuditVerdict {
+  ok: boolean;
+  rows: number;
+  head: { id: number; hash: string } | null;
+  problem: { row_id: number; kind: string; message: string } | null;
+}
