@@ -64,6 +64,7 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/health/load": { access: "public" },
   "GET /api/audit": { access: "manage" },
   "GET /api/audit/verify": { access: "manage" },
+  "GET /api/state/export": { access: "manage" },
   "GET /api/openapi.json": { access: "public" },
 };
 

@@ -43,6 +43,9 @@ export const ENV_ALLOW = [
   "HOME",
   "TMPDIR",
   "NO_COLOR",
+  // The yaml package reads these debug switches on every parse (DESPACITO_CONFIG, state import).
+  "LOG_TOKENS",
+  "LOG_STREAM",
 ];
 
 export function permissionFlags(inputs: PermissionInputs): string[] {

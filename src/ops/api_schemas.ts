@@ -23,7 +23,7 @@ export interface RouteSchema {
   /** Success responses by status; "text" and "sse" bodies are not JSON. */
   responses: Record<
     string,
-    Schema | "text" | "sse" | "redirect" | "empty" | "metrics" | "html" | "asset"
+    Schema | "text" | "sse" | "redirect" | "empty" | "metrics" | "html" | "asset" | "yaml"
   >;
 }
 
@@ -273,5 +273,6 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
       }),
     },
   },
+  "GET /api/state/export": { responses: { 200: "yaml" } },
   "GET /api/openapi.json": { responses: { 200: { type: "object" } } },
 };

@@ -11,6 +11,7 @@
  */
 
 import type { ActorKind } from "../core/audit.ts";
+import { sha256Hex } from "./hash.ts";
 
 export const GENESIS = "0".repeat(64);
 
@@ -56,10 +57,8 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-export async function chainHash(prevHash: string, content: ChainContent): Promise<string> {
-  const bytes = new TextEncoder().encode(`${prevHash}\n${canonical(content)}`);
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function chainHash(prevHash: string, content: ChainContent): Promise<string> {
+  return sha256Hex(`${prevHash}\n${canonical(content)}`);
 }
 
 export type ProblemKind = "edited" | "deleted" | "reordered" | "truncated" | "head_missing";

@@ -54,6 +54,11 @@ function successResponse(shape: RouteSchema["responses"][string]): Json {
         description: "Prometheus text exposition format",
         content: { "text/plain": { schema: { type: "string" } } },
       };
+    case "yaml":
+      return {
+        description: "YAML",
+        content: { "application/yaml": { schema: { type: "string" } } },
+      };
     case "asset":
     case "html":
       return { description: "a static file", content: { "*/*": { schema: {} } } };

@@ -10,6 +10,7 @@ import { auditJson, listAudit, verifyAudit } from "./audit_store.ts";
 import { parseAuditQuery } from "./audit_query.ts";
 import type { LoadGauge } from "./load.ts";
 import type { Metrics } from "./metrics.ts";
+import { exportState, stateYaml } from "./state.ts";
 
 export interface OpsRouteDeps {
   sql: Sql;
@@ -72,6 +73,16 @@ export function opsRoutes(d: OpsRouteDeps): RouteDef[] {
             : null,
         });
       },
+    },
+    {
+      method: "GET",
+      path: "/api/state/export",
+      access: "manage",
+      summary: "the configured state as YAML, without secrets (as `despacito state export`)",
+      handler: async (c) =>
+        c.body(stateYaml(await exportState(d.sql)), 200, {
+          "Content-Type": "application/yaml; charset=utf-8",
+        }),
     },
     {
       method: "GET",
