@@ -51,6 +51,8 @@ export interface Config {
   // deploy (issue 3)
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
+  nixTimeoutMs: number;
+  execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
   // operations (src/ops)
