@@ -31,3 +31,36 @@ create table audit_head (
   last_id bigint not null,
   hash char(64) not null
 );
+
+-- Outbound notifications (src/ops/notifier.ts): one row per deployment event
+-- and target, made when the event happens, so a restart resumes delivery.
+-- The unique key drops repeats of the same status (a step update re-sends a
+-- running deployment's status). Every try is kept in notification_attempt.
+create table notification (
+  id uuid primary key,
+  deployment_id uuid not null,
+  target text not null,
+  event text not null,
+  -- Exactly what every attempt sends (the generic webhook's body).
+  payload jsonb not null,
+  state text not null check (state in ('pending', 'delivered', 'failed')),
+  attempts integer not null default 0,
+  -- While pending: when the next attempt is due (also a lease while one is sending).
+  next_attempt_at timestamptz not null default now(),
+  last_error text,
+  created_at timestamptz not null default now(),
+  delivered_at timestamptz,
+  unique (deployment_id, target, event)
+);
+
+create index notification_due on notification (next_attempt_at) where state = 'pending';
+
+create table notification_attempt (
+  notification_id uuid not null references notification (id) on delete cascade,
+  attempt integer not null,
+  at timestamptz not null,
+  http_status integer,
+  error text,
+  duration_ms integer not null,
+  primary key (notification_id, attempt)
+);

@@ -16,7 +16,7 @@ import { createUiArea } from "./ui/area.ts";
 export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
   const areas: Area[] = [];
   // Ops comes first: every other area records into its audit trail.
-  const ops = createOpsArea(ctx);
+  const ops = await createOpsArea(ctx);
   areas.push(ops);
   ctx = { ...ctx, audit: ctx.audit ?? ops.audit };
   const deploy = await createDeployArea(ctx);

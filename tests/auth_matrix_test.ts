@@ -65,6 +65,7 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/audit": { access: "manage" },
   "GET /api/audit/verify": { access: "manage" },
   "GET /api/state/export": { access: "manage" },
+  "GET /api/deployments/:id/notifications": { access: "authenticated" },
   "GET /api/openapi.json": { access: "public" },
 };
 

@@ -59,6 +59,10 @@ export interface Config {
   metrics: "off" | "public" | "token";
   queueLimit: number;
   webhookWaitingLimit: number;
+  notifySecrets?: string;
+  notifyAttempts: number;
+  notifyBackoffMs: number;
+  notifyTimeoutMs: number;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }

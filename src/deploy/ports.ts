@@ -32,6 +32,7 @@ export interface DeploymentStatusEvent {
   finishedAt: Date | null;
   /** "failure": colmena failed; "error": despacito could not run it. */
   failureKind: "failure" | "error" | null;
+  error: string | null;
   /** The steps so far and per-node outcomes (metrics). */
   steps: { name: string; status: string; duration_ms: number | null }[];
   nodes: { node: string; status: string }[];
@@ -105,6 +106,7 @@ export function createPorts(o: {
               d.status !== "superseded"
             ? (d.failureKind ?? "error")
             : null,
+          error: d.error,
           steps: d.steps,
           nodes: d.nodes,
         });

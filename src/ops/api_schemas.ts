@@ -274,5 +274,28 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     },
   },
   "GET /api/state/export": { responses: { 200: "yaml" } },
+  "GET /api/deployments/:id/notifications": {
+    responses: {
+      200: obj({
+        notifications: arr(obj({
+          id: str,
+          target: str,
+          event: str,
+          state: { enum: ["pending", "delivered", "failed"] },
+          attempts: arr(obj({
+            attempt: int,
+            at: time,
+            http_status: { type: ["integer", "null"] },
+            error: nstr,
+            duration_ms: int,
+          })),
+          last_error: nstr,
+          created_at: time,
+          delivered_at: ntime,
+          next_attempt_at: ntime,
+        })),
+      }),
+    },
+  },
   "GET /api/openapi.json": { responses: { 200: { type: "object" } } },
 };

@@ -1,8 +1,9 @@
 /**
  * The ops area: what an operator needs to run despacito — Prometheus
  * metrics, the load gauge and the webhook admission cap, the hash-chained
- * audit trail other areas record into (through the AuditSink port), and
- * the OpenAPI document of the whole route table. It follows deployments
+ * audit trail other areas record into (through the AuditSink port),
+ * deployment notifications, the state export and the OpenAPI document of
+ * the whole route table. It follows deployments
  * through deploy's status port and never imports another area. Built first
  * by src/areas.ts so every other area gets its audit sink. No I/O at import.
  */
@@ -14,6 +15,7 @@ import { VERSION_INFO } from "../version.ts";
 import { createAuditSink } from "./audit_store.ts";
 import { createLoadGauge } from "./load.ts";
 import { createMetrics, type StatusChange } from "./metrics.ts";
+import { createNotifier, type DeploymentChange } from "./notifier.ts";
 import { opsMiddleware } from "./middleware.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { opsRoutes } from "./routes.ts";
@@ -21,7 +23,9 @@ import { opsRoutes } from "./routes.ts";
 export interface OpsArea extends Area {
   audit: AuditSink;
   /** Wired by src/areas.ts once deploy exists: deployment status changes feed the metrics. */
-  followDeployments(subscribe: (fn: (e: StatusChange) => void) => () => void): void;
+  followDeployments(
+    subscribe: (fn: (e: StatusChange & DeploymentChange) => void) => () => void,
+  ): void;
 }
 
 const METRICS_ACCESS: Record<string, Access | undefined> = {
@@ -30,7 +34,7 @@ const METRICS_ACCESS: Record<string, Access | undefined> = {
   off: undefined,
 };
 
-export function createOpsArea(ctx: AreaContext): OpsArea {
+export async function createOpsArea(ctx: AreaContext): Promise<OpsArea> {
   const { config, sql } = ctx;
   const log = ctx.log.child({ component: "ops" });
   const metricsAccess = METRICS_ACCESS[config.metrics];
@@ -41,6 +45,17 @@ export function createOpsArea(ctx: AreaContext): OpsArea {
     sql,
     log,
     limits: { queueLimit: config.queueLimit, waitingLimit: config.webhookWaitingLimit },
+  });
+  const notifier = await createNotifier({
+    sql,
+    log,
+    configFile: config.configFile,
+    secrets: config.notifySecrets,
+    attempts: config.notifyAttempts,
+    backoffMs: config.notifyBackoffMs,
+    timeoutMs: config.notifyTimeoutMs,
+    baseUrl: config.baseUrl,
+    userAgent: `despacito/${VERSION_INFO.version}`,
   });
   let routeTable: RouteDef[] = [];
   let openapi: unknown;
@@ -62,15 +77,19 @@ export function createOpsArea(ctx: AreaContext): OpsArea {
       openapi = undefined;
     },
     followDeployments(subscribe) {
-      if (metrics) unsubscribe = subscribe((e) => metrics.deploymentChanged(e));
+      unsubscribe = subscribe((e) => {
+        metrics?.deploymentChanged(e);
+        notifier.handle(e);
+      });
     },
     start() {
       load.start();
+      notifier.start();
     },
-    stop() {
+    async stop(deadline) {
       load.stop();
       unsubscribe?.();
-      return Promise.resolve();
+      await notifier.stop(deadline);
     },
   };
 }

@@ -4,13 +4,17 @@
  * Handlers parse, call the domain and answer.
  */
 
+import { DomainError } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Access, RouteDef } from "../http/types.ts";
 import { auditJson, listAudit, verifyAudit } from "./audit_store.ts";
 import { parseAuditQuery } from "./audit_query.ts";
 import type { LoadGauge } from "./load.ts";
 import type { Metrics } from "./metrics.ts";
+import { notificationJson, notificationsOf } from "./notify_store.ts";
 import { exportState, stateYaml } from "./state.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OpsRouteDeps {
   sql: Sql;
@@ -72,6 +76,20 @@ export function opsRoutes(d: OpsRouteDeps): RouteDef[] {
             ? { row_id: r.problem.rowId, kind: r.problem.kind, message: r.problem.message }
             : null,
         });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/deployments/:id/notifications",
+      access: "authenticated",
+      summary: "notifications sent for a deployment, with every attempt",
+      handler: async (c) => {
+        const id = c.req.param("id") ?? "";
+        if (!UUID.test(id)) {
+          throw new DomainError("not_found", "deployment_not_found", "no such deployment");
+        }
+        const list = await notificationsOf(d.sql, id);
+        return c.json({ notifications: list.map(notificationJson) });
       },
     },
     {
