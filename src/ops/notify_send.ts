@@ -112,7 +112,14 @@ export async function sendOnce(
   } catch (e) {
     const error = e instanceof DOMException && e.name === "TimeoutError"
       ? `no answer within ${o.timeoutMs}ms`
-      : (e as Error).message;
+      : describe(e);
     return { ok: false, httpStatus: null, error: error.slice(0, 300), durationMs: took() };
   }
+}
+
+/** fetch's own message ("fetch failed") hides the reason in `cause`. */
+function describe(e: unknown): string {
+  const err = e as Error & { cause?: unknown };
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  return `${err.message}${cause}`;
 }

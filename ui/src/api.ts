@@ -17,6 +17,7 @@ import type {
   DeploymentPage,
   Me,
   NewRepository,
+  Notification,
   Package,
   Repository,
   StatusPost,
@@ -148,6 +149,11 @@ export const api = {
     if (q.cursor) p.set("cursor", q.cursor);
     return call<AuditPage>("GET", `/api/audit?${p}`);
   },
+  notifications: (deploymentId: string) =>
+    call<{ notifications: Notification[] }>(
+      "GET",
+      `/api/deployments/${enc(deploymentId)}/notifications`,
+    ),
   verifyAudit: () => call<AuditVerdict>("GET", "/api/audit/verify"),
   rotateSecret: (id: string) =>
     call<{ secret: string; previous_valid_until: string; webhook_updated: boolean }>(

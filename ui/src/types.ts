@@ -207,3 +207,23 @@ export interface AuditVerdict {
   head: { id: number; hash: string } | null;
   problem: { row_id: number; kind: string; message: string } | null;
 }
+
+export interface NotificationAttempt {
+  attempt: number;
+  at: string;
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface Notification {
+  id: string;
+  target: string;
+  event: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: NotificationAttempt[];
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
+}
