@@ -138,6 +138,17 @@ Deno.test("the queue cap answers 429 queue_full with Retry-After; coalescing nee
     assert.equal(metric(text, "despacito_queue_depth"), 1);
     assert.ok(metric(text, "despacito_running_deployment_age_seconds") > 0);
 
+    // An open event stream counts as a subscriber until the client goes away.
+    const stream = await g.call("GET", `/api/deployments/${running.deployment_id}/events`);
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    await reader.read();
+    const sse = async () =>
+      metric(await (await g.call("GET", "/metrics")).text(), "despacito_sse_subscribers");
+    assert.equal(await sse(), 1);
+    await reader.cancel();
+    await waitFor("the stream to be counted out", async () => (await sse()) === 0 || undefined);
+
     const cancel = await g.call("POST", `/api/deployments/${running.deployment_id}/cancel`);
     assert.equal(cancel.status, 202);
     const audit = await (await g.call("GET", "/api/audit?action=deployment.cancelled")).json();
