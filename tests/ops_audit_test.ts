@@ -197,3 +197,23 @@ Deno.test("audit verify names the first edited, deleted, swapped or truncated ro
     await h.close();
   }
 });
+
+Deno.test("audit: the first admin made from DESPACITO_ADMIN_PASSWORD_FILE is recorded as a system action", async () => {
+  const file = await Deno.makeTempFile({ prefix: "despacito-admin-" });
+  await Deno.writeTextFile(file, "first admin password\n");
+  const h = await startOps({ DESPACITO_ADMIN_PASSWORD_FILE: file });
+  try {
+    const token = await h.token();
+    const r = await h.call("GET", "/api/audit?action=user.created", { token });
+    assert.equal(r.body.entries.length, 1);
+    assert.deepEqual(r.body.entries[0].actor, {
+      kind: "system",
+      id: null,
+      label: "DESPACITO_ADMIN_PASSWORD_FILE",
+    });
+    assert.equal(r.body.entries[0].details.username, "admin");
+  } finally {
+    await h.close();
+    await Deno.remove(file);
+  }
+});

@@ -27,8 +27,11 @@ export const AUDIT_ACTIONS = [
 
 export type AuditAction = typeof AUDIT_ACTIONS[number];
 
-/** Who acted: a bearer token, a signed-in user, a forge connection, the local CLI. */
-export type ActorKind = "token" | "user" | "forge" | "cli" | "anonymous";
+/**
+ * Who acted: a bearer token, a signed-in user, a forge connection, the local
+ * CLI, despacito itself at start (first admin), or a caller without credentials.
+ */
+export type ActorKind = "token" | "user" | "forge" | "cli" | "system" | "anonymous";
 
 export interface AuditActor {
   kind: ActorKind;
