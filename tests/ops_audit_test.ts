@@ -91,6 +91,15 @@ Deno.test("audit: actions over HTTP and the CLI append chained rows naming who, 
     assert.deepEqual(page2.body.entries.map((e: { id: number }) => e.id), [4, 3, 2]);
     const byTarget = await h.call("GET", `/api/audit?target=token:${created.body.id}`, { token });
     assert.equal(byTarget.body.entries.length, 2);
+    const byActor = await h.call("GET", `/api/audit?actor=${encodeURIComponent("ops admin")}`, {
+      token,
+    });
+    assert.deepEqual(byActor.body.entries.map((e: { action: string }) => e.action), [
+      "token.revoked",
+      "token.created",
+    ]);
+    const future = await h.call("GET", "/api/audit?since=2999-01-01", { token });
+    assert.deepEqual(future.body, { entries: [], next_cursor: null });
 
     const bad1 = await h.call("GET", "/api/audit?action=nope&limit=0&since=yesterday&x=1", {
       token,
