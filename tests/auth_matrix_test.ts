@@ -60,6 +60,13 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/deployments/:id/events": { access: "authenticated" },
   "POST /api/deployments/:id/cancel": { access: "authenticated" },
   "GET /api/packages": { access: "authenticated" },
+  "GET /metrics": { access: "token" },
+  "GET /api/health/load": { access: "public" },
+  "GET /api/audit": { access: "manage" },
+  "GET /api/audit/verify": { access: "manage" },
+  "GET /api/state/export": { access: "manage" },
+  "GET /api/deployments/:id/notifications": { access: "authenticated" },
+  "GET /api/openapi.json": { access: "public" },
 };
 
 const ACCESS_KINDS: Access[] = [

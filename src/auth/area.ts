@@ -28,7 +28,7 @@ export function createAuthArea(ctx: AreaContext): Area {
     start: async () => {
       rt.oidc?.providers.start();
       if (ctx.config.adminPasswordFile && ctx.config.localAuth) {
-        await ensureFirstAdmin(ctx.sql, ctx.config.adminPasswordFile, log);
+        await ensureFirstAdmin(ctx.sql, ctx.config.adminPasswordFile, log, ctx.audit);
       }
     },
     stop: async () => {

@@ -58,6 +58,13 @@ export function authRoutes(rt: AuthRuntime): RouteDef[] {
           if (p) checkCsrf(c.req, rt.expectedOrigin(c));
           const id = await revokeSession(rt.sql, token);
           if (id) rt.log(c).info("logout", { user_id: p?.user.id, session_id: id });
+          if (id && p) {
+            await rt.audit(c, {
+              action: "auth.sign_out",
+              actor: { kind: "user", id: p.user.id, label: userLabel(p.user) },
+              target: `user:${p.user.id}`,
+            });
+          }
         }
         rt.cookies.clearSession(c);
         return c.body(null, 204);
@@ -108,6 +115,10 @@ function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): Ro
             detail: (e as Error).message,
             client_address: rt.clientAddress(c),
           });
+          await rt.audit(c, {
+            action: "auth.sign_in_failed",
+            details: { method: "oidc", reason: isDomainError(e) ? e.code : "error" },
+          });
           throw e;
         }
         await rt.startSession(c, done.user.id);
@@ -117,6 +128,12 @@ function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): Ro
           user_id: done.user.id,
           username: done.user.username ?? done.user.email ?? done.user.subject,
           client_address: rt.clientAddress(c),
+        });
+        await rt.audit(c, {
+          action: "auth.sign_in",
+          actor: { kind: "user", id: done.user.id, label: userLabel(done.user) },
+          target: `user:${done.user.id}`,
+          details: { method: "oidc", issuer: done.issuer },
         });
         return c.redirect(done.returnTo, 302);
       }),
@@ -149,6 +166,10 @@ function localLogin(rt: AuthRuntime): Handler<AppEnv> {
         reason: result.reason,
         client_address: from,
       });
+      await rt.audit(c, {
+        action: "auth.sign_in_failed",
+        details: { method: "local", username: username.slice(0, 64), reason: result.reason },
+      });
       throw new DomainError("unauthenticated", "invalid_credentials", "wrong username or password");
     }
     await rt.startSession(c, result.user.id);
@@ -157,6 +178,12 @@ function localLogin(rt: AuthRuntime): Handler<AppEnv> {
       user_id: result.user.id,
       username: result.user.username,
       client_address: from,
+    });
+    await rt.audit(c, {
+      action: "auth.sign_in",
+      actor: { kind: "user", id: result.user.id, label: userLabel(result.user) },
+      target: `user:${result.user.id}`,
+      details: { method: "local" },
     });
     return c.json({ user: userJson(result.user) });
   };
@@ -182,4 +209,8 @@ function signinErrors(handler: (c: AppContext) => Promise<Response>): Handler<Ap
       return c.redirect(`/signin?${q}`, 302);
     }
   };
+}
+
+function userLabel(u: { username: string | null; email: string | null; subject: string }): string {
+  return u.username ?? u.email ?? u.subject;
 }

@@ -55,6 +55,14 @@ export interface Config {
   execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
+  // operations (src/ops)
+  metrics: "off" | "public" | "token";
+  queueLimit: number;
+  webhookWaitingLimit: number;
+  notifySecrets?: string;
+  notifyAttempts: number;
+  notifyBackoffMs: number;
+  notifyTimeoutMs: number;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.
   [key: string]: unknown;
 }

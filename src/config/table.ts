@@ -88,7 +88,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "configFile",
     type: "path",
     description:
-      "YAML (or JSON) file with per-package deployment settings (on, goal, extra_args, timeout).",
+      "YAML (or JSON) file with per-package deployment settings (on, goal, extra_args, timeout) and notification targets.",
   },
   {
     env: "DESPACITO_COLMENA_BIN",
@@ -383,6 +383,66 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     default: "despacito@localhost",
     description: "Author and committer email of the commits despacito makes in the flake repo.",
+  },
+  // --- operations (src/ops): metrics, admission, load ---
+  {
+    env: "DESPACITO_METRICS",
+    key: "metrics",
+    type: "enum",
+    values: ["off", "public", "token"],
+    default: "token",
+    description:
+      "Who may read GET /metrics: `token` (any valid bearer token), `public` (anyone), `off` (no endpoint; 404).",
+  },
+  {
+    env: "DESPACITO_QUEUE_LIMIT",
+    key: "queueLimit",
+    type: "integer",
+    default: "100",
+    description:
+      "Queued deployments despacito accepts; beyond it webhooks answer 429 `queue_full` with Retry-After. Also scales the load gauge.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_WEBHOOK_WAITING_LIMIT",
+    key: "webhookWaitingLimit",
+    type: "integer",
+    default: "64",
+    description:
+      "Webhook clients (POST /webhook, forge deliveries) handled at once, including those waiting for an outcome; beyond it 429 `queue_full`.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_NOTIFY_SECRETS",
+    key: "notifySecrets",
+    type: "string",
+    secret: true,
+    description:
+      "Secrets of the notification targets in DESPACITO_CONFIG: `NAME=SECRET` lines (webhook: HMAC key, required; ntfy: access token, optional).",
+  },
+  {
+    env: "DESPACITO_NOTIFY_ATTEMPTS",
+    key: "notifyAttempts",
+    type: "integer",
+    default: "6",
+    description: "How many times a notification is tried before it is recorded as failed.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_NOTIFY_BACKOFF",
+    key: "notifyBackoffMs",
+    type: "duration",
+    default: "5s",
+    description: "Wait before a notification's first retry; doubles each retry (at most 10m).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_NOTIFY_TIMEOUT",
+    key: "notifyTimeoutMs",
+    type: "duration",
+    default: "10s",
+    description: "Timeout of one notification attempt.",
+    validate: positive,
   },
 ];
 

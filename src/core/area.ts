@@ -8,7 +8,9 @@
 
 import type { Config } from "../config/config.ts";
 import type { Sql } from "../db/connect.ts";
-import type { AppContext, RouteDef } from "../http/types.ts";
+import type { MiddlewareHandler } from "hono";
+import type { AppContext, AppEnv, RouteDef } from "../http/types.ts";
+import type { AuditSink } from "./audit.ts";
 import type { Logger } from "../log/log.ts";
 import type { Principal } from "../auth/principal.ts";
 
@@ -26,6 +28,12 @@ export interface Area {
   rateLimitBootstrap?: (c: AppContext) => void;
   /** UI only: answers GET requests no route matched (SPA fallback). */
   fallback?: (c: AppContext) => Response | Promise<Response>;
+  /** Ops only: middleware run on every request (metrics, load header, webhook admission). */
+  middleware?: MiddlewareHandler<AppEnv>[];
+  /** Ops only: the audit trail routes outside any area (tokens) record into. */
+  audit?: AuditSink;
+  /** Ops only: handed the complete route table once the app is composed (OpenAPI). */
+  withRouteTable?(routes: RouteDef[]): void;
 }
 
 /** What every area factory may use. */
@@ -35,4 +43,6 @@ export interface AreaContext {
   sql: Sql;
   /** Aborted when shutdown begins; long-lived streams (SSE, waiting webhooks) end on it. */
   stopping: AbortSignal;
+  /** Where state-changing actions are recorded; buildAreas sets the ops area's audit trail. */
+  audit?: AuditSink;
 }

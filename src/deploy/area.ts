@@ -9,7 +9,9 @@
  */
 
 import type { Area, AreaContext } from "../core/area.ts";
+import { NO_AUDIT } from "../core/audit.ts";
 import { createBus } from "../events/bus.ts";
+import { requestAudit } from "../http/audit.ts";
 import { type Executor, runProcess } from "../exec/run.ts";
 import { childEnv } from "../exec/env.ts";
 import { createGroupGuard } from "../exec/orphans.ts";
@@ -87,6 +89,7 @@ export async function createDeployArea(
     wake: () => worker?.wake(),
     log,
     stopping: ctx.stopping,
+    queueLimit: config.queueLimit,
   });
 
   return {
@@ -99,8 +102,9 @@ export async function createDeployArea(
       inputs,
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
+      audit: requestAudit(ctx.audit ?? NO_AUDIT, config),
     }),
-    ports: createPorts({ service, bus, inputs }),
+    ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {
       if (!worker) {
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");

@@ -9,6 +9,8 @@
  */
 
 import type { Area, AreaContext } from "../core/area.ts";
+import { NO_AUDIT } from "../core/audit.ts";
+import { requestAudit } from "../http/audit.ts";
 import { createSealer, type Sealer } from "../secrets/box.ts";
 import { loadOrCreateKey } from "../secrets/key.ts";
 import { createForgeClient } from "./client.ts";
@@ -68,7 +70,7 @@ export async function createForgeArea(options: ForgeAreaOptions): Promise<Area |
   let retries: { stop(): Promise<void> } | undefined;
   return {
     name: "forge",
-    routes: forgeRoutes(deps),
+    routes: forgeRoutes(deps, requestAudit(options.audit ?? NO_AUDIT, config)),
     start() {
       unsubscribe = ports.subscribe((e) => poster.handle(e));
       retries = startPendingRetries(deps, options.retryEveryMs ?? 15_000);

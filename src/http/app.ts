@@ -14,6 +14,8 @@ import type { VersionInfo } from "../version.ts";
 import type { Area } from "../core/area.ts";
 import { accessGuard, type GuardDeps } from "../auth/guard.ts";
 import { tokenRoutes } from "../auth/token_routes.ts";
+import { NO_AUDIT } from "../core/audit.ts";
+import { requestAudit } from "./audit.ts";
 import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { limitBody, requestContext, requestLog, securityHeaders } from "./middleware.ts";
@@ -36,7 +38,10 @@ export function routeTable(deps: AppDeps): RouteDef[] {
       ...deps,
       readiness: (deps.areas ?? []).flatMap((a) => a.readiness ? [() => a.readiness!()] : []),
     }),
-    ...tokenRoutes(deps),
+    ...tokenRoutes({
+      sql: deps.sql,
+      audit: requestAudit(deps.areas?.find((a) => a.audit)?.audit ?? NO_AUDIT, deps.config),
+    }),
     ...(deps.areas ?? []).flatMap((a) => a.routes),
   ];
 }
@@ -56,15 +61,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(requestLog());
   app.use(securityHeaders({ hsts: deps.config.baseUrl?.startsWith("https://") ?? false }));
   app.use(limitBody(deps.config.maxBodyBytes));
+  for (const m of (deps.areas ?? []).flatMap((a) => a.middleware ?? [])) app.use(m);
   app.onError(onError);
 
-  for (const r of routeTable(deps)) {
+  const routes = routeTable(deps);
+  for (const a of deps.areas ?? []) a.withRouteTable?.(routes);
+  for (const r of routes) {
     app.on(r.method, r.path, accessGuard(r.access, guardDeps), ...(r.before ?? []), r.handler);
   }
 
   app.notFound((c) => {
     const p = c.req.path;
-    const apiLike = ["/api", "/auth", "/webhook", "/health"].some((x) =>
+    const apiLike = ["/api", "/auth", "/webhook", "/health", "/metrics"].some((x) =>
       p === x || p.startsWith(x + "/")
     );
     if (!apiLike && fallback && (c.req.method === "GET" || c.req.method === "HEAD")) {

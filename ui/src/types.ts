@@ -184,3 +184,48 @@ export interface LogLine {
   line: string;
   at: string;
 }
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: { kind: string; id: string | null; label: string | null };
+  action: string;
+  target: string | null;
+  request_id: string | null;
+  client_address: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}
+
+export interface AuditVerdict {
+  ok: boolean;
+  rows: number;
+  head: { id: number; hash: string } | null;
+  problem: { row_id: number; kind: string; message: string } | null;
+}
+
+export interface NotificationAttempt {
+  attempt: number;
+  at: string;
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface Notification {
+  id: string;
+  target: string;
+  event: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: NotificationAttempt[];
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
+}
