@@ -43,6 +43,8 @@ export const ENV_ALLOW = [
   "HOME",
   "TMPDIR",
   "NO_COLOR",
+  // systemd's marker that stdout goes to the journal: log lines then carry their priority.
+  "JOURNAL_STREAM",
 ];
 
 export function permissionFlags(inputs: PermissionInputs): string[] {
