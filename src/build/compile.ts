@@ -20,7 +20,7 @@
  * denort, and offline machines must do the same.
  */
 
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/config.ts";
