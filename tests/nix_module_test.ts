@@ -6,7 +6,7 @@
  * asserted is the systemd unit, users, tmpfiles and the assertions a host
  * configuration produces.
  *
- * The lib comes from DESPACITO_NIXPKGS_LIB, by default
+ * The lib comes from DESPACITO_TEST_NIXPKGS_LIB, by default
  * ../shared/nixpkgs-lib/lib beside the checkout (CI clones the repository
  * next to shared/). Without it the tests fail and say so: never a skip.
  */
@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { REPO_DIR } from "./_harness/server.ts";
 
-const LIB = Deno.env.get("DESPACITO_NIXPKGS_LIB") ??
+const LIB = Deno.env.get("DESPACITO_TEST_NIXPKGS_LIB") ??
   join(dirname(REPO_DIR), "shared", "nixpkgs-lib", "lib");
 
 interface Unit {
@@ -46,7 +46,7 @@ async function evaluate(config: Record<string, unknown>): Promise<Evaluated> {
   const libOk = await Deno.stat(join(LIB, "default.nix")).then(() => true, () => false);
   assert.ok(
     libOk,
-    `nixpkgs lib not found at ${LIB}: set DESPACITO_NIXPKGS_LIB to a nixpkgs checkout's lib/ ` +
+    `nixpkgs lib not found at ${LIB}: set DESPACITO_TEST_NIXPKGS_LIB to a nixpkgs checkout's lib/ ` +
       "(default: ../shared/nixpkgs-lib/lib beside the repository)",
   );
   const r = await new Deno.Command("nix-instantiate", {
