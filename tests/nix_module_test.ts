@@ -140,6 +140,9 @@ Deno.test("module, defaults: hardened unit on the socket, cached package, no cad
   assert.match(cli, /runuser -u despacito -- \/nix\/store\/\S+-despacito\/bin\/despacito "\$@"/);
   assert.match(cli, /^export DESPACITO_LISTEN_SOCKET=\/run\/despacito\/http\.sock$/m);
   assert.match(cli, /^export GIT_CONFIG_KEY_1=core\.hooksPath$/m);
+  const syntax = await new Deno.Command("bash", { args: ["-n", "-c", cli], stderr: "piped" })
+    .output();
+  assert.equal(syntax.code, 0, new TextDecoder().decode(syntax.stderr));
   assert.ok(e.doc.endsWith("nix/module.md"));
 });
 
