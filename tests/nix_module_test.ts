@@ -282,3 +282,41 @@ Deno.test("module: a misspelt option fails the evaluation", async () => {
     /The option `services\.despacito\.flakeDri' does not exist/,
   );
 });
+
+Deno.test("module: README's host configuration evaluates without a failed assertion", async () => {
+  const e = await evaluate({
+    services: {
+      despacito: {
+        enable: true,
+        database: { createLocally: true },
+        settings: {
+          DESPACITO_BASE_URL: "https://despacito.example.com",
+          DESPACITO_TOKEN_BOOTSTRAP: false,
+          DESPACITO_CONFIG: "/etc/despacito/deploy.yaml",
+          DESPACITO_OIDC_ISSUER_URLS: "https://git.example.com",
+          DESPACITO_OIDC_CLIENT_ID: "despacito",
+        },
+        credentials: {
+          DESPACITO_OIDC_CLIENT_SECRET: "/run/agenix/despacito-oidc",
+          DESPACITO_ADMIN_PASSWORD: "/run/agenix/despacito-admin",
+        },
+      },
+      caddy: {
+        enable: true,
+        virtualHosts: {
+          "despacito.example.com": { extraConfig: "reverse_proxy unix//run/despacito/http.sock\n" },
+        },
+      },
+    },
+  });
+  assert.deepEqual(e.failed, []);
+  const env = e.service.environment;
+  assert.equal(env.DESPACITO_TRUSTED_PROXIES, "unix");
+  assert.equal(
+    env.DESPACITO_ADMIN_PASSWORD_FILE,
+    "/run/credentials/despacito.service/DESPACITO_ADMIN_PASSWORD",
+  );
+  assert.equal(env.DESPACITO_CONFIG, "/etc/despacito/deploy.yaml");
+  assert.deepEqual(e.service.requires, ["postgresql.target"]);
+  assert.deepEqual(e.caddyService?.serviceConfig.SupplementaryGroups, ["despacito"]);
+});
