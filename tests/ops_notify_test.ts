@@ -122,8 +122,8 @@ notifications:
       const n = b.notifications as { state: string }[];
       return n.length === 5 && n.every((x) => x.state !== "pending") ? b.notifications : undefined;
     });
-    // deno-lint-ignore no-explicit-any
     const by = (target: string, event: string) =>
+      // deno-lint-ignore no-explicit-any
       list.find((n: any) => n.target === target && n.event === event);
     for (const event of ["queued", "started", "deployed"]) {
       assert.equal(by("hook", event)?.state, "delivered", event);
