@@ -4,9 +4,10 @@ import { DomainError } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { RouteDef } from "../http/types.ts";
+import type { Principal } from "./principal.ts";
 import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
 
-export function tokenRoutes(deps: { sql: Sql }): RouteDef[] {
+export function tokenRoutes(deps: { sql: Sql }): RouteDef<Principal>[] {
   const { sql } = deps;
   return [
     {

@@ -5,8 +5,7 @@
  * permission flags. Adding an option means adding a row here, nothing else.
  */
 
-// Imported by value from a leaf module (no I/O): the same parser the server uses.
-import { trustedProxyProblem } from "../auth/client_address.ts";
+import { trustedProxyProblem } from "./trusted_proxies.ts";
 
 export type OptionType =
   | "string"

@@ -8,7 +8,8 @@
  * Never runs anything at import time.
  */
 
-import type { Area, AreaContext } from "../core/area.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Area, AreaContext } from "../http/area.ts";
 import { createBus } from "../events/bus.ts";
 import { type Executor, runProcess } from "../exec/run.ts";
 import { detectNixVersion, type NixVersion } from "./flake_step.ts";
@@ -21,7 +22,7 @@ import type { DeployEvent } from "./store.ts";
 import { createWorker } from "./worker.ts";
 import { resolve } from "node:path";
 
-export interface DeployArea extends Area {
+export interface DeployArea extends Area<Principal> {
   ports: DeployPorts;
 }
 

@@ -78,7 +78,7 @@ async function requireDeployment(sql: Sql, id: string): Promise<DeploymentRow> {
   return row;
 }
 
-export function deployRoutes(deps: RouteDeps): RouteDef[] {
+export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
   const { sql, service } = deps;
   return [
     {

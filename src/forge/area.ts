@@ -7,7 +7,8 @@
  * unsealed, never lets a status post touch a deployment's outcome.
  */
 
-import type { Area, AreaContext } from "../core/area.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Area, AreaContext } from "../http/area.ts";
 import { createSealer, type Sealer } from "../secrets/box.ts";
 import { loadOrCreateKey } from "../secrets/key.ts";
 import { createForgeClient } from "./client.ts";
@@ -26,7 +27,9 @@ export interface ForgeAreaOptions extends AreaContext {
 }
 
 /** The forge area, or undefined (with a log line saying why) when it cannot run. */
-export async function createForgeArea(options: ForgeAreaOptions): Promise<Area | undefined> {
+export async function createForgeArea(
+  options: ForgeAreaOptions,
+): Promise<Area<Principal> | undefined> {
   const { config, log, sql, ports } = options;
   if (!config.baseUrl) {
     log.info(

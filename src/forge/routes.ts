@@ -1,6 +1,6 @@
 /** The forge's route table, read top to bottom; handlers parse → call the domain → respond. */
 
-import { describePrincipal } from "../auth/principal.ts";
+import { describePrincipal, type Principal } from "../auth/principal.ts";
 import { DomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { RouteDef } from "../http/types.ts";
@@ -12,7 +12,7 @@ import { connectionViews, isUuid, repoJson } from "./store.ts";
 
 const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger", "source_url"];
 
-export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
+export function forgeRoutes(deps: ForgeDeps): RouteDef<Principal>[] {
   return [
     {
       method: "POST",

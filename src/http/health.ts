@@ -18,7 +18,7 @@ export interface HealthDeps {
   timeoutMs?: number;
 }
 
-export function healthRoutes(deps: HealthDeps): RouteDef[] {
+export function healthRoutes<P>(deps: HealthDeps): RouteDef<P>[] {
   return [
     {
       method: "GET",
