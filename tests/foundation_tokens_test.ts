@@ -12,7 +12,7 @@ import { createLogger, silentLogger } from "../src/log/log.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
-import { sha256Hex } from "../src/auth/tokens.ts";
+import { sha256Hex } from "../src/core/ids.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
 
 interface Harness {

@@ -8,6 +8,7 @@
  */
 
 import type postgres from "postgres";
+import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import {
   deploymentJson,
@@ -200,10 +201,6 @@ export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow
   if (!isUuid(id)) return undefined;
   const [row] = await sql<DeploymentRow[]>`select * from deployments where id = ${id}`;
   return row;
-}
-
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 export async function runningDeployments(sql: Sql): Promise<DeploymentRow[]> {

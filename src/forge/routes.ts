@@ -8,7 +8,8 @@ import { createConnection, deleteConnection, rotateWebhookSecret } from "./conne
 import { parseNewConnection } from "./connection_input.ts";
 import { handleDelivery } from "./deliveries.ts";
 import type { ForgeDeps } from "./deps.ts";
-import { connectionViews, isUuid, repoJson } from "./store.ts";
+import { isUuid } from "../core/ids.ts";
+import { connectionViews, repoJson } from "./store.ts";
 
 const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger", "source_url"];
 

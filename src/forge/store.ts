@@ -5,6 +5,7 @@
  * handle or a transaction; knows nothing of HTTP or of the forge API.
  */
 
+import { isUuid } from "../core/ids.ts";
 import type { Queryable } from "../secrets/store.ts";
 import type { ForgeType } from "./client.ts";
 import type { Trigger } from "./events.ts";
@@ -40,9 +41,6 @@ export interface ConnectionView extends Connection {
     deploymentId: string;
   } | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string) => UUID.test(s);
 
 export async function insertConnection(
   q: Queryable,
