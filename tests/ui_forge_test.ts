@@ -16,7 +16,6 @@ import { newPage } from "./ui_support.ts";
 import { withDeployUiWorld } from "./ui_deploy_support.ts";
 import { SCREEN_MODES } from "./ui_page_support.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
 const ADMIN_PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
 
@@ -41,7 +40,6 @@ async function connect(
 
 Deno.test(
   "Repositories in Chromium: connect (webhook made or manual), forge deployment with its commit statuses, rotate, disconnect",
-  opts,
   async (t) => {
     const forge = await startFakeForgejo();
     try {
