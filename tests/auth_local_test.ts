@@ -11,7 +11,13 @@ import { createLocalUser, setDisabled } from "../src/auth/users.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/log/log.ts";
 import { startServer } from "../src/server.ts";
-import { type AuthServer, json, sameOrigin, setCookie, startAuthServer } from "./auth_support.ts";
+import {
+  type AuthServer,
+  json,
+  sameOrigin,
+  setCookie,
+  startAuthServer,
+} from "./_harness/auth_server.ts";
 
 const PASSWORD = "correct horse battery";
 

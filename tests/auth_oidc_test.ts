@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Browser, startProvider, type TestProvider } from "./_harness/oidc_provider.ts";
-import { type AuthServer, json, reservePort, startAuthServer } from "./auth_support.ts";
+import { type AuthServer, json, reservePort, startAuthServer } from "./_harness/auth_server.ts";
 
 async function setup(count = 1, env: Record<string, string> = {}) {
   const r = reservePort();

@@ -5,12 +5,12 @@
  */
 
 import postgres from "postgres";
-import { loadConfig } from "../src/config/config.ts";
-import type { Sql } from "../src/db/connect.ts";
-import { createLogger } from "../src/log/log.ts";
-import { type RunningServer, startServer } from "../src/server.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
-import { freePort } from "./_harness/oidc_provider.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import type { Sql } from "../../src/db/connect.ts";
+import { createLogger } from "../../src/log/log.ts";
+import { type RunningServer, startServer } from "../../src/server.ts";
+import { freshDatabase } from "./postgres.ts";
+import { freePort } from "./oidc_provider.ts";
 
 export interface AuthServer {
   base: string;
