@@ -51,6 +51,8 @@ export interface Config {
   // deploy
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
+  nixTimeoutMs: number;
+  execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
   // Exactly the keys of OPTIONS (table.ts): a field without a row, or a row without a field, does

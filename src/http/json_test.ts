@@ -11,7 +11,8 @@ const app = () => {
   return a;
 };
 
-const post = (body: string) => app().request("/", { method: "POST", body });
+const post = (body: string, type = "application/json; charset=utf-8") =>
+  app().request("/", { method: "POST", body, headers: { "content-type": type } });
 
 Deno.test("readJsonObject() returns an object whose keys are all allowed", async () => {
   const res = await post(`{"package":"web","version":"1.0"}`);
@@ -45,4 +46,19 @@ Deno.test("readJsonObject() lists every unknown field", async () => {
     { field: "pakage", message: "unknown field" },
     { field: "extra", message: "unknown field" },
   ]);
+});
+
+Deno.test("readJsonObject() answers 415 to a body not declared application/json", async () => {
+  for (const type of ["text/plain", "application/x-www-form-urlencoded", ""]) {
+    const res = await post(`{"package":"web"}`, type);
+    assert.equal(res.status, 415, type);
+    assert.equal((await res.json()).error.code, "unsupported_media_type");
+  }
+});
+
+Deno.test("readJsonObject() names every field holding a control, bidi or zero-width character", async () => {
+  const res = await post(JSON.stringify({ package: "we\u202eb", version: "1.0\u0000" }));
+  assert.equal(res.status, 400);
+  const { error } = await res.json();
+  assert.deepEqual(error.details.map((d: { field: string }) => d.field), ["package", "version"]);
 });
