@@ -10,9 +10,7 @@ import { checkLocalLogin } from "../src/auth/passwords.ts";
 import { permissionFlags } from "../src/build/permissions.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createSession, resolveSession } from "../src/auth/sessions.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
-import postgres from "postgres";
-import type { Sql } from "../src/db/connect.ts";
+import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 
@@ -36,11 +34,8 @@ Deno.test("despacito user add/list/passwd/disable/enable manage local accounts",
     const dec = new TextDecoder();
     return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
   };
-  const sql = postgres(db.uri, {
-    max: 1,
-    onnotice: () => {},
-    transform: { column: { from: postgres.toCamel } },
-  }) as unknown as Sql;
+  const store = await storeDatabase(db.uri, 1);
+  const sql = store.sql;
   try {
     const added = await cli(["add", "carol"], "first password\n");
     assert.equal(added.code, 0, added.err);
@@ -76,7 +71,7 @@ Deno.test("despacito user add/list/passwd/disable/enable manage local accounts",
     assert.equal((await checkLocalLogin(sql, "carol", "second password")).reason, "ok");
     assert.equal((await cli(["disable", "nobody"])).code, 1);
   } finally {
-    await sql.end();
+    await store.close();
     await db.drop();
     await Deno.remove(dataDir, { recursive: true });
   }
