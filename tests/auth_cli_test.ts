@@ -5,34 +5,18 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { checkLocalLogin } from "../src/auth/passwords.ts";
-import { permissionFlags } from "../src/build/permissions.ts";
-import { loadConfig } from "../src/config/config.ts";
 import { createSession, resolveSession } from "../src/auth/sessions.ts";
 import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
-
-const root = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
+import { runCli } from "./_harness/server.ts";
 
 Deno.test("despacito user add/list/passwd/disable/enable manage local accounts", async () => {
   const db = await freshDatabase();
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-cli-" });
   const env = { DESPACITO_POSTGRES_CONNECTION_URI: db.uri, DESPACITO_DATA_DIR: dataDir };
-  const flags = permissionFlags({ config: loadConfig(env), programDir: root });
   const cli = async (args: string[], stdin = "") => {
-    const child = new Deno.Command("deno", {
-      args: ["run", ...flags, `${root}/main.ts`, "user", ...args],
-      env,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-    const r = await child.output();
-    const dec = new TextDecoder();
-    return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+    const r = await runCli(["user", ...args], env, { stdin });
+    return { code: r.code, out: r.stdout, err: r.stderr };
   };
   const store = await storeDatabase(db.uri, 1);
   const sql = store.sql;
