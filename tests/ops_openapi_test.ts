@@ -115,7 +115,7 @@ Deno.test("GET /api/openapi.json is valid OpenAPI 3.1 covering every route, and 
 });
 
 Deno.test("buildOpenApi() lists a route without a schema under x-missing-schemas", async () => {
-  const route: RouteDef = {
+  const route: RouteDef<unknown> = {
     method: "POST",
     path: "/api/brand-new/:id",
     access: "manage",

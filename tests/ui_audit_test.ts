@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { screenshot } from "./_harness/chromium.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
-import { addLocalUser, newPage, signedInState, withUiWorld } from "./ui_support.ts";
+import { addLocalUser, newPage, signedInState, withUiWorld } from "./_harness/ui_world.ts";
 
 const PASSWORD = "correct horse battery";
 

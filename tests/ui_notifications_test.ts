@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { screenshot } from "./_harness/chromium.ts";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
-import { addLocalUser, newPage, signedInState, withUiWorld } from "./ui_support.ts";
+import { addLocalUser, newPage, signedInState, withUiWorld } from "./_harness/ui_world.ts";
 
 const PASSWORD = "correct horse battery";
 

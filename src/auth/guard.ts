@@ -10,7 +10,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
-import type { Access, AppContext, AppEnv } from "../http/types.ts";
+import type { Access, AppContext, RouteEnv } from "../http/types.ts";
 import { checkCsrf } from "./csrf.ts";
 import type { Principal } from "./principal.ts";
 import { noTokensYet, verifyToken } from "./tokens.ts";
@@ -58,7 +58,10 @@ export async function bearerPrincipal(c: AppContext, sql: Sql): Promise<Principa
   };
 }
 
-export function accessGuard(access: Access, deps: GuardDeps): MiddlewareHandler<AppEnv> {
+export function accessGuard(
+  access: Access,
+  deps: GuardDeps,
+): MiddlewareHandler<RouteEnv<Principal>> {
   return async (c, next) => {
     if (access === "public" || access === "signed") return await next();
 

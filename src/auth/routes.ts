@@ -8,9 +8,9 @@
 
 import { DomainError, invalidRequest, isDomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
-import type { AppContext, RouteDef } from "../http/types.ts";
 import type { Handler } from "hono";
-import type { AppEnv } from "../http/types.ts";
+import type { AppContext, AppEnv, RouteDef } from "../http/types.ts";
+import type { Principal } from "./principal.ts";
 import type { AuthRuntime } from "./runtime.ts";
 import { checkCsrf } from "./csrf.ts";
 import { finishLogin, safeReturnTo, startLogin, TRANSACTION_TTL_MS } from "./oidc_login.ts";
@@ -18,9 +18,9 @@ import { checkLocalLogin } from "./passwords.ts";
 import { resolveSession, revokeSession } from "./sessions.ts";
 import { userJson } from "./users.ts";
 
-export function authRoutes(rt: AuthRuntime): RouteDef[] {
+export function authRoutes(rt: AuthRuntime): RouteDef<Principal>[] {
   const providers = rt.oidc?.providers;
-  const routes: RouteDef[] = [
+  const routes: RouteDef<Principal>[] = [
     {
       method: "GET",
       path: "/api/auth/methods",
@@ -74,7 +74,10 @@ export function authRoutes(rt: AuthRuntime): RouteDef[] {
   return routes;
 }
 
-function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): RouteDef[] {
+function oidcRoutes(
+  rt: AuthRuntime,
+  oidc: NonNullable<AuthRuntime["oidc"]>,
+): RouteDef<Principal>[] {
   const deps = { sql: rt.sql, providers: oidc.providers, redirectUrl: oidc.redirectUrl };
   return [
     {

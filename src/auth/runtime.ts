@@ -14,13 +14,15 @@ import { type AuditSink, NO_AUDIT } from "../core/audit.ts";
 import { type RequestAudit, requestAudit } from "../http/audit.ts";
 import type { AppContext, AppEnv } from "../http/types.ts";
 import type { Logger } from "../log/log.ts";
-import { clientAddress, parseTrustedProxies } from "./client_address.ts";
+import { parseTrustedProxies } from "../config/trusted_proxies.ts";
+import { clientAddress } from "../http/client_address.ts";
 import { type CookieJar, cookieJar } from "./cookies.ts";
 import { oidcSettings } from "./oidc_config.ts";
 import { OidcProviders } from "./oidc_providers.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { createSession, revokeSession } from "./sessions.ts";
 import { noteLogin } from "./users.ts";
+import { auditActor } from "./principal.ts";
 
 export type LimitBucket = "local" | "oidc" | "bootstrap";
 
@@ -72,7 +74,7 @@ export function createAuthRuntime(
     clientAddress: (c) =>
       clientAddress(c.env?.remoteAddr, c.req.header("x-forwarded-for"), trusted),
     expectedOrigin: (c) => baseOrigin ?? new URL(c.req.url).origin,
-    audit: requestAudit(deps.audit ?? NO_AUDIT, config),
+    audit: requestAudit(deps.audit ?? NO_AUDIT, config, auditActor),
     take(c, bucket) {
       const address = rt.clientAddress(c);
       const r = limiters.get(bucket)!.take(address);

@@ -5,9 +5,10 @@ import type { Sql } from "../db/connect.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { RequestAudit } from "../http/audit.ts";
 import type { RouteDef } from "../http/types.ts";
+import type { Principal } from "./principal.ts";
 import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
 
-export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef[] {
+export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<Principal>[] {
   const { sql, audit } = deps;
   return [
     {

@@ -48,7 +48,7 @@ export interface Config {
   forgeStatusAttempts: number;
   forgeStatusBackoffMs: number;
   forgeSecretOverlapMs: number;
-  // deploy (issue 3)
+  // deploy
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
   nixTimeoutMs: number;
@@ -63,8 +63,8 @@ export interface Config {
   notifyAttempts: number;
   notifyBackoffMs: number;
   notifyTimeoutMs: number;
-  // Rows added to OPTIONS by later areas appear here too; see table.ts.
-  [key: string]: unknown;
+  // Exactly the keys of OPTIONS (table.ts): a field without a row, or a row without a field, does
+  // not compile, and neither does a misspelt `config.flakeDri`.
 }
 
 export interface ConfigProblem {

@@ -5,8 +5,9 @@
  * permission flags. Adding an option means adding a row here, nothing else.
  */
 
-// Imported by value from a leaf module (no I/O): the same parser the server uses.
-import { trustedProxyProblem } from "../auth/client_address.ts";
+import type { Config } from "./config.ts";
+import { DEFAULT_FLAKE_REF_SCHEMES, FLAKE_REF_SCHEMES } from "./flake_ref_schemes.ts";
+import { trustedProxyProblem } from "./trusted_proxies.ts";
 
 export type OptionType =
   | "string"
@@ -24,7 +25,7 @@ export interface OptionSpec {
   /** Environment variable name. */
   env: string;
   /** Key in the frozen Config object. */
-  key: string;
+  key: keyof Config;
   type: OptionType;
   /** Default as the operator would write it; undefined means unset. */
   default?: string;
@@ -41,7 +42,7 @@ const positive = (
   v: unknown,
 ) => (typeof v === "number" && v > 0 ? undefined : "must be greater than zero");
 
-export const OPTIONS: readonly OptionSpec[] = [
+const ROWS = [
   {
     env: "DESPACITO_LISTEN",
     key: "listen",
@@ -329,12 +330,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "After a webhook secret rotation, how long the previous secret is still accepted.",
     validate: positive,
   },
-  // --- deploy (issue 3) ---
+  // --- deploy ---
   {
     env: "DESPACITO_FLAKE_REF_SCHEMES",
     key: "flakeRefSchemes",
     type: "list",
-    default: "github,gitlab,sourcehut,git+https,git+ssh,https",
+    default: DEFAULT_FLAKE_REF_SCHEMES.join(","),
     description:
       "Flake reference schemes a webhook's flake_ref may use (https = tarballs). path: and file-based refs are off by default; tests add git+file.",
     validate: (v) => {
@@ -444,28 +445,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Timeout of one notification attempt.",
     validate: positive,
   },
-];
+] as const satisfies readonly OptionSpec[];
 
-/** Every scheme DESPACITO_FLAKE_REF_SCHEMES may name. */
-export const FLAKE_REF_SCHEMES: readonly string[] = [
-  "github",
-  "gitlab",
-  "sourcehut",
-  "git+https",
-  "git+ssh",
-  "git+http",
-  "git+file",
-  "https",
-  "http",
-  "tarball+https",
-  "tarball+http",
-  "tarball+file",
-  "file+https",
-  "file+http",
-  "file+file",
-  "path",
-];
+export const OPTIONS: readonly OptionSpec[] = ROWS;
 
-export const OPTION_BY_ENV: ReadonlyMap<string, OptionSpec> = new Map(
-  OPTIONS.map((o) => [o.env, o]),
-);
+// A Config field without a row fails to compile here (`key` already refuses a row without a field).
+const _everyFieldHasARow: Record<Exclude<keyof Config, typeof ROWS[number]["key"]>, never> = {};

@@ -8,7 +8,8 @@
  * Never runs anything at import time.
  */
 
-import type { Area, AreaContext } from "../core/area.ts";
+import { auditActor, type Principal } from "../auth/principal.ts";
+import type { Area, AreaContext } from "../http/area.ts";
 import { NO_AUDIT } from "../core/audit.ts";
 import { createBus } from "../events/bus.ts";
 import { requestAudit } from "../http/audit.ts";
@@ -26,7 +27,7 @@ import type { DeployEvent } from "./store.ts";
 import { createWorker } from "./worker.ts";
 import { resolve } from "node:path";
 
-export interface DeployArea extends Area {
+export interface DeployArea extends Area<Principal> {
   ports: DeployPorts;
 }
 
@@ -102,7 +103,7 @@ export async function createDeployArea(
       inputs,
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
-      audit: requestAudit(ctx.audit ?? NO_AUDIT, config),
+      audit: requestAudit(ctx.audit ?? NO_AUDIT, config, auditActor),
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {

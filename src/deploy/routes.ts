@@ -5,6 +5,7 @@
  */
 
 import { DomainError, invalidRequest } from "../core/errors.ts";
+import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import type { RequestAudit } from "../http/audit.ts";
 import { readJsonObject } from "../http/json.ts";
@@ -25,7 +26,6 @@ import {
   type DeployEvent,
   type EnqueueResult,
   getDeployment,
-  isUuid,
   lastDeployments,
   listDeployments,
   logEntries,
@@ -92,7 +92,7 @@ function queuedAnswer(c: AppContext, r: EnqueueResult) {
   return c.json({ status: "queued", ...ids }, 202);
 }
 
-export function deployRoutes(deps: RouteDeps): RouteDef[] {
+export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
   const { sql, service } = deps;
   return [
     {

@@ -9,6 +9,7 @@
 
 import type postgres from "postgres";
 import { DomainError } from "../core/errors.ts";
+import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import type { NodeOutcome } from "./colmena.ts";
 import {
@@ -297,11 +298,6 @@ export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow
   const [row] = await sql<DeploymentRow[]>`
     select ${sql(DEPLOYMENT_COLUMNS)} from deployments where id = ${id}`;
   return row;
-}
-
-/** True for a UUID in its canonical text form. */
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 export async function markCancelRequested(sql: Sql, id: string): Promise<void> {

@@ -1,6 +1,6 @@
 /** The forge's route table, read top to bottom; handlers parse → call the domain → respond. */
 
-import { describePrincipal } from "../auth/principal.ts";
+import { describePrincipal, type Principal } from "../auth/principal.ts";
 import { DomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { RequestAudit } from "../http/audit.ts";
@@ -10,12 +10,13 @@ import { rotateWebhookSecret } from "./rotation.ts";
 import { parseNewConnection } from "./connection_input.ts";
 import { handleDelivery } from "./deliveries.ts";
 import type { ForgeDeps } from "./deps.ts";
+import { isUuid } from "../core/ids.ts";
 import { statusPostJson, statusPostsOf } from "./status_store.ts";
-import { connectionViews, isUuid, repoJson } from "./store.ts";
+import { connectionViews, repoJson } from "./store.ts";
 
 const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger", "source_url"];
 
-export function forgeRoutes(deps: ForgeDeps, audit: RequestAudit): RouteDef[] {
+export function forgeRoutes(deps: ForgeDeps, audit: RequestAudit): RouteDef<Principal>[] {
   return [
     {
       method: "POST",

@@ -9,7 +9,7 @@
  */
 
 import type { AuditSink } from "../core/audit.ts";
-import type { Area, AreaContext } from "../core/area.ts";
+import type { Area, AreaContext } from "../http/area.ts";
 import type { Access, RouteDef } from "../http/types.ts";
 import { VERSION_INFO } from "../version.ts";
 import { createAuditSink } from "./audit_store.ts";
@@ -20,7 +20,7 @@ import { opsMiddleware } from "./middleware.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { opsRoutes } from "./routes.ts";
 
-export interface OpsArea extends Area {
+export interface OpsArea<P> extends Area<P> {
   audit: AuditSink;
   /** Wired by src/areas.ts once deploy exists: deployment status changes feed the metrics. */
   followDeployments(
@@ -34,7 +34,7 @@ const METRICS_ACCESS: Record<string, Access | undefined> = {
   off: undefined,
 };
 
-export async function createOpsArea(ctx: AreaContext): Promise<OpsArea> {
+export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
   const { config, sql } = ctx;
   const log = ctx.log.child({ component: "ops" });
   const metricsAccess = METRICS_ACCESS[config.metrics];
@@ -57,7 +57,7 @@ export async function createOpsArea(ctx: AreaContext): Promise<OpsArea> {
     baseUrl: config.baseUrl,
     userAgent: `despacito/${VERSION_INFO.version}`,
   });
-  let routeTable: RouteDef[] = [];
+  let routeTable: RouteDef<P>[] = [];
   let openapi: unknown;
   let unsubscribe: (() => void) | undefined;
 

@@ -67,7 +67,7 @@ function successResponse(shape: RouteSchema["responses"][string]): Json {
   }
 }
 
-function operation(r: RouteDef, s: RouteSchema | undefined): Json {
+function operation<P>(r: RouteDef<P>, s: RouteSchema | undefined): Json {
   const pathParams = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
     name: m[1],
     in: "path",
@@ -110,7 +110,7 @@ function operation(r: RouteDef, s: RouteSchema | undefined): Json {
   return op;
 }
 
-export function buildOpenApi(routes: RouteDef[], version: string): Json {
+export function buildOpenApi<P>(routes: RouteDef<P>[], version: string): Json {
   const paths: Record<string, Json> = {};
   const missing: string[] = [];
   for (const r of routes) {

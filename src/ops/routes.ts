@@ -25,8 +25,8 @@ export interface OpsRouteDeps {
   openapi: () => unknown;
 }
 
-export function opsRoutes(d: OpsRouteDeps): RouteDef[] {
-  const routes: RouteDef[] = [];
+export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
+  const routes: RouteDef<P>[] = [];
   const metrics = d.metrics;
   if (metrics) {
     routes.push({

@@ -1,23 +1,13 @@
-/** The JSON shapes the UI reads, as CONTRACTS.md defines them (snake_case over the wire). */
+/**
+ * The JSON shapes the UI reads, as README's API section documents them
+ * (snake_case over the wire). The deployment statuses are the server's own
+ * list (src/core/deployment_status.ts, pure data), not a copy.
+ */
 
-export type DeploymentStatus =
-  | "queued"
-  | "running"
-  | "deployed"
-  | "failed"
-  | "superseded"
-  | "cancelled"
-  | "interrupted";
+import type { DeploymentStatus } from "../../src/core/deployment_status.ts";
 
-export const DEPLOYMENT_STATUSES: DeploymentStatus[] = [
-  "queued",
-  "running",
-  "deployed",
-  "failed",
-  "superseded",
-  "cancelled",
-  "interrupted",
-];
+export { DEPLOYMENT_STATUSES } from "../../src/core/deployment_status.ts";
+export type { DeploymentStatus };
 
 export const ACTIVE: DeploymentStatus[] = ["queued", "running"];
 

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/config.ts";
-import { permissionFlags } from "../build/permissions.ts";
+import { permissionFlags } from "./permissions.ts";
 
 Deno.test("under the production --allow-env, git's GIT_CONFIG_* reach children (the NixOS module's git settings)", async () => {
   const flags = permissionFlags({ config: loadConfig({ DESPACITO_DATA_DIR: "/tmp/x" }) });
   const allowEnv = flags.find((f) => f.startsWith("--allow-env="))!;
-  const envModule = fileURLToPath(new URL("./env.ts", import.meta.url));
+  const envModule = fileURLToPath(new URL("../exec/env.ts", import.meta.url));
   // deno run, not eval (which grants everything): the environment cannot be listed, only read by name.
   const script = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(
