@@ -26,6 +26,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   tokenBootstrap: boolean;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
   // sign-in (src/auth)
   oidcIssuerUrls?: string[];
   oidcClientId?: string;

@@ -172,6 +172,15 @@ const ROWS = [
     description: "Largest accepted request body; larger requests get 413.",
     validate: positive,
   },
+  {
+    env: "DESPACITO_BODY_TIMEOUT",
+    key: "bodyTimeoutMs",
+    type: "duration",
+    default: "30s",
+    description:
+      "How long a client may take to send a request body once it started; slower ones get 408 (incomplete headers are the front proxy's to time out).",
+    validate: positive,
+  },
   // --- sign-in (src/auth): OIDC, local accounts, sessions, abuse limits ---
   {
     env: "DESPACITO_OIDC_ISSUER_URLS",
