@@ -16,7 +16,11 @@ export interface SessionPrincipal {
   kind: "session";
   /** The user's identity; the account's dates stay in UserRecord. */
   user: Pick<UserRecord, "id" | "issuer" | "subject" | "username" | "email" | "displayName">;
-  session: { id: string };
+  /**
+   * A browser session, or with `cli` a CLI sign-in (an OAuth grant) whose
+   * access token came as a bearer: no cookie, so no CSRF check.
+   */
+  session: { id: string; cli?: true };
 }
 
 export type Principal = TokenPrincipal | SessionPrincipal;

@@ -20,7 +20,7 @@ import { RateLimiter } from "./rate_limit.ts";
 import { createSession, revokeSession } from "./sessions.ts";
 import { noteLogin } from "./users.ts";
 
-export type LimitBucket = "local" | "oidc" | "bootstrap";
+export type LimitBucket = "local" | "oidc" | "bootstrap" | "oauth";
 
 export interface AuthRuntime {
   config: Readonly<Config>;
@@ -43,7 +43,7 @@ export function createAuthRuntime(
   const { config, sql } = deps;
   const trusted = parseTrustedProxies(config.trustedProxies);
   const limiters = new Map<LimitBucket, RateLimiter>(
-    (["local", "oidc", "bootstrap"] as const).map((b) => [
+    (["local", "oidc", "bootstrap", "oauth"] as const).map((b) => [
       b,
       new RateLimiter({ limit: config.authRateLimit, windowMs: config.authRateWindowMs }),
     ]),

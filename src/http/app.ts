@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.notFound((c) => {
     const p = c.req.path;
-    const apiLike = ["/api", "/auth", "/webhook", "/health"].some((x) =>
+    const apiLike = ["/api", "/auth", "/oauth", "/.well-known", "/webhook", "/health"].some((x) =>
       p === x || p.startsWith(x + "/")
     );
     if (!apiLike && fallback && (c.req.method === "GET" || c.req.method === "HEAD")) {

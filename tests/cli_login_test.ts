@@ -1,0 +1,48 @@
+/**
+ * `despacito login` end to end: despacito as it ships, the CLI as it ships
+ * (its operator permission profile), real Chromium signing in with a local
+ * account and consenting, then the stored credentials at work.
+ */
+
+import assert from "node:assert/strict";
+import { addUser, api, browserLogin, stored, withCliWorld } from "./cli_support.ts";
+
+Deno.test("despacito login: the browser signs in and consents, the CLI ends signed in", async () => {
+  await withCliWorld({}, async (w) => {
+    await addUser(w, "alice");
+    const r = await browserLogin(w, "alice");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `Signed in to ${w.url} as alice.`);
+    assert.match(r.stderr, /Open this address in a browser/);
+
+    const info = await Deno.stat(w.credentialsFile);
+    assert.equal(info.mode! & 0o777, 0o600, "credentials are private");
+    const c = await stored(w);
+    assert.equal(c.server, w.url);
+    assert.match(c.access_token, /^dcli_at_/);
+    assert.match(c.refresh_token, /^dcli_rt_/);
+    assert.ok(Date.parse(c.expires_at) > Date.now() + 50 * 60_000, "an hour by default");
+    // Acts as alice: a session-like principal, with no CSRF proof needed.
+    const me = await (await fetch(`${w.url}/api/me`, {
+      headers: { authorization: `Bearer ${c.access_token}` },
+    })).json();
+    assert.equal(me.kind, "session");
+    assert.equal(me.user.username, "alice");
+    assert.equal(await api(w, "/api/cli-sessions", c.access_token), 200);
+
+    const who = await w.cli(["tokens", "list", "--json"]);
+    assert.equal(who.code, 0, who.stderr);
+    assert.deepEqual(JSON.parse(who.stdout), { tokens: [] });
+
+    const out = await w.cli(["logout"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /^Signed out of http:\/\/127\.0\.0\.1:\d+; .*credentials\.json deleted\.$/m,
+    );
+    assert.equal(await api(w, "/api/me", c.access_token), 401, "logout revoked the sign-in");
+    const after = await w.cli(["status"]);
+    assert.equal(after.code, 3);
+    assert.match(after.stderr, /not signed in/);
+  });
+});
