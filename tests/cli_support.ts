@@ -200,3 +200,121 @@ export async function api(w: CliWorld, path: string, token: string): Promise<num
   await res.body?.cancel();
   return res.status;
 }
+
+export const CLIENT = "despacito-cli";
+
+export interface Flow {
+  cookie: string;
+  redirectUri: string;
+  verifier: string;
+  challenge: string;
+}
+
+function b64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+/** Signs in with the local form over HTTP (no browser): the session cookie header. */
+export async function sessionCookie(w: CliWorld, username: string): Promise<string> {
+  const res = await fetch(`${w.url}/auth/local/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: w.url },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 200);
+  return res.headers.getSetCookie()[0].split(";")[0];
+}
+
+export async function newFlow(w: CliWorld, username: string): Promise<Flow> {
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return {
+    cookie: await sessionCookie(w, username),
+    redirectUri: "http://127.0.0.1:49999/callback",
+    verifier,
+    challenge: b64url(new Uint8Array(digest)),
+  };
+}
+
+export function authorizeParams(f: Flow, over: Record<string, string> = {}) {
+  return new URLSearchParams({
+    response_type: "code",
+    client_id: CLIENT,
+    redirect_uri: f.redirectUri,
+    state: "s-123",
+    code_challenge: f.challenge,
+    code_challenge_method: "S256",
+    ...over,
+  });
+}
+
+/** The consent form's POST, as the browser sends it: the code from the redirect. */
+export async function consent(w: CliWorld, f: Flow): Promise<string> {
+  const params = authorizeParams(f);
+  params.set("decision", "allow");
+  const res = await fetch(`${w.url}/oauth/authorize`, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      cookie: f.cookie,
+      origin: w.url,
+    },
+    body: params,
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 303);
+  const back = new URL(res.headers.get("location")!);
+  assert.equal(back.origin + back.pathname, f.redirectUri);
+  assert.equal(back.searchParams.get("state"), "s-123");
+  return back.searchParams.get("code")!;
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+}
+
+/** A complete sign-in over HTTP; the token answer. */
+export async function httpLogin(w: CliWorld, username: string): Promise<Tokens> {
+  const f = await newFlow(w, username);
+  const code = await consent(w, f);
+  const r = await postForm(`${w.url}/oauth/token`, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: f.redirectUri,
+    code_verifier: f.verifier,
+    client_id: CLIENT,
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body as unknown as Tokens;
+}
+
+export async function refreshWith(w: CliWorld, token: string) {
+  return await postForm(`${w.url}/oauth/token`, {
+    grant_type: "refresh_token",
+    refresh_token: token,
+    client_id: CLIENT,
+  });
+}
+
+/** Writes the CLI's credentials file as `despacito login` would. */
+export async function storeForCli(w: CliWorld, t: Tokens, expiresAt?: Date) {
+  await Deno.mkdir(`${w.configHome}/despacito`, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    w.credentialsFile,
+    JSON.stringify({
+      server: w.url,
+      access_token: t.access_token,
+      refresh_token: t.refresh_token,
+      expires_at: (expiresAt ?? new Date(Date.now() + t.expires_in * 1000)).toISOString(),
+      client_id: CLIENT,
+      token_endpoint: `${w.url}/oauth/token`,
+      revocation_endpoint: `${w.url}/oauth/revoke`,
+    }),
+    { mode: 0o600 },
+  );
+}

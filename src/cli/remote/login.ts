@@ -27,6 +27,13 @@ export async function loginCommand(args: string[]): Promise<number> {
       const timeoutMs = parseTimeout(values.timeout);
       const dir = credentialsDir();
       if (!dir) throw new CliError("neither XDG_CONFIG_HOME nor HOME is set", EXIT.usage);
+      if (Deno.permissions.querySync({ name: "write", path: dir }).state !== "granted") {
+        throw new CliError(
+          `this despacito may not write ${dir} (its permissions are fixed for the server): ` +
+            "sign in with `deno task cli login`, or use DESPACITO_URL and DESPACITO_TOKEN",
+          EXIT.failed,
+        );
+      }
       const meta = await metadata(server);
       const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
       const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
