@@ -163,15 +163,15 @@ export const COMMANDS: Command[] = [
 
 export function usageText(): string {
   // Usage and summary on one line while that fits 100 columns, else the summary below.
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length).filter((n) => n <= 48));
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length).filter((n) => n <= 36));
   return [
     "despacito: continuous delivery for NixOS fleets (Forgejo → flake.lock → colmena apply)",
     "",
     "Usage:",
     ...COMMANDS.map((c) =>
-      c.usage.length <= width
+      c.usage.length <= width && 4 + width + c.summary.length <= 100
         ? `  ${c.usage.padEnd(width)}  ${c.summary}`
-        : `  ${c.usage}\n  ${" ".repeat(width)}  ${c.summary}`
+        : `  ${c.usage}\n      ${c.summary}`
     ),
     "",
     "Every operator command (login … tokens) takes --json and --help. Exit status: 0 ok,",
