@@ -40,7 +40,8 @@ export interface CliWorld {
   configHome: string;
   credentialsFile: string;
   cli(args: string[], env?: Env): Promise<CliResult>;
-  restart(): Promise<void>;
+  /** SIGTERM, `during` while it shuts down, then the same server again (same port). */
+  restart(during?: () => Promise<void>): Promise<void>;
 }
 
 export interface WorldOptions {
@@ -84,8 +85,10 @@ export async function withCliWorld(options: WorldOptions, fn: (w: CliWorld) => P
       configHome,
       credentialsFile: `${configHome}/despacito/credentials.json`,
       cli: (args, env = {}) => runCli(args, { XDG_CONFIG_HOME: configHome, ...env }),
-      restart: async () => {
-        await w.server.stop();
+      restart: async (during) => {
+        const stopped = w.server.stop();
+        await during?.();
+        await stopped;
         w.server = server = await spawnServer({ env: serverEnv });
       },
     };
@@ -125,30 +128,15 @@ export async function browserLogin(
 ): Promise<CliResult> {
   const own = browser ? undefined : await launchChromium();
   const b = browser ?? own!;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoRunArgs({ XDG_CONFIG_HOME: w.configHome }, ["login", w.url]),
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/",
-      XDG_CONFIG_HOME: w.configHome,
-      NO_COLOR: "1",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-    },
-    clearEnv: true,
-    cwd: REPO_DIR,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const readErr = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) stderr += c;
-  })();
-  const stdoutText = new Response(child.stdout).text();
+  const p = spawnCli(w, ["login", w.url]);
+  const child = p.child;
+  const readErr = p.done;
+  const stdoutText = p.done.then(() => p.stdout);
+
   try {
     const authorize = await waitFor(
       "the CLI to print the authorize URL",
-      () => /^\s+(http\S+\/oauth\/authorize\?\S+)$/m.exec(stderr)?.[1],
+      () => /^\s+(http\S+\/oauth\/authorize\?\S+)$/m.exec(p.stderr)?.[1],
     );
     const context = await b.newContext({ baseURL: w.url });
     const page = await context.newPage();
@@ -167,7 +155,7 @@ export async function browserLogin(
     await context.close();
     const status = await child.status;
     await readErr;
-    return { code: status.code, stdout: await stdoutText, stderr };
+    return { code: status.code, stdout: await stdoutText, stderr: p.stderr };
   } catch (e) {
     try {
       child.kill("SIGKILL");
@@ -175,10 +163,45 @@ export async function browserLogin(
     await child.status;
     await readErr;
     await stdoutText.catch(() => "");
-    throw new Error(`${(e as Error).message}\nCLI stderr:\n${stderr}`, { cause: e });
+    throw new Error(`${(e as Error).message}\nCLI stderr:\n${p.stderr}`, { cause: e });
   } finally {
     await own?.close();
   }
+}
+
+export interface CliProcess {
+  child: Deno.ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Both streams read to their end. */
+  done: Promise<void>;
+}
+
+/** An operator command as a long-running child process (login, logs -f), output collected live. */
+export function spawnCli(w: CliWorld, args: string[]): CliProcess {
+  const env: Env = {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "/",
+    XDG_CONFIG_HOME: w.configHome,
+    NO_COLOR: "1",
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) env.DENO_DIR = denoDir;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoRunArgs({ XDG_CONFIG_HOME: w.configHome }, args),
+    env,
+    clearEnv: true,
+    cwd: REPO_DIR,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const p = { child, stdout: "", stderr: "", done: Promise.resolve() };
+  const read = async (s: ReadableStream<Uint8Array>, k: "stdout" | "stderr") => {
+    for await (const c of s.pipeThrough(new TextDecoderStream())) p[k] += c;
+  };
+  p.done = Promise.all([read(child.stdout, "stdout"), read(child.stderr, "stderr")]).then(() => {});
+  return p;
 }
 
 /** POST a form to an OAuth endpoint. */
