@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { addUser, api, browserLogin, stored, withCliWorld } from "./cli_support.ts";
+import { launchChromium, screenshot } from "./_harness/chromium.ts";
+import { addUser, api, browserLogin, PASSWORD, stored, withCliWorld } from "./cli_support.ts";
 
 Deno.test("despacito login: the browser signs in and consents, the CLI ends signed in", async () => {
   await withCliWorld({}, async (w) => {
@@ -44,5 +45,53 @@ Deno.test("despacito login: the browser signs in and consents, the CLI ends sign
     const after = await w.cli(["status"]);
     assert.equal(after.code, 3);
     assert.match(after.stderr, /not signed in/);
+  });
+});
+
+Deno.test("Tokens page: lists the user's CLI sign-ins and signs one out; UI sign-out leaves them be", async () => {
+  await withCliWorld({}, async (w) => {
+    await addUser(w, "alice");
+    const browser = await launchChromium();
+    try {
+      const r = await browserLogin(w, "alice", browser);
+      assert.equal(r.code, 0, r.stderr);
+      const { access_token: access } = await stored(w);
+
+      const context = await browser.newContext({ baseURL: w.url });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto("/signin?return_to=/tokens");
+      await page.getByLabel("Username").fill("alice");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await page.getByRole("heading", { name: "Command-line sign-ins" }).waitFor();
+      const row = page.locator("tr[data-cli-session-id]");
+      await row.first().waitFor();
+      assert.equal(await row.count(), 1);
+      assert.match(await row.first().innerText(), /despacito command line/);
+      await screenshot(page, "tokens-cli-sessions");
+
+      // Signing out of the browser does not end the CLI's sign-in.
+      await page.getByRole("button", { name: "Sign out" }).first().click();
+      await page.waitForURL((u) => u.pathname === "/signin");
+      assert.equal(await api(w, "/api/me", access), 200);
+
+      await page.goto("/signin?return_to=/tokens");
+      await page.getByLabel("Username").fill("alice");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await row.first().waitFor();
+      await row.first().getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Sign out" }).click();
+      await page.getByText("No command-line sign-ins.").waitFor();
+      assert.equal(await api(w, "/api/me", access), 401, "revoked from the Tokens page");
+      const after = await w.cli(["status"]);
+      assert.equal(after.code, 3, after.stderr);
+      assert.deepEqual(errors, []);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
   });
 });
