@@ -8,9 +8,7 @@
 import assert from "node:assert/strict";
 import { hashPassword } from "../src/auth/passwords.ts";
 import { createLocalUser, setDisabled } from "../src/auth/users.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { createLogger } from "../src/log/log.ts";
-import { startServer } from "../src/server.ts";
+import { runCli, spawnServer } from "./_harness/server.ts";
 import { type AuthServer, json, sameOrigin, setCookie, startAuthServer } from "./auth_support.ts";
 
 const PASSWORD = "correct horse battery";
@@ -307,23 +305,25 @@ Deno.test("DESPACITO_ADMIN_PASSWORD_FILE creates the first admin; Secure cookies
 
 Deno.test("local sign-in and sessions work on embedded PGlite too", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-pglite-" });
-  const server = await startServer(
-    loadConfig({
-      DESPACITO_LISTEN: "127.0.0.1:0",
-      DESPACITO_DATA_DIR: dataDir,
-      DESPACITO_SESSION_COOKIE_SECURE: "false",
-      DESPACITO_SHUTDOWN_TIMEOUT: "2s",
-    }),
-    createLogger({ level: "error", sink: () => {} }),
-  );
+  const env = {
+    DESPACITO_LISTEN: "127.0.0.1:0",
+    DESPACITO_DATA_DIR: dataDir,
+    DESPACITO_SESSION_COOKIE_SECURE: "false",
+    DESPACITO_SHUTDOWN_TIMEOUT: "2s",
+  };
+  // The embedded database has one user at a time: accounts are changed while the server is down.
+  const added = await runCli(["user", "add", "alice"], env, { stdin: `${PASSWORD}\n` });
+  assert.equal(added.code, 0, added.stderr);
+  let server = await spawnServer({ env });
   try {
-    await createLocalUser(server.db.sql, "alice", await hashPassword(PASSWORD));
-    const base = `http://127.0.0.1:${server.listener.port}`;
-    const s = { base } as AuthServer;
+    const s = { base: server.url } as AuthServer;
     const cookie = await sessionOf(await login(s, "alice", PASSWORD));
     assert.equal((await json(await me(s, cookie))).kind, "session");
-    await setDisabled(server.db.sql, "alice", true);
-    assert.equal((await me(s, cookie)).status, 401);
+    assert.equal(await server.stop(), 0);
+    const disabled = await runCli(["user", "disable", "alice"], env);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    server = await spawnServer({ env });
+    assert.equal((await me({ base: server.url } as AuthServer, cookie)).status, 401);
   } finally {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true });

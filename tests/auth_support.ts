@@ -1,21 +1,20 @@
 /**
- * Shared by the auth tests: despacito started in-process (startServer) on a
- * fresh real Postgres database and a chosen loopback port, with its log
- * lines captured, plus small request helpers.
+ * Shared by the auth tests: despacito started as it ships (a subprocess under
+ * the production permission flags, tests/_harness/server.ts) on a fresh real
+ * Postgres database and a chosen loopback port, with its log lines
+ * captured, plus small request helpers.
  */
 
 import postgres from "postgres";
-import { loadConfig } from "../src/config/config.ts";
 import type { Sql } from "../src/db/connect.ts";
-import { createLogger } from "../src/log/log.ts";
-import { type RunningServer, startServer } from "../src/server.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
+import { type ServerProcess, spawnServer } from "./_harness/server.ts";
 import { freePort } from "./_harness/oidc_provider.ts";
 
 export interface AuthServer {
   base: string;
   port: number;
-  server: RunningServer;
+  server: ServerProcess;
   sql: Sql;
   logs: string[];
   /** Parsed log lines whose msg matches. */
@@ -40,19 +39,19 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-auth-" });
   const port = options.port ?? freePort();
   const base = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
-    DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
-    DESPACITO_POSTGRES_POOL_SIZE: "4",
-    DESPACITO_LISTEN: `127.0.0.1:${port}`,
-    DESPACITO_DATA_DIR: dataDir,
-    DESPACITO_BASE_URL: base,
-    DESPACITO_SESSION_COOKIE_SECURE: "false",
-    DESPACITO_SHUTDOWN_TIMEOUT: "2s",
-    ...options.env,
+  const server = await spawnServer({
+    env: {
+      DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
+      DESPACITO_POSTGRES_POOL_SIZE: "4",
+      DESPACITO_LISTEN: `127.0.0.1:${port}`,
+      DESPACITO_DATA_DIR: dataDir,
+      DESPACITO_BASE_URL: base,
+      DESPACITO_SESSION_COOKIE_SECURE: "false",
+      DESPACITO_SHUTDOWN_TIMEOUT: "2s",
+      DESPACITO_LOG_LEVEL: "debug",
+      ...options.env,
+    },
   });
-  const logs: string[] = [];
-  const log = createLogger({ level: "debug", sink: (l) => logs.push(l) });
-  const server = await startServer(config, log);
   const sql = postgres(db.uri, {
     max: 2,
     onnotice: () => {},
@@ -63,8 +62,10 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     port,
     server,
     sql,
-    logs,
-    logged: (msg) => logs.map((l) => JSON.parse(l)).filter((r) => r.msg === msg),
+    get logs() {
+      return server.stdout;
+    },
+    logged: (msg) => server.logs().filter((r) => r.msg === msg),
     close: async () => {
       await sql.end();
       await server.stop();

@@ -61,17 +61,29 @@ Deno.test(
       assert.equal(unknownPkg.status, 422);
       assert.equal((await unknownPkg.json()).error.code, "unknown_package");
 
-      const limited = await createToken(env.server!.db.sql, {
+      const limited = await createToken(env.sql, {
         description: "api-only",
         packages: ["api"],
       });
       const forbidden = await env.fetch("/webhook", {
         method: "POST",
         token: limited.token,
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify(req()),
       });
       assert.equal(forbidden.status, 403);
       await forbidden.body?.cancel();
+
+      // JSON sent as text/plain (fetch's default for a string body) or a form is not guessed at.
+      for (const type of [undefined, "text/plain", "application/x-www-form-urlencoded"]) {
+        const r = await env.fetch("/webhook", {
+          method: "POST",
+          headers: type ? { "Content-Type": type } : {},
+          body: JSON.stringify(req()),
+        });
+        assert.equal(r.status, 415, String(type));
+        assert.equal((await r.json()).error.code, "unsupported_media_type");
+      }
 
       const [{ n }] = await env.sql`select count(*)::int as n from deployments`;
       assert.equal(n, 0);

@@ -6,9 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../src/config/config.ts";
-import { silentLogger } from "../src/log/log.ts";
-import { startServer } from "../src/server.ts";
+import postgres from "postgres";
 import { freshDatabase, startCluster } from "./_harness/postgres.ts";
 import { spawnServer, waitFor } from "./_harness/server.ts";
 
@@ -65,25 +63,26 @@ Deno.test("GET /health/ready follows PostgreSQL going away and coming back; /hea
 });
 
 Deno.test("GET /health/ready is 503 naming the versions while the schema is behind", async () => {
-  // In-process: a database with the migration record removed looks like an older schema.
+  // A database with the migration record removed looks like an older schema.
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-ready-" });
   const db = await freshDatabase();
-  const server = await startServer(
-    loadConfig({
+  const server = await spawnServer({
+    env: {
       DESPACITO_DATA_DIR: dataDir,
       DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
       DESPACITO_LISTEN: "127.0.0.1:0",
-    }),
-    silentLogger,
-  );
+    },
+  });
+  const sql = postgres(db.uri, { max: 1, onnotice: () => {} });
   try {
-    const url = `http://${server.listener.address}/health/ready`;
+    const url = `${server.url}/health/ready`;
     assert.equal((await get(url)).status, 200);
-    await server.db.sql`delete from schema_migrations where version = 1`;
+    await sql`delete from schema_migrations where version = 1`;
     const behind = await get(url);
     assert.equal(behind.status, 503);
     assert.match(String(behind.body.reason), /schema at version 0, this despacito needs \d+/);
   } finally {
+    await sql.end();
     await server.stop();
     await db.drop();
     await Deno.remove(dataDir, { recursive: true });

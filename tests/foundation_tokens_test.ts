@@ -1,22 +1,23 @@
 /**
- * Bearer tokens over HTTP against real PostgreSQL (in-process server on a
- * real port): bootstrap open then closed (and off), expiry, revocation,
+ * Bearer tokens over HTTP against real PostgreSQL (despacito as it ships: a
+ * subprocess under the production permission flags): bootstrap open then closed (and off), expiry, revocation,
  * hash-only storage, package scope, and the request hygiene around them
  * (400 for bad input and malformed JSON, 413 beyond 1 MiB, JSON 404s).
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../src/config/config.ts";
 import postgres from "postgres";
-import { createLogger, silentLogger } from "../src/log/log.ts";
+import { silentLogger } from "../src/log/log.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { type ServerProcess, spawnServer } from "./_harness/server.ts";
 import { sha256Hex } from "../src/auth/tokens.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
 
 interface Harness {
-  server: RunningServer;
+  server: ServerProcess;
+  /** The same database, as the tests' own connection (camelCase rows like the server's). */
+  sql: Sql;
   url: string;
   logs: string[];
   call(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{
@@ -30,24 +31,30 @@ interface Harness {
 async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-tokens-" });
   const db = await freshDatabase();
-  const logs: string[] = [];
-  const server = await startServer(
-    loadConfig({
+  const server = await spawnServer({
+    env: {
       DESPACITO_DATA_DIR: dataDir,
       DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
       DESPACITO_LISTEN: "127.0.0.1:0",
+      DESPACITO_LOG_LEVEL: "debug",
       // These tests make many credential-less bootstrap attempts on purpose;
       // the bootstrap rate limit has its own tests (auth_local_test.ts).
       DESPACITO_AUTH_RATE_LIMIT: "1000",
       ...env,
-    }),
-    createLogger({ level: "debug", sink: (l) => logs.push(l) }),
-  );
-  const url = `http://${server.listener.address}`;
+    },
+  });
+  const sql = postgres(db.uri, {
+    max: 2,
+    onnotice: () => {},
+    transform: { column: { from: postgres.toCamel } },
+  }) as unknown as Sql;
   return {
     server,
-    url,
-    logs,
+    sql,
+    url: server.url,
+    get logs() {
+      return server.stdout;
+    },
     call: async (method, path, options = {}) => {
       const headers: Record<string, string> = {};
       if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -56,11 +63,12 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
         headers["content-type"] = "application/json";
         body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
       }
-      const res = await fetch(url + path, { method, headers, body });
+      const res = await fetch(server.url + path, { method, headers, body });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
     },
     close: async () => {
+      await sql.end();
       await server.stop();
       await db.drop();
       await Deno.remove(dataDir, { recursive: true });
@@ -113,7 +121,7 @@ Deno.test("POST /api/tokens: open while no token exists, then closed to stranger
     });
     assertError(await h.call("GET", "/api/me"), 401);
 
-    const [row] = await h.server.db.sql<{ packages: string[]; createdByTokenId: string }[]>`
+    const [row] = await h.sql<{ packages: string[]; createdByTokenId: string }[]>`
       select packages, created_by_token_id from auth_token where id = ${String(second.body.id)}`;
     assert.deepEqual(row.packages, ["my-webapp", "api"]);
     assert.equal(row.createdByTokenId, first.body.id);
@@ -126,8 +134,8 @@ Deno.test("POST /api/tokens: with DESPACITO_TOKEN_BOOTSTRAP=false an empty datab
   const h = await harness({ DESPACITO_TOKEN_BOOTSTRAP: "false" });
   try {
     assertError(await h.call("POST", "/api/tokens", { body: { description: "first" } }), 401);
-    const [{ count }] = await h.server.db.sql<{ count: number }[]>`
-      select count(*) from auth_token`;
+    const [{ count }] = await h.sql<{ count: number }[]>`
+      select count(*)::int as count from auth_token`;
     assert.equal(count, 0);
   } finally {
     await h.close();
@@ -147,7 +155,7 @@ Deno.test("bearer tokens: expired and revoked tokens get 401; listing shows meta
     assert.equal((await h.call("GET", "/api/me", { token: otherToken })).status, 200);
 
     // Expiry: move the deadline into the past rather than waiting for it.
-    await h.server.db.sql`
+    await h.sql`
       update auth_token set expires_at = now() - interval '1 second' where id = ${
       String(other.body.id)
     }`;
@@ -200,13 +208,13 @@ Deno.test("bearer tokens: the raw token is stored nowhere in the database, only 
     await h.call("GET", "/api/me", { token: tokenB }); // also records last_used_at
 
     // Every column of every user table, as text.
-    const tables = await h.server.db.sql<{ schema: string; name: string }[]>`
+    const tables = await h.sql<{ schema: string; name: string }[]>`
       select table_schema as schema, table_name as name from information_schema.tables
       where table_schema not in ('pg_catalog', 'information_schema') and table_type = 'BASE TABLE'`;
     assert.ok(tables.some((t) => t.name === "auth_token"));
     let dump = "";
     for (const t of tables) {
-      const rows = await h.server.db.sql.unsafe(
+      const rows = await h.sql.unsafe(
         `select t::text as row from "${t.schema}"."${t.name}" t`,
       );
       dump += rows.map((r) => r.row).join("\n") + "\n";

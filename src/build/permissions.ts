@@ -19,6 +19,7 @@ import {
   operatorPermissionFlags,
   readStoredServer,
 } from "./operator_permissions.ts";
+import { childEnvNames } from "../exec/env.ts";
 
 export interface PermissionInputs {
   config: Readonly<Config>;
@@ -38,7 +39,11 @@ export interface PermissionInputs {
   extraRead?: string[];
 }
 
-/** Environment variables the process itself reads (children inherit the full environment). */
+/**
+ * Environment variables the process itself reads. Children (git, nix,
+ * colmena) get only the allowlist of src/exec/env.ts, which despacito must
+ * be able to read to pass on: permissionFlags() adds those names.
+ */
 export const ENV_ALLOW = [
   "DESPACITO_*",
   // postgres.js falls back to libpq's variables.
@@ -48,6 +53,10 @@ export const ENV_ALLOW = [
   "HOME",
   "TMPDIR",
   "NO_COLOR",
+  // The `yaml` package (DESPACITO_CONFIG) reads these two debug switches on every parse; without
+  // them any settings file stopped startup with "Requires env access to LOG_TOKENS".
+  "LOG_TOKENS",
+  "LOG_STREAM",
 ];
 
 export function permissionFlags(inputs: PermissionInputs): string[] {
@@ -77,11 +86,12 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
   ].filter((p): p is string => !!p).map(abs);
   // `kill` ends a timed-out or cancelled colmena's whole process group (ssh, nix children):
   // Deno.kill of a group would need --allow-run for every program (src/exec/run.ts).
-  const programs = [c.gitBin, c.nixBin, c.colmenaBin, "kill"];
+  // `ps` tells the orphan guard (src/exec/orphans.ts) whether a recorded colmena group is still ours.
+  const programs = [c.gitBin, c.nixBin, c.colmenaBin, "kill", "ps"];
   return [
     `--allow-read=${unique(readable).join(",")}`,
     `--allow-write=${unique(writable).join(",")}`,
-    `--allow-env=${ENV_ALLOW.join(",")}`,
+    `--allow-env=${unique([...ENV_ALLOW, ...childEnvNames(c.execEnv ?? [])]).join(",")}`,
     "--allow-net",
     `--allow-run=${unique(programs).join(",")}`,
     // os.hostname/networkInterfaces are read by the OIDC and Postgres clients.

@@ -3,6 +3,7 @@
 import { MigrationError } from "../db/migrate.ts";
 import { ListenError } from "../http/listen.ts";
 import { startServer } from "../server.ts";
+import { SettingsError } from "../deploy/settings.ts";
 import { configOrReport, loggerFor } from "./runtime.ts";
 import { err } from "./io.ts";
 
@@ -33,6 +34,12 @@ export async function serveCommand(args: string[]): Promise<number> {
     try {
       server = await startServer(config, log);
     } catch (e) {
+      // A settings file is configuration: the same exit status as a bad variable.
+      if (e instanceof SettingsError) {
+        log.error("invalid configuration", { problems: e.problems });
+        err(`despacito: ${e.message}`);
+        return 2;
+      }
       if (e instanceof ListenError || e instanceof MigrationError) {
         log.error(e.message);
         err(`despacito: ${e.message}`);

@@ -55,6 +55,8 @@ export interface Config {
   // deploy (issue 3)
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
+  nixTimeoutMs: number;
+  execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
   // Rows added to OPTIONS by later areas appear here too; see table.ts.

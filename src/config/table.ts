@@ -388,6 +388,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     validate: positive,
   },
   {
+    env: "DESPACITO_NIX_TIMEOUT",
+    key: "nixTimeoutMs",
+    type: "duration",
+    default: "10m",
+    description:
+      "How long `nix flake lock` (pinning an input) and other nix/git calls of a deployment may run.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_EXEC_ENV",
+    key: "execEnv",
+    type: "list",
+    default: "",
+    description:
+      "More environment variables git, nix and colmena inherit, by name, beyond PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ, TMPDIR, NIX_*, SSH_AUTH_SOCK, XDG_*, LOCALE_ARCHIVE, TERM and NO_COLOR. DESPACITO_* and PG* are never passed on.",
+  },
+  {
     env: "DESPACITO_GIT_AUTHOR_NAME",
     key: "gitAuthorName",
     type: "string",

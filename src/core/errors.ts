@@ -12,6 +12,7 @@ export type ErrorKind =
   | "not_found" // 404
   | "conflict" // 409
   | "too_large" // 413
+  | "unsupported_media_type" // 415: a body that is not the declared JSON
   | "unprocessable" // 422: well-formed but refers to something we cannot act on
   | "rate_limited" // 429
   | "unavailable"; // 503: a dependency (database, flake dir) is not usable now

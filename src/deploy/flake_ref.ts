@@ -48,6 +48,22 @@ const IDENTITY_PARAMS = ["host", "dir"];
 const SELECT_PARAMS = ["ref", "rev"];
 const GIT_EXTRA_PARAMS = ["submodules", "shallow", "allRefs", "lfs"];
 
+// What git accepts as a ref name, narrowed to what a release needs: never an
+// option (`--upload-pack=…`), a shell or path trick (`$(id)`, `../x`) or a reflog (`@{`).
+const REF = /^[A-Za-z0-9_][A-Za-z0-9._\/+-]{0,254}$/;
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+const DIR = /^[A-Za-z0-9_][A-Za-z0-9._\/-]{0,254}$/;
+
+function refProblem(ref: string): string | undefined {
+  if (!REF.test(ref) || ref.includes("..") || ref.includes("//") || ref.includes("@{")) {
+    return "must be a git ref name (letters, digits, . _ / + -, not starting with - or .)";
+  }
+  if (ref.endsWith("/") || ref.endsWith(".") || ref.endsWith(".lock")) {
+    return "must be a git ref name (no trailing /, . or .lock)";
+  }
+  return undefined;
+}
+
 export class FlakeRefError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,6 +76,8 @@ export function parseFlakeRef(text: string): FlakeSource {
   if (text.length > 2048) throw new FlakeRefError("at most 2048 characters");
   // deno-lint-ignore no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(text)) throw new FlakeRefError("must not contain whitespace");
+  // A fragment selects a flake output; an input override has none, and nix would read `#--x` as one.
+  if (text.includes("#")) throw new FlakeRefError("must not contain # (no output selection)");
   if (text.startsWith("/") || text.startsWith(".")) return { type: "path", scheme: "path" };
   const colon = text.indexOf(":");
   if (colon <= 0) return { type: "indirect", scheme: "flake" };
@@ -95,10 +113,17 @@ function parseForge(type: SourceType, rest: string): FlakeSource {
     throw new FlakeRefError(`expected ${type}:OWNER/REPO[/REF-OR-REV]`);
   }
   checkParams(params, [...IDENTITY_PARAMS, ...SELECT_PARAMS]);
+  if (!NAME.test(parts[0]) || !NAME.test(parts[1])) {
+    throw new FlakeRefError(`${type}: OWNER and REPO must be names (letters, digits, . _ -)`);
+  }
   const src: FlakeSource = { type, scheme: type, owner: parts[0], repo: parts[1] };
   if (parts[2] !== undefined) {
     if (/^[0-9a-f]{40}$/.test(parts[2])) src.rev = parts[2];
-    else src.ref = parts[2];
+    else {
+      const p = refProblem(parts[2]);
+      if (p) throw new FlakeRefError(`ref ${p}`);
+      src.ref = parts[2];
+    }
   }
   assign(src, params);
   return src;
@@ -122,13 +147,29 @@ function parseUrlRef(type: SourceType, scheme: string, rawUrl: string): FlakeSou
 function assign(src: FlakeSource, params: URLSearchParams) {
   const ref = params.get("ref");
   const rev = params.get("rev");
-  if (ref !== null) src.ref = ref;
+  if (ref !== null) {
+    const p = refProblem(ref);
+    if (p) throw new FlakeRefError(`ref ${p}`);
+    src.ref = ref;
+  }
   if (rev !== null) {
     if (!/^[0-9a-f]{40}$/.test(rev)) throw new FlakeRefError("rev must be 40 hex characters");
     src.rev = rev;
   }
-  if (params.get("host") !== null) src.host = params.get("host")!;
-  if (params.get("dir") !== null) src.dir = params.get("dir")!;
+  const host = params.get("host");
+  if (host !== null) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\d{1,5})?$/.test(host)) {
+      throw new FlakeRefError("host must be a host name");
+    }
+    src.host = host;
+  }
+  const dir = params.get("dir");
+  if (dir !== null) {
+    if (!DIR.test(dir) || dir.split("/").includes("..")) {
+      throw new FlakeRefError("dir must be a relative path inside the repository");
+    }
+    src.dir = dir;
+  }
 }
 
 function checkParams(params: URLSearchParams, allowed: string[]) {

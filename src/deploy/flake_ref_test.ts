@@ -74,3 +74,26 @@ Deno.test("sameRepositoryProblem() lets only ref/rev differ", () => {
   );
   assert.ok(sameRepositoryProblem(tar, parseFlakeRef("https://dl.example.com/other/v2.tar.gz")));
 });
+
+Deno.test("parseFlakeRef() refuses refs nix or git would read as options, paths or shell", () => {
+  for (
+    const bad of [
+      "github:acme/webapp#--option",
+      "git+https://git.example/acme/webapp?ref=--upload-pack=touch%20/tmp/x",
+      "git+https://git.example/acme/webapp?ref=$(id)",
+      "git+https://git.example/acme/webapp?ref=../../../etc",
+      "github:acme/webapp/-x",
+      "github:-acme/webapp",
+      "git+https://git.example/acme/webapp?ref=refs/tags/v1@{0}",
+      "git+https://git.example/acme/webapp?dir=../x",
+      "github:acme/webapp?host=-oProxyCommand=x",
+    ]
+  ) {
+    assert.throws(() => parseFlakeRef(bad), FlakeRefError, bad);
+  }
+  assert.equal(parseFlakeRef("github:acme/webapp/v1.2.0").ref, "v1.2.0");
+  assert.equal(
+    parseFlakeRef("git+https://git.example/acme/webapp?ref=refs/tags/v1.2.0").ref,
+    "refs/tags/v1.2.0",
+  );
+});

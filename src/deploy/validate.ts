@@ -18,7 +18,7 @@ export interface WebhookRequest {
 export const WEBHOOK_FIELDS = ["package", "version", "nix_store_path", "flake_ref"] as const;
 
 const PACKAGE = /^[A-Za-z0-9_][A-Za-z0-9._'-]{0,99}$/;
-const VERSION = /^[^\s\p{Cc}]+$/u;
+const VERSION = /^[^\s\p{Cc}\p{Cf}]+$/u;
 // nix-base32 leaves out e, o, u and t; names are what nix allows in a store path.
 const STORE_PATH =
   /^\/nix\/store\/[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]*$/;

@@ -3,10 +3,14 @@
  * arrays only (never a shell), output streamed line by line as it arrives,
  * a timeout per call, cancellation by AbortSignal, and on either the whole
  * process group is ended, so a colmena that spawned ssh and nix children
- * leaves nothing behind. Knows nothing of what the programs mean.
+ * leaves nothing behind. Children get an allowlisted environment, never
+ * despacito's own secrets. The exit status decides: a grandchild that
+ * escaped the group and keeps stdout open is not waited for beyond a short
+ * drain. Knows nothing of what the programs mean.
  */
 
 import type { Logger } from "../log/log.ts";
+import { childEnv } from "./env.ts";
 
 export type Stream = "stdout" | "stderr";
 
@@ -23,6 +27,15 @@ export interface RunOptions {
   stdin?: string;
   /** How long after SIGTERM before SIGKILL. */
   killGraceMs?: number;
+  /** How long to keep reading output after the program exited (escaped grandchildren). */
+  drainMs?: number;
+  /** Called with the pid (= process group id) right after the child started. */
+  onSpawn?: (pid: number) => void | Promise<void>;
+  /**
+   * The environment the child inherits before `env` is merged over it;
+   * default: the allowlist of ./env.ts. Never pass despacito's own.
+   */
+  baseEnv?: Record<string, string>;
   log?: Logger;
 }
 
@@ -71,7 +84,8 @@ export const runProcess: Executor = async (argv, options = {}) => {
     child = new Deno.Command(cmd, {
       args,
       cwd: options.cwd,
-      env: options.env,
+      clearEnv: true,
+      env: { ...(options.baseEnv ?? childEnv()), ...options.env },
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
@@ -99,18 +113,26 @@ export const runProcess: Executor = async (argv, options = {}) => {
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
+  await options.onSpawn?.(child.pid);
   if (options.stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(options.stdin)).catch(() => {});
     await w.close().catch(() => {});
   }
 
+  const out = collect(child.stdout, "stdout", options.onLine);
+  const err = collect(child.stderr, "stderr", options.onLine);
   try {
-    const [stdout, stderr, status] = await Promise.all([
-      collect(child.stdout, "stdout", options.onLine),
-      collect(child.stderr, "stderr", options.onLine),
-      child.status,
-    ]);
+    const status = await child.status;
+    // The exit status decides. Output still buffered arrives within the drain;
+    // a grandchild that left the group and holds the pipe open is cut off.
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    const drained = new Promise<void>((r) => {
+      drainTimer = setTimeout(r, options.drainMs ?? 2_000);
+    });
+    await Promise.race([Promise.all([out.done, err.done]), drained]);
+    clearTimeout(drainTimer);
+    const [stdout, stderr] = await Promise.all([out.stop(), err.stop()]);
     const result: RunResult = {
       argv,
       code: status.code,
@@ -169,23 +191,46 @@ function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   }
 }
 
-async function collect(
+/** Reads a pipe line by line; `stop()` cancels what is left and returns all text read. */
+function collect(
   stream: ReadableStream<Uint8Array>,
   name: Stream,
   onLine?: (stream: Stream, line: string) => void,
-): Promise<string> {
+): { done: Promise<void>; stop(): Promise<string> } {
   let all = "";
   let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    all += chunk;
-    if (!onLine) continue;
-    pending += chunk;
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  const take = (text: string) => {
+    all += text;
+    if (!onLine) return;
+    pending += text;
     const parts = pending.split(/\r?\n/);
     pending = parts.pop() ?? "";
     for (const line of parts) onLine(name, line);
-  }
-  if (onLine && pending !== "") onLine(name, pending);
-  return all;
+  };
+  const done = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        take(decoder.decode(value, { stream: true }));
+      }
+    } catch {
+      // Cancelled by stop(): what was read so far is kept.
+    }
+    take(decoder.decode());
+  })();
+  return {
+    done,
+    async stop() {
+      await reader.cancel().catch(() => {});
+      await done;
+      if (onLine && pending !== "") onLine(name, pending);
+      pending = "";
+      return all;
+    },
+  };
 }
 
 /** Runs and throws ExecError with stderr when the program does not exit 0. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runChecked, runProcess } from "./run.ts";
+import { childEnv } from "./env.ts";
 
 Deno.test("runProcess() streams lines in order and returns the exit code", async () => {
   const lines: string[] = [];
@@ -74,4 +75,44 @@ Deno.test("runProcess() kills the whole group under the production --allow-run l
   assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), { timedOut: true });
   const left = await runProcess(["pgrep", "-f", `sleep ${secs}`]);
   assert.equal(left.stdout, "", "no process of the group survives");
+});
+
+Deno.test("runProcess() passes children only the allowlisted environment", async () => {
+  const r = await runProcess(["env"], {
+    baseEnv: childEnv(["EXTRA_ONE", "DESPACITO_SNEAKY", "PGPASSWORD"]),
+  });
+  const names = r.stdout.trim().split("\n").map((l) => l.split("=")[0]);
+  assert.ok(names.includes("PATH"), "PATH is passed on");
+  assert.ok(!names.some((n) => n.startsWith("DESPACITO_") || n.startsWith("PG")), names.join(" "));
+});
+
+Deno.test("childEnv() keeps DESPACITO_* and PG* out even when named, and honours extra names", () => {
+  Deno.env.set("DESPACITO_POSTGRES_CONNECTION_URI", "postgres://u:secret@db/x");
+  Deno.env.set("PGPASSWORD", "secret");
+  Deno.env.set("EXTRA_ONE", "yes");
+  try {
+    const env = childEnv(["EXTRA_ONE", "DESPACITO_POSTGRES_CONNECTION_URI", "PGPASSWORD"]);
+    assert.equal(env.EXTRA_ONE, "yes");
+    assert.equal(env.DESPACITO_POSTGRES_CONNECTION_URI, undefined);
+    assert.equal(env.PGPASSWORD, undefined);
+    assert.equal(childEnv().EXTRA_ONE, undefined, "not passed on unless named");
+  } finally {
+    for (const k of ["DESPACITO_POSTGRES_CONNECTION_URI", "PGPASSWORD", "EXTRA_ONE"]) {
+      Deno.env.delete(k);
+    }
+  }
+});
+
+Deno.test("runProcess(): the exit status decides; a grandchild holding stdout is not waited for", async () => {
+  const secs = uniqueSleep();
+  const started = performance.now();
+  // setsid: the grandchild leaves the process group, so no group kill reaches it.
+  const r = await runProcess(["sh", "-c", `echo done; setsid sleep ${secs} & exit 0`], {
+    drainMs: 300,
+  });
+  const took = performance.now() - started;
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, "done\n");
+  assert.ok(took < 5_000, `returned after ${Math.round(took)} ms`);
+  await runProcess(["pkill", "-f", `sleep ${secs}`]);
 });

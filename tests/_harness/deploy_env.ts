@@ -1,17 +1,16 @@
 /**
  * One deploy test environment: a fresh Postgres database, fixture flakes
  * (apps `webapp` and `api` with tagged releases, a deployment flake pinning
- * both), a fake colmena, a bearer token, and despacito itself, started in
- * process with startServer() on a free port. `close()` stops it all and
+ * both), a fake colmena, a bearer token, and despacito itself, started as it
+ * ships: a subprocess under the production permission flags (server.ts),
+ * configured only by its environment and files. `close()` stops it all and
  * asserts that no two colmena runs overlapped.
  */
 
 import postgres from "postgres";
-import { loadConfig } from "../../src/config/config.ts";
-import { type RunningServer, startServer } from "../../src/server.ts";
 import { createToken } from "../../src/auth/tokens.ts";
-import { createLogger } from "../../src/log/log.ts";
 import { freshDatabase } from "./postgres.ts";
+import { type ServerProcess, spawnServer } from "./server.ts";
 import { type AppRepo, createAppRepo, createDeployFlake, type DeployFlake } from "./flakes.ts";
 import { createFakeColmena, type FakeColmena } from "./fake_colmena.ts";
 
@@ -24,9 +23,10 @@ export interface DeployEnv {
   dbUri: string;
   /** Base env (DESPACITO_*) the server was started with. */
   env: Record<string, string>;
-  server?: RunningServer;
+  server?: ServerProcess;
   url: string;
   token: string;
+  /** Every JSON log line of every server this environment started, in order. */
   logs: string[];
   sql: postgres.Sql;
   fetch(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
@@ -40,14 +40,17 @@ export interface DeployEnv {
   /** Polls an async condition until it holds or the deadline passes. */
   waitFor(cond: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
   startServer(extraEnv?: Record<string, string>): Promise<void>;
-  stopServer(): Promise<void>;
+  /** SIGTERM (graceful drain); resolves to the exit code. */
+  stopServer(): Promise<number | undefined>;
+  /** The crash: SIGKILL, nothing drained. */
+  killServer(): Promise<void>;
   close(): Promise<void>;
 }
 
 // deno-lint-ignore no-explicit-any
 export type DeploymentJson = Record<string, any>;
 
-/** Debugging aid: DESPACITO_TEST_SHOW_LOGS=live streams server logs, =1 prints warnings at close. */
+/** Debugging aid: DESPACITO_TEST_SHOW_LOGS=1 prints warnings and errors at close. */
 const printErr = (l: string) => Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
 
 export const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
@@ -65,7 +68,8 @@ export async function createDeployEnv(
   const colmena = await createFakeColmena(root);
   const db = await freshDatabase();
   const sql = postgres(db.uri, { max: 2, onnotice: () => {} });
-  const logs: string[] = [];
+  // Lines of servers already stopped; the running one's are read live.
+  const past: string[] = [];
   const env: DeployEnv = {
     root,
     webapp,
@@ -85,7 +89,9 @@ export async function createDeployEnv(
     },
     url: "",
     token: "",
-    logs,
+    get logs() {
+      return [...past, ...(env.server?.stdout ?? [])];
+    },
     sql,
     async fetch(path, init = {}) {
       const headers = new Headers(init.headers);
@@ -120,32 +126,37 @@ export async function createDeployEnv(
       }
     },
     async startServer(extraEnv = {}) {
-      const config = loadConfig({ ...env.env, ...options.extraEnv, ...extraEnv });
-      const live = Deno.env.get("DESPACITO_TEST_SHOW_LOGS") === "live";
-      const log = createLogger({
-        level: "debug",
-        sink: (l) => {
-          logs.push(l);
-          if (live) printErr(l);
-        },
+      const server = await spawnServer({
+        env: { ...env.env, ...options.extraEnv, ...extraEnv },
       });
-      env.server = await startServer(config, log);
-      env.url = `http://127.0.0.1:${env.server.listener.port}`;
+      env.server = server;
+      env.url = server.url;
       if (!env.token) {
-        const t = await createToken(env.server.db.sql, { description: "ci-runner-1" });
+        const t = await createToken(sql, { description: "ci-runner-1" });
         env.token = t.token;
       }
     },
     async stopServer() {
-      await env.server?.stop();
+      const server = env.server;
+      if (!server) return undefined;
       env.server = undefined;
+      const code = await server.stop();
+      past.push(...server.stdout);
+      return code;
+    },
+    async killServer() {
+      const server = env.server;
+      if (!server) return;
+      env.server = undefined;
+      await server.stop("SIGKILL");
+      past.push(...server.stdout);
     },
     async close() {
-      if (Deno.env.get("DESPACITO_TEST_SHOW_LOGS")) {
-        for (const l of logs) if (/"level":"(error|warn)"/.test(l)) printErr(l);
-      }
       try {
         await env.stopServer();
+        if (Deno.env.get("DESPACITO_TEST_SHOW_LOGS")) {
+          for (const l of past) if (/"level":"(error|warn)"/.test(l)) printErr(l);
+        }
         await colmena.assertNoOverlap();
       } finally {
         await sql.end();

@@ -28,6 +28,8 @@ function baseEnv(): Env {
 export interface FlagOptions {
   /** Compute the permission flags from this environment instead of the one the process gets. */
   flagsEnv?: Env;
+  /** Text piped to the command's stdin (e.g. a password); none by default. */
+  stdin?: string;
 }
 
 /** The argv of `deno run` for despacito under its permission flags. */
@@ -54,15 +56,21 @@ export async function runCli(
   env: Env,
   options: FlagOptions = {},
 ): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: denoRunArgs(env, args, options),
     env: { ...baseEnv(), ...env },
     clearEnv: true,
-    stdin: "null",
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     cwd: REPO_DIR,
-  }).output();
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin));
+    await w.close();
+  }
+  const out = await child.output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

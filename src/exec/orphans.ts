@@ -1,0 +1,97 @@
+/**
+ * The orphan guard: never two colmena at once, also across crashes.
+ * colmena runs in its own session (so its whole group can be ended) and
+ * therefore survives a `kill -9` of despacito. Before a run starts, its
+ * process group id and start time are written to a file in the data dir;
+ * after it ends the file is removed. On start, `reap()` finds a group left
+ * by a dead despacito, ends it (SIGTERM, then SIGKILL after a grace) and
+ * waits until it is gone, before anything else may run. The start time
+ * (from `ps`) guards against a reused pid: a different process that
+ * happens to have the same id is never signalled.
+ */
+
+import type { Logger } from "../log/log.ts";
+
+export interface GroupGuard {
+  /** Remembers a just-started group leader. */
+  record(pid: number): Promise<void>;
+  /** Forgets it once it ended. */
+  clear(): Promise<void>;
+  /** Ends a surviving group from an earlier process; resolves when none is left. */
+  reap(): Promise<"none" | "gone" | "ended">;
+}
+
+interface Recorded {
+  pgid: number;
+  started: string;
+}
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const out = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+      clearEnv: true,
+      env: { PATH: "/run/current-system/sw/bin:/usr/bin:/bin" },
+    }).output();
+    return { code: out.code, stdout: new TextDecoder().decode(out.stdout).trim() };
+  } catch {
+    return { code: -1, stdout: "" };
+  }
+}
+
+/** When the process started, as `ps` prints it; "" when there is no such process. */
+async function startTime(pid: number): Promise<string> {
+  const r = await run(["ps", "-o", "lstart=", "-p", String(pid)]);
+  return r.code === 0 ? r.stdout : "";
+}
+
+async function groupAlive(pgid: number): Promise<boolean> {
+  return (await run(["kill", "-0", "--", `-${pgid}`])).code === 0;
+}
+
+export function createGroupGuard(o: { file: string; log: Logger; graceMs?: number }): GroupGuard {
+  const waitGone = async (pgid: number, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (!(await groupAlive(pgid))) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return !(await groupAlive(pgid));
+  };
+  return {
+    async record(pid) {
+      const rec: Recorded = { pgid: pid, started: await startTime(pid) };
+      await Deno.writeTextFile(o.file, JSON.stringify(rec));
+    },
+    async clear() {
+      await Deno.remove(o.file).catch(() => {});
+    },
+    async reap() {
+      let rec: Recorded;
+      try {
+        rec = JSON.parse(await Deno.readTextFile(o.file));
+      } catch {
+        return "none";
+      }
+      const leaderNow = await startTime(rec.pgid);
+      const ours = leaderNow === "" || leaderNow === rec.started;
+      if (!ours || !(await groupAlive(rec.pgid))) {
+        await Deno.remove(o.file).catch(() => {});
+        return "gone";
+      }
+      o.log.warn("a colmena from before the restart is still running: ending its process group", {
+        pgid: rec.pgid,
+      });
+      await run(["kill", "-s", "TERM", "--", `-${rec.pgid}`]);
+      if (!(await waitGone(rec.pgid, o.graceMs ?? 10_000))) {
+        await run(["kill", "-s", "KILL", "--", `-${rec.pgid}`]);
+        await waitGone(rec.pgid, 10_000);
+      }
+      await Deno.remove(o.file).catch(() => {});
+      return "ended";
+    },
+  };
+}
