@@ -402,7 +402,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "list",
     default: "",
     description:
-      "More environment variables git, nix and colmena inherit, by name, beyond PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ, TMPDIR, NIX_*, SSH_AUTH_SOCK, XDG_*, LOCALE_ARCHIVE, TERM and NO_COLOR. DESPACITO_* and PG* are never passed on.",
+      "More environment variables git, nix and colmena inherit, by name, beyond `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `LC_*`, `TZ`, `TMPDIR`, `NIX_*`, `SSH_AUTH_SOCK`, `XDG_*`, `LOCALE_ARCHIVE`, `TERM` and `NO_COLOR`. `DESPACITO_*` and `PG*` are never passed on.",
   },
   {
     env: "DESPACITO_GIT_AUTHOR_NAME",
