@@ -254,3 +254,57 @@ Deno.test("/oauth/token is rate limited per client address like sign-in", async 
     assert.deepEqual(statuses, [400, 400, 400, 429]);
   });
 });
+
+Deno.test("OAuth routes: hostile input gets 4xx, never 5xx", async () => {
+  await withCliWorld({}, async (w) => {
+    await addUser(w, "alice");
+    const f = await newFlow(w, "alice");
+    const statuses: number[] = [];
+    const send = async (path: string, init: RequestInit = {}) => {
+      const res = await fetch(`${w.url}${path}`, { redirect: "manual", ...init });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    };
+    const form = (body: string, cookie = "") => ({
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: w.url,
+        ...(cookie ? { cookie } : {}),
+      },
+      body,
+    });
+    for (
+      const q of [
+        "client_id=%00",
+        "client_id=despacito-cli&redirect_uri=http://127.0.0.1:1/%00",
+        `${authorizeParams(f)}&state=%00`,
+        "client_id=" + "x".repeat(5000),
+        "client_id=despacito-cli&redirect_uri=http://[::1:1/",
+        "client_id=despacito-cli&redirect_uri=javascript:alert(1)",
+        "client_id='%20or%201=1--",
+      ]
+    ) {
+      await send(`/oauth/authorize?${q}`, { headers: { cookie: f.cookie } });
+    }
+    for (
+      const body of [
+        "grant_type=authorization_code&client_id=despacito-cli&code=%00&redirect_uri=x&code_verifier=y",
+        "grant_type=refresh_token&client_id=%C3%A9&refresh_token=dcli_rt_x",
+        "grant_type=password&client_id=despacito-cli&username=a&password=b",
+        "client_id=despacito-cli&client_id=despacito-cli&grant_type=refresh_token",
+        "%%%",
+        "grant_type=authorization_code&client_id=despacito-cli&code=" + "a".repeat(43) +
+        "&redirect_uri=http://127.0.0.1:1/&code_verifier=" + "b".repeat(200),
+      ]
+    ) {
+      await send("/oauth/token", form(body));
+      await send("/oauth/revoke", form(body));
+      await send("/oauth/authorize", form(body, f.cookie));
+    }
+    await send("/oauth/token", { method: "POST", body: "x".repeat(10) });
+    await send("/api/cli-sessions/not-a-uuid", { method: "DELETE" });
+    assert.ok(statuses.every((s) => s >= 300 && s < 500), `statuses: ${statuses.join(",")}`);
+    assert.ok(w.server.logs().every((l) => l.level !== "error"), "nothing logged as an error");
+  });
+});

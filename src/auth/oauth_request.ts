@@ -59,6 +59,10 @@ export function checkAuthorizeRequest(
   params: URLSearchParams,
   known: (clientId: string) => boolean,
 ): AuthorizeCheck {
+  // deno-lint-ignore no-control-regex
+  if ([...params.values()].some((v) => /[\x00-\x1f\x7f]/.test(v))) {
+    return { ok: false, show: true, message: "control characters in the request" };
+  }
   const one = (k: string) => {
     const all = params.getAll(k);
     return all.length === 1 ? all[0] : undefined;

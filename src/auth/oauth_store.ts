@@ -55,7 +55,10 @@ export interface NewCode {
   ttlMs: number;
 }
 
+const CLIENT_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
 export async function clientName(sql: Sql, clientId: string): Promise<string | undefined> {
+  if (!CLIENT_ID.test(clientId)) return undefined;
   const [row] = await sql<{ name: string }[]>`
     select name from oauth_clients where id = ${clientId}`;
   return row?.name;
