@@ -96,6 +96,10 @@ Deno.test("operator commands: human and --json output against running and finish
 
     await d.colmena.release();
     await waitFor("deployed", async () => (await statusOf(w, id)) === "deployed" || undefined);
+    const after = await ok(w, ["status"]);
+    assert.match(after, /^NODE +PACKAGE +VERSION +STATUS$/m);
+    assert.match(after, /^alpha +webapp +1\.1\.0 +\S+$/m);
+    assert.match(after, /^webapp +1\.1\.0 +\d{4}-\d\d-\d\d \S+ +deployed$/m);
     const logs = await ok(w, ["logs", id]);
     assert.match(logs, /Enumerating nodes/);
     const lines = (await ok(w, ["logs", id, "--json"])).trim().split("\n").map((l) =>

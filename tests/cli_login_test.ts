@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { launchChromium, screenshot } from "./_harness/chromium.ts";
+import { freePort, startProvider } from "./_harness/oidc_provider.ts";
 import { addUser, api, browserLogin, PASSWORD, stored, withCliWorld } from "./cli_support.ts";
 
 Deno.test("despacito login: the browser signs in and consents, the CLI ends signed in", async () => {
@@ -94,4 +95,41 @@ Deno.test("Tokens page: lists the user's CLI sign-ins and signs one out; UI sign
       await browser.close();
     }
   });
+});
+
+Deno.test("despacito login through an OIDC provider: /signin, the provider, back to the consent page", async () => {
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const provider = await startProvider({ redirectUris: [`${base}/auth/callback`] });
+  provider.setUser({
+    sub: "olivia-1",
+    name: "Olivia Operator",
+    email: "olivia@example.test",
+    preferred_username: "olivia",
+  });
+  try {
+    await withCliWorld({
+      port,
+      env: {
+        DESPACITO_BASE_URL: base,
+        DESPACITO_OIDC_ISSUER_URLS: provider.issuer,
+        DESPACITO_OIDC_CLIENT_ID: provider.clientId,
+        DESPACITO_OIDC_CLIENT_SECRET: provider.clientSecret,
+        DESPACITO_OIDC_PROVIDER_NAMES: `${provider.issuer}=Forgejo`,
+        DESPACITO_OIDC_ALLOW_HTTP: "true",
+      },
+    }, async (w) => {
+      const r = await browserLogin(w, "olivia", undefined, async (page) => {
+        await page.getByRole("button", { name: "Sign in with Forgejo" }).click();
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), `Signed in to ${w.url} as olivia.`);
+      const me = await (await fetch(`${w.url}/api/me`, {
+        headers: { authorization: `Bearer ${(await stored(w)).access_token}` },
+      })).json();
+      assert.equal(me.user.issuer, provider.issuer);
+    });
+  } finally {
+    await provider.close();
+  }
 });

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { hashPassword } from "../src/auth/passwords.ts";
 import { createLocalUser } from "../src/auth/users.ts";
 import type { Sql } from "../src/db/connect.ts";
@@ -48,6 +48,8 @@ export interface WorldOptions {
   env?: Env;
   /** Server env from another harness (deploy flakes, fake colmena); its database is used. */
   base?: Env;
+  /** The port to listen on (chosen first when an OIDC provider must know the callback). */
+  port?: number;
 }
 
 export async function withCliWorld(options: WorldOptions, fn: (w: CliWorld) => Promise<void>) {
@@ -55,7 +57,7 @@ export async function withCliWorld(options: WorldOptions, fn: (w: CliWorld) => P
   const db = options.base ? undefined : await freshDatabase();
   const dbUri = options.base?.DESPACITO_POSTGRES_CONNECTION_URI ?? db!.uri;
   const root = await Deno.makeTempDir({ prefix: "despacito-cli-" });
-  const port = freePort();
+  const port = options.port ?? freePort();
   const serverEnv: Env = {
     DESPACITO_DATA_DIR: `${root}/data`,
     ...options.base,
@@ -125,6 +127,7 @@ export async function browserLogin(
   w: CliWorld,
   username: string,
   browser?: Browser,
+  signIn: (page: Page) => Promise<void> = (page) => signInLocally(page, username),
 ): Promise<CliResult> {
   const own = browser ? undefined : await launchChromium();
   const b = browser ?? own!;
@@ -142,9 +145,7 @@ export async function browserLogin(
     const page = await context.newPage();
     await page.goto(authorize);
     await page.waitForURL((u) => u.pathname === "/signin");
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await signIn(page);
     await page.getByRole("heading", { name: /^Sign in despacito command line\?$/ }).waitFor();
     assert.ok(
       (await page.content()).includes(`127.0.0.1:`),
@@ -202,6 +203,12 @@ export function spawnCli(w: CliWorld, args: string[]): CliProcess {
   };
   p.done = Promise.all([read(child.stdout, "stdout"), read(child.stderr, "stderr")]).then(() => {});
   return p;
+}
+
+export async function signInLocally(page: Page, username: string) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** POST a form to an OAuth endpoint. */
