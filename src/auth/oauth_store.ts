@@ -9,7 +9,7 @@
 
 import type postgres from "postgres";
 import type { Sql } from "../db/connect.ts";
-import type { SessionPrincipal } from "./principal.ts";
+import { type SessionPrincipal, sessionUser } from "./principal.ts";
 import { randomId } from "./sessions.ts";
 import { isUuid, sha256Hex } from "./tokens.ts";
 
@@ -281,14 +281,7 @@ export async function verifyAccessToken(
     principal: {
       kind: "session",
       session: { id: row.grantId, cli: true },
-      user: {
-        id: row.userId,
-        issuer: row.issuer,
-        subject: row.subject,
-        username: row.username,
-        email: row.email,
-        displayName: row.displayName,
-      },
+      user: sessionUser(row),
     },
   };
 }

@@ -25,6 +25,16 @@ export interface SessionPrincipal {
 
 export type Principal = TokenPrincipal | SessionPrincipal;
 
+/** The user of a session principal from a row joined with users (`user_id as userId`). */
+export function sessionUser(
+  row: Pick<UserRecord, "issuer" | "subject" | "username" | "email" | "displayName"> & {
+    userId: string;
+  },
+): SessionPrincipal["user"] {
+  const { userId: id, issuer, subject, username, email, displayName } = row;
+  return { id, issuer, subject, username, email, displayName };
+}
+
 /** A short label for logs and "triggered by" fields. */
 export function describePrincipal(p: Principal): string {
   return p.kind === "token"

@@ -16,6 +16,7 @@
 
 import { resolve } from "node:path";
 import type { Config } from "../config/config.ts";
+import { credentialsDir } from "../cli/remote/credentials.ts";
 
 export const OPERATOR_COMMANDS: ReadonlySet<string> = new Set([
   "login",
@@ -53,14 +54,6 @@ export function isOperatorCommand(args: string[]): boolean {
   return args.length > 0 && OPERATOR_COMMANDS.has(args[0]);
 }
 
-/** Same rule as src/cli/remote/credentials.ts. */
-export function operatorCredentialsDir(env: (name: string) => string | undefined) {
-  const xdg = env("XDG_CONFIG_HOME");
-  if (xdg && xdg.startsWith("/")) return `${xdg}/despacito`;
-  const home = env("HOME");
-  return home ? `${home}/.config/despacito` : undefined;
-}
-
 /** `host:port` of the server this invocation will talk to, if one is known. */
 export function operatorServer(i: OperatorInputs, dir: string | undefined): string | undefined {
   const [command, ...rest] = i.args;
@@ -86,7 +79,7 @@ export function operatorServer(i: OperatorInputs, dir: string | undefined): stri
 }
 
 export function operatorPermissionFlags(i: OperatorInputs): string[] {
-  const dir = operatorCredentialsDir(i.env);
+  const dir = credentialsDir(i.env);
   const server = operatorServer(i, dir);
   const net = [server, i.args[0] === "login" ? "127.0.0.1" : undefined]
     .filter((x): x is string => !!x);

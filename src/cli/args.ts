@@ -6,7 +6,6 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { err } from "./io.ts";
 
 export const EXIT = {
   ok: 0,
@@ -54,15 +53,4 @@ export function strictArgs<O extends Options>(
     throw new UsageError(`unexpected argument "${parsed.positionals[positionals.max ?? 0]}"`);
   }
   return parsed as unknown as Parsed<O>;
-}
-
-/** Runs a command body, turning a UsageError into the usage text and exit 2. */
-export async function withUsage(usage: string, fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    err(`despacito: ${e.message}\n${usage}`);
-    return EXIT.usage;
-  }
 }

@@ -6,7 +6,7 @@
 
 import { out } from "../io.ts";
 import type { Remote } from "./client.ts";
-import { printJson } from "./run.ts";
+import { printJson, runRemote } from "./run.ts";
 
 export interface ActionAnswer {
   status?: string;
@@ -38,4 +38,17 @@ export async function postAction(
     }`,
   );
   return 0;
+}
+
+/** A command `despacito <what> ARG [--json]` that POSTs `{}` to `path(ARG)`. */
+export function actionCommand(
+  spec: { what: string; usage: string; path: (arg: string) => string },
+): (args: string[]) => Promise<number> {
+  return async (args) =>
+    await runRemote(
+      { usage: spec.usage, options: {}, positionals: { min: 1, max: 1 } },
+      args,
+      async ({ positionals, json, remote }) =>
+        await postAction(await remote(), spec.path(positionals[0]), {}, json, spec.what),
+    );
 }
