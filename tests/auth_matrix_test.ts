@@ -63,6 +63,7 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/packages": { access: "authenticated" },
   "GET /.well-known/oauth-authorization-server": { access: "public" },
   "GET /oauth/authorize": { access: "public" },
+  "GET /oauth/consent.css": { access: "public" },
   "POST /oauth/authorize": { access: "public", selfCsrf: true },
   "POST /oauth/token": { access: "public" },
   "POST /oauth/revoke": { access: "public" },

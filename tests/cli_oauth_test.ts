@@ -222,6 +222,23 @@ Deno.test("/oauth/authorize: only loopback redirect URIs, PKCE S256 required, si
     });
     assert.equal(forged.status, 403);
     await forged.body?.cancel();
+
+    // Deny: back to the CLI with access_denied and the state, no code.
+    const denied = await fetch(`${w.url}/oauth/authorize`, {
+      method: "POST",
+      redirect: "manual",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: f.cookie,
+        origin: w.url,
+      },
+      body: authorizeParams(f, { decision: "deny" }),
+    });
+    assert.equal(denied.status, 303);
+    const no = new URL(denied.headers.get("location")!);
+    assert.equal(no.searchParams.get("error"), "access_denied");
+    assert.equal(no.searchParams.get("state"), "s-123");
+    assert.equal(no.searchParams.get("code"), null);
   });
 });
 

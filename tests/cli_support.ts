@@ -12,7 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { hashPassword } from "../src/auth/passwords.ts";
 import { createLocalUser } from "../src/auth/users.ts";
 import type { Sql } from "../src/db/connect.ts";
-import { launchChromium } from "./_harness/chromium.ts";
+import { launchChromium, screenshot } from "./_harness/chromium.ts";
 import { freePort } from "./_harness/oidc_provider.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
 import {
@@ -151,6 +151,7 @@ export async function browserLogin(
       (await page.content()).includes(`127.0.0.1:`),
       "the consent page names the redirect host",
     );
+    await screenshot(page, "cli-consent");
     await page.getByRole("button", { name: "Allow" }).click();
     await page.getByRole("heading", { name: "Signed in" }).waitFor();
     await context.close();

@@ -11,6 +11,28 @@ import type { AuthorizeRequest } from "./oauth_request.ts";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
+/** The pages' only style, served at CONSENT_CSS_PATH (the CSP allows no inline style). */
+export const CONSENT_CSS_PATH = "/oauth/consent.css";
+export const CONSENT_CSS = `:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center;
+  background: #f6f6f4; color: #1f2328; }
+main { max-width: 34rem; margin: 1rem; padding: 1.5rem 2rem; background: #fff;
+  border: 1px solid #d8dad3; border-radius: 8px; line-height: 1.5; }
+h1 { font-size: 1.4rem; margin-top: 0; }
+code { font-size: 0.95em; background: #eef0ea; padding: 0 0.25em; border-radius: 3px; }
+form { display: flex; gap: 0.75rem; margin-top: 1.5rem; }
+button { font: inherit; padding: 0.45rem 1.2rem; border-radius: 6px; cursor: pointer;
+  border: 1px solid #b9bcb4; background: #fff; color: inherit; }
+button[value=allow] { background: #1f6f55; border-color: #1f6f55; color: #fff; }
+button:focus-visible { outline: 3px solid #4f8cc9; outline-offset: 2px; }
+@media (prefers-color-scheme: dark) {
+  body { background: #17191c; color: #e6e6e3; }
+  main { background: #202328; border-color: #3a3e45; }
+  code { background: #2c3036; }
+  button { background: #2a2e34; border-color: #4a4f57; }
+}
+`;
+
 export function consentCsp(redirectUri: string): string {
   return [
     "default-src 'none'",
@@ -41,6 +63,7 @@ export function consentPage(
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="referrer" content="no-referrer">
   <title>Sign in the command line · despacito</title>
+  <link rel="stylesheet" href="${CONSENT_CSS_PATH}">
 </head>
 <body>
   <main>
@@ -69,7 +92,9 @@ export function errorPage(message: string): string {
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Sign-in refused · despacito</title>
+  <link rel="stylesheet" href="${CONSENT_CSS_PATH}">
 </head>
 <body>
   <main>

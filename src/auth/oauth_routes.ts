@@ -13,7 +13,13 @@ import type { Handler } from "hono";
 import { DomainError } from "../core/errors.ts";
 import type { AppContext, AppEnv, RouteDef } from "../http/types.ts";
 import { checkCsrf } from "./csrf.ts";
-import { consentCsp, consentPage, errorPage } from "./oauth_consent.ts";
+import {
+  CONSENT_CSS,
+  CONSENT_CSS_PATH,
+  consentCsp,
+  consentPage,
+  errorPage,
+} from "./oauth_consent.ts";
 import { checkAuthorizeRequest, redirectBack } from "./oauth_request.ts";
 import {
   clientName,
@@ -71,6 +77,17 @@ export function oauthRoutes(rt: AuthRuntime): RouteDef[] {
       access: "public",
       summary: "the consent page's answer: redirect to the CLI with a code or an error",
       handler: authorize(rt, "decide"),
+    },
+    {
+      method: "GET",
+      path: CONSENT_CSS_PATH,
+      access: "public",
+      summary: "the consent page's stylesheet",
+      handler: (c) => {
+        c.header("Content-Type", "text/css; charset=utf-8");
+        c.header("Cache-Control", "public, max-age=3600");
+        return c.body(CONSENT_CSS);
+      },
     },
     {
       method: "POST",
@@ -306,5 +323,11 @@ function oauthError(c: AppContext, error: string, description: string, status: 4
 
 function page(c: AppContext, html: string, status: 200 | 400 | 401) {
   c.header("Cache-Control", "no-store");
+  if (!c.res.headers.has("Content-Security-Policy")) {
+    c.header(
+      "Content-Security-Policy",
+      "default-src 'none'; style-src 'self'; frame-ancestors 'none'",
+    );
+  }
   return c.html(html, status);
 }

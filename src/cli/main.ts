@@ -15,6 +15,7 @@ import { versionCommand } from "./version.ts";
 import { err, out } from "./io.ts";
 import { EXIT } from "./args.ts";
 import { DatabaseInUseError } from "../db/connect.ts";
+import { isOperatorCommand } from "../build/operator_permissions.ts";
 import { cancelCommand } from "./remote/cancel.ts";
 import { deployCommand } from "./remote/deploy.ts";
 import { deploymentsCommand } from "./remote/deployments.ts";
@@ -202,6 +203,11 @@ export async function main(args: string[]): Promise<number> {
   if (!command) {
     err(`despacito: unknown command "${first}"\n\n${usageText()}`);
     return 2;
+  }
+  // Operator commands print their own, longer usage.
+  if ((rest.includes("--help") || rest.includes("-h")) && !isOperatorCommand([first])) {
+    out(`usage: ${command.usage}\n  ${command.summary}`);
+    return EXIT.ok;
   }
   try {
     return await command.run(rest);
