@@ -135,6 +135,9 @@ export async function exchangeCode(
     if (row.redirectUri !== x.redirectUri) return { ok: false, reason: "redirect_mismatch" };
     if (!timingSafeEqual(row.codeChallenge, challenge)) return { ok: false, reason: "pkce_failed" };
     if (row.disabled) return { ok: false, reason: "user_disabled" };
+    // Housekeeping: sign-ins ended a month ago (and their used tokens) are of no use to anyone.
+    const month = new Date(now.getTime() - 30 * 86_400_000);
+    await tx`delete from oauth_grants where expires_at < ${month} or revoked_at < ${month}`;
     const [grant] = await tx<{ id: string }[]>`
       insert into oauth_grants (client_id, user_id, created_at, last_used_at, expires_at, client_address, user_agent)
       values (${row.clientId}, ${row.userId}, ${now}, ${now}, ${new Date(

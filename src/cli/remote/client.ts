@@ -19,7 +19,13 @@ import {
 } from "./credentials.ts";
 
 export class CliError extends Error {
-  constructor(message: string, readonly exit: number, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly exit: number,
+    readonly code?: string,
+    /** The HTTP status when the server answered. */
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -234,5 +240,5 @@ export async function failure(res: Response): Promise<CliError> {
   }
   const exit = res.status === 401 || res.status === 403 ? EXIT.auth : EXIT.failed;
   if (res.status === 401) message += " (run `despacito login`)";
-  return new CliError(message, exit, code);
+  return new CliError(message, exit, code, res.status);
 }

@@ -9,6 +9,8 @@
 import { CliError, type Remote } from "./client.ts";
 import { EXIT } from "../args.ts";
 
+const TRANSIENT = new Set([502, 503, 504]);
+
 export interface StreamEvent {
   id?: string;
   event: string;
@@ -65,8 +67,11 @@ export async function follow(
       h.onReconnect?.(last, "the stream ended before the deployment did");
     } catch (e) {
       if (options.signal?.aborted) throw e;
-      // A refusal (404, 401 after refresh) is final; only "cannot reach" and broken streams retry.
-      if (e instanceof CliError && e.exit !== EXIT.unreachable) throw e;
+      // A refusal (404, 401 after refresh) is final; "cannot reach", a proxy's 502/503/504 while
+      // despacito restarts behind it, and broken streams are retried.
+      if (e instanceof CliError && e.exit !== EXIT.unreachable && !TRANSIENT.has(e.status ?? 0)) {
+        throw e;
+      }
       downSince ??= Date.now();
       if (Date.now() - downSince > (options.giveUpMs ?? 10 * 60_000)) {
         throw e instanceof CliError ? e : new CliError(`stream lost: ${(e as Error).message}`, 4);
