@@ -6,7 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli, spawnServer } from "./_harness/server.ts";
+import { permissionFlags } from "../src/build/permissions.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { REPO_DIR, runCli, spawnServer } from "./_harness/server.ts";
 
 Deno.test("every command refuses unknown flags and stray arguments with exit 2, naming them", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-args-" });
@@ -69,5 +71,32 @@ Deno.test("a database command while the server holds the embedded database: one 
   } finally {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("operator commands under the server's flags (the compiled binary): login says what to do instead", async () => {
+  const home = await Deno.makeTempDir({ prefix: "despacito-home-" });
+  try {
+    const flags = permissionFlags({ config: loadConfig({}), programDir: REPO_DIR });
+    const run = async (args: string[], env: Record<string, string> = {}) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, `${REPO_DIR}/main.ts`, ...args],
+        env: { PATH: Deno.env.get("PATH") ?? "", HOME: home, NO_COLOR: "1", ...env },
+        clearEnv: true,
+        cwd: REPO_DIR,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const login = await run(["login", "http://127.0.0.1:9"]);
+    assert.equal(login.code, 1, login.stderr);
+    assert.match(login.stderr, /may not write .*\.config\/despacito .*deno task cli login/);
+    const status = await run(["status"]);
+    assert.equal(status.code, 3, status.stderr);
+    assert.match(status.stderr, /may not read .*DESPACITO_URL and DESPACITO_TOKEN/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
