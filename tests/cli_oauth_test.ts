@@ -95,6 +95,17 @@ Deno.test("despacito CLI: an expired access token is refreshed silently and the 
     const again = await w.cli(["status", "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.notEqual((await stored(w)).access_token, stale);
+
+    // Three commands at once with an expired access token: one refresh, shared through the lock —
+    // never the same refresh token spent twice (the server would take that for theft).
+    const before = await stored(w);
+    while (await api(w, "/api/me", before.access_token) === 200) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const all = await Promise.all([1, 2, 3].map(() => w.cli(["deployments", "--json"])));
+    for (const r of all) assert.equal(r.code, 0, r.stderr);
+    const [grant] = await w.sql<{ revokedAt: Date | null }[]>`select revoked_at from oauth_grants`;
+    assert.equal(grant.revokedAt, null, "no replay among the parallel refreshes");
   });
 });
 
