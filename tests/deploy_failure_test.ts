@@ -11,17 +11,19 @@ const body = (patch: Record<string, unknown> = {}) => ({
 });
 
 Deno.test(
-  "a colmena failure reverts the lock with a new commit and records nodes, exit code and log tail",
+  "partial activation failure: lock reverted, the nodes that switched rolled back, the answer names the failed node",
   opts,
   async () => {
     const env = await createDeployEnv();
     try {
       await env.colmena.set({ failNode: "beta" });
       const original = await env.flake.lockedRev("webapp");
+      const seeded = await env.colmena.node("alpha");
       const r = await env.webhook(body({ flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0` }));
       assert.equal(r.status, 500);
       const b = await r.json();
       assert.equal(b.status, "failed");
+      assert.match(b.error, /^activation failed on beta: Activation failed: Child process exited/);
 
       assert.equal(await env.flake.lockedRev("webapp"), original);
       assert.equal(await env.flake.status(), "");
@@ -30,7 +32,26 @@ Deno.test(
       const d = await (await env.fetch(`/api/deployments/${b.deployment_id}`)).json();
       assert.equal(d.failure_kind, "failure");
       assert.equal(d.exit_code, 1);
-      assert.equal(d.error, "colmena apply exited with 1");
+      assert.equal(
+        d.error,
+        "activation failed on beta: Activation failed: Child process exited with error code: 4; rolled back alpha, beta",
+      );
+      assert.equal(d.failure_code, "activation_failed");
+      assert.equal(d.rollback.status, "ok");
+      assert.equal(d.rollback.commit_sha, d.revert_sha);
+      // alpha had switched to 1.1.0: it is back on what it ran before, and so is beta.
+      for (const n of ["alpha", "beta"]) {
+        const now = await env.colmena.node(n);
+        assert.equal(now?.system, n === "alpha" ? seeded?.system : now?.system);
+        assert.equal(now?.revs.webapp, original, `${n} runs the previous webapp`);
+      }
+      const rolledBack = (await env.colmena.runs())[1];
+      assert.deepEqual(rolledBack.argv, ["apply", "switch", "--on", "alpha,beta"]);
+      const nodes = (await (await env.fetch("/api/nodes")).json()).nodes;
+      assert.deepEqual(
+        nodes.map((n: Record<string, unknown>) => [n.node, n.commit, n.outcome]),
+        [["alpha", d.revert_sha, "rolled_back"], ["beta", d.revert_sha, "rolled_back"]],
+      );
       assert.equal(d.revert_sha, await env.flake.head());
       const msg = await git(env.flake.dir, "log", "-1", "--format=%B");
       assert.match(msg, new RegExp(`Deployment-Id: ${b.deployment_id}\nReverts: ${d.commit_sha}`));
@@ -43,12 +64,18 @@ Deno.test(
       );
       assert.ok(d.log_tail.length > 5 && d.log_tail.length <= 50);
       assert.match(d.log_tail.join("\n"), /beta \| Activation failed/);
-      assert.deepEqual(d.steps.map((s: { status: string }) => s.status), [
-        "ok",
-        "ok",
-        "ok",
-        "failed",
-      ]);
+      assert.deepEqual(
+        d.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
+        [
+          "queued:ok",
+          "preflight:ok",
+          "flake:ok",
+          "commit:ok",
+          "activate:failed",
+          "restore:ok",
+          "rollback:ok",
+        ],
+      );
       // A failed version may be tried again.
       await env.colmena.set({ failNode: "" });
       const retry = await env.webhook(body());
@@ -129,7 +156,9 @@ Deno.test(
         d.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
         [
           "queued:ok",
+          "preflight:ok",
           "flake:failed",
+          "restore:ok",
         ],
       );
     } finally {

@@ -52,9 +52,11 @@ Deno.test(
         d.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
         [
           "queued:ok",
+          "preflight:ok",
           "flake:ok",
           "commit:ok",
-          "colmena:ok",
+          "activate:ok",
+          "verify:skipped",
         ],
       );
       assert.deepEqual(d.nodes, [
@@ -63,6 +65,19 @@ Deno.test(
       ]);
       assert.equal(d.exit_code, 0);
       assert.deepEqual(d.triggered_by.label, "ci-runner-1");
+
+      // The fleet runs it, and despacito's record of each node says so.
+      for (const n of ["alpha", "beta"]) {
+        assert.equal((await env.colmena.node(n))?.revs.webapp, env.webapp.tags["v1.1.0"], n);
+      }
+      const nodes = (await (await env.fetch("/api/nodes")).json()).nodes;
+      assert.deepEqual(
+        nodes.map((n: Record<string, unknown>) => [n.node, n.commit, n.outcome, n.packages]),
+        [
+          ["alpha", d.commit_sha, "activated", { webapp: "1.1.0" }],
+          ["beta", d.commit_sha, "activated", { webapp: "1.1.0" }],
+        ],
+      );
 
       const log = await (await env.fetch(`/api/deployments/${body.deployment_id}/log`)).text();
       assert.match(log, /alpha \| Activation successful/);

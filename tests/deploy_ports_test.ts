@@ -51,11 +51,9 @@ Deno.test(
       assert.equal((await area.ports.enqueue(req)).outcome, "in_progress");
       await ended.promise;
       assert.equal((await area.ports.enqueue(req)).outcome, "already_deployed");
-      assert.deepEqual(events.map((e) => e.status), [
+      const statuses = events.map((e) => e.status);
+      assert.deepEqual(statuses.filter((s, i) => s !== statuses[i - 1]), [
         "queued",
-        "running",
-        "running",
-        "running",
         "running",
         "deployed",
       ]);

@@ -149,7 +149,11 @@ Deno.test(
       assert.equal(r.status, 500);
       const b = await r.json();
       assert.equal(b.status, "failed");
-      assert.equal(b.error, "colmena apply exited with 1");
+      // The first real error line, not only an exit code.
+      assert.equal(
+        b.error,
+        "activation failed: error: evaluation aborted: something broke in the hive",
+      );
       assert.ok(b.deployment_id);
 
       await env.stopServer();

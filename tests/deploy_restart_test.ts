@@ -1,71 +1,52 @@
 import assert from "node:assert/strict";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
-import { spawnServer } from "./_harness/server_process.ts";
-import { openDatabase } from "../src/db/connect.ts";
-import { createToken } from "../src/auth/tokens.ts";
-import { silentLogger } from "../src/log/log.ts";
 import { git } from "./_harness/flakes.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 Deno.test(
-  "restart after kill -9 mid-deployment: repo back to the last good commit, state interrupted, queue resumes",
+  "restart after kill -9 mid-deployment: the surviving colmena is ended first, repo and fleet rolled back, queue resumes",
   opts,
   async () => {
-    const env = await createDeployEnv({ start: false });
+    const env = await createDeployEnv();
     try {
       const original = await env.flake.lockedRev("webapp");
-      let server = await spawnServer(env.env);
-      const db = await openDatabase({
-        postgresUri: env.dbUri,
-        dataDir: env.root,
-        log: silentLogger,
-      });
-      const { token } = await createToken(db.sql, { description: "ci" });
-      await db.close();
-      const hook = (url: string, b: Record<string, unknown>) =>
-        fetch(`${url}/webhook?wait=false`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-          body: JSON.stringify({ nix_store_path: STORE_PATH, ...b }),
-        }).then((r) => r.json());
-
       await env.colmena.set({ mode: "hang" });
-      const first = await hook(server.url, { package: "webapp", version: "1.1.0" });
-      const second = await hook(server.url, {
+      const first = await (await env.webhook(
+        { package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH },
+        "?wait=false",
+      ))
+        .json();
+      const second = await (await env.webhook({
         package: "webapp",
         version: "1.2.0",
+        nix_store_path: STORE_PATH,
         flake_ref: `${env.webapp.url}?ref=refs/tags/v1.2.0`,
-      });
+      }, "?wait=false")).json();
       assert.equal(second.status, "queued");
       await env.colmena.waitFor((r) => r.length === 1, "colmena to start");
       assert.equal((await env.flake.log())[0], "deploy webapp 1.1.0");
 
-      await server.kill9();
-      // systemd would end the whole cgroup; here the orphaned colmena group goes by hand.
+      await env.killServer();
+      // colmena runs in its own session: it outlives despacito, as it would without systemd.
       const orphan = Number((await Deno.readTextFile(`${env.colmena.dir}/active`)).trim());
-      Deno.kill(-orphan, "SIGKILL");
-      await env.waitFor(async () => {
+      const alive = async () => {
         const stat = await Deno.readTextFile(`/proc/${orphan}/stat`).catch(() => "");
-        return stat === "" || stat.includes(") Z ");
-      });
+        return stat !== "" && !stat.includes(") Z ");
+      };
+      assert.equal(await alive(), true, "the old colmena survived the crash");
       const [row] = await env.sql`select status from deployments where id = ${first.deployment_id}`;
       assert.equal(row.status, "running");
 
       await env.colmena.set({ mode: "ok" });
-      server = await spawnServer(env.env);
-      const get = async (id: string) =>
-        await (await fetch(`${server.url}/api/deployments/${id}`, {
-          headers: { Authorization: `Bearer ${token}` },
-        })).json();
-      await env.waitFor(async () => (await get(second.deployment_id)).status === "deployed")
-        .catch((e) => {
-          throw new Error(`${e.message}\n${server.lines.join("\n")}`);
-        });
-      const d1 = await get(first.deployment_id);
+      await env.startServer();
+      await env.waitDeployment(second.deployment_id, (d) => d.status === "deployed");
+      assert.equal(await alive(), false, "despacito ended the surviving colmena group");
+      const d1 = await (await env.fetch(`/api/deployments/${first.deployment_id}`)).json();
       assert.equal(d1.status, "interrupted");
       assert.match(d1.error, /interrupted/);
       assert.equal(d1.revert_sha !== null, true);
+      assert.equal(d1.rollback.status, "ok");
 
       assert.equal(await env.flake.status(), "");
       // The revert brought the lock back to the last good state before the queue went on.
@@ -77,8 +58,16 @@ Deno.test(
         "revert deploy webapp 1.1.0",
         "deploy webapp 1.1.0",
       ]);
-      assert.equal((await env.colmena.runs()).length, 2);
-      assert.equal(await server.stop(), 0);
+      // The hung run, the recovery's rollback of every targeted node at the reverted lock, then 1.2.0.
+      const runs = await env.colmena.runs();
+      assert.deepEqual(runs.map((r) => r.argv), [
+        ["apply", "switch"],
+        ["apply", "switch"],
+        ["apply", "switch"],
+      ]);
+      for (const n of ["alpha", "beta"]) {
+        assert.equal((await env.colmena.node(n))?.revs.webapp, env.webapp.tags["v1.2.0"], n);
+      }
     } finally {
       await env.close();
     }

@@ -53,14 +53,13 @@ Deno.test(
       const statuses = [...first, ...second].filter((f) => f.event === "status").map((f) =>
         JSON.parse(f.data).status
       );
-      assert.deepEqual(statuses, [
+      // One status event per recorded step change; in order, queued → running… → deployed.
+      assert.deepEqual(statuses.filter((s, i) => s !== statuses[i - 1]), [
         "queued",
-        "running",
-        "running",
-        "running",
         "running",
         "deployed",
       ]);
+      assert.ok(statuses.filter((s) => s === "running").length >= 5, "each step is a status event");
       const lastStatus = JSON.parse(second.filter((f) => f.event === "status").at(-1)!.data);
       assert.equal(lastStatus.seq, max);
       assert.equal(second.at(-1)!.event, "end");

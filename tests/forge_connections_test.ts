@@ -5,6 +5,8 @@ import { startForgeApp } from "./forge_setup.ts";
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
 const READ_PAT = "pat-read-0123456789abcdefREAD";
+/** A token with the read:repository scope only, of a user who may administer the repository. */
+const READ_SCOPE_PAT = "pat-rscope-0123456789abcdefRSCP";
 /** The package input as the flake declares it: fetched with git from the forge itself. */
 const sourceOf = (forge: { url: string }) => ({ type: "git", url: `${forge.url}/acme/webapp.git` });
 
@@ -14,6 +16,7 @@ async function setup(flavor: "forgejo" | "gitea" = "forgejo") {
     [PAT]: { admin: true, push: true, pull: true },
     [PUSH_PAT]: { admin: false, push: true, pull: true },
     [READ_PAT]: { admin: false, push: false, pull: true },
+    [READ_SCOPE_PAT]: { admin: true, push: true, pull: true, scopes: ["read:repository"] },
   });
   const app = await startForgeApp();
   app.ports.sources.set("webapp", sourceOf(forge));
@@ -62,6 +65,7 @@ Deno.test("POST /api/repositories checks the PAT and creates a signed json webho
         secret: { set: true, last4: repo.secret.last4, rotating_until: null },
         last_delivery: null,
         last_status_post: null,
+        problem: null,
         created_at: "-",
       },
     );
@@ -69,11 +73,13 @@ Deno.test("POST /api/repositories checks the PAT and creates a signed json webho
       t.forge.calls.map((c) => [c.method, c.path, c.authorization]),
       [
         ["GET", "/api/v1/repos/acme/webapp", `token ${PAT}`],
+        // The scope probe: a write that can change nothing (no hook has id 0).
+        ["DELETE", "/api/v1/repos/acme/webapp/hooks/0", `token ${PAT}`],
         ["GET", "/api/forgejo/v1/version", `token ${PAT}`],
         ["POST", "/api/v1/repos/acme/webapp/hooks", `token ${PAT}`],
       ],
     );
-    const hookCall = t.forge.calls[2];
+    const hookCall = t.forge.calls[3];
     assert.equal(hookCall.contentType, "application/json");
     const body = hookCall.body as { config: { secret: string } };
     assert.match(body.config.secret, /^[0-9a-f]{64}$/);
@@ -117,9 +123,10 @@ Deno.test("POST /api/repositories answers manual setup instructions when the PAT
       token_page_url: `${t.forge.url}/user/settings/applications`,
     });
     assert.equal(res.json.repository.webhook_id, null);
-    assert.deepEqual(t.forge.calls.map((c) => c.path), [
-      "/api/v1/repos/acme/webapp",
-      "/api/forgejo/v1/version",
+    assert.deepEqual(t.forge.calls.map((c) => [c.path, c.status]), [
+      ["/api/v1/repos/acme/webapp", 200],
+      ["/api/v1/repos/acme/webapp/hooks/0", 403], // not an admin, but the scope is write
+      ["/api/forgejo/v1/version", 200],
     ]);
   } finally {
     await t.close();
@@ -230,8 +237,45 @@ Deno.test("POST /api/repositories on Gitea creates a gitea-type webhook", async 
     const res = await t.connect(PAT);
     assert.equal(res.status, 201);
     assert.equal(res.json.repository.forge_type, "gitea");
-    assert.equal((t.forge.calls[2].body as { type: string }).type, "gitea");
+    assert.equal((t.forge.calls[3].body as { type: string }).type, "gitea");
     assert.deepEqual(t.forge.rejections, []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("POST /api/repositories refuses a read-only token of a writer with 422 forge_token_cannot_write", async () => {
+  // permissions.push in the repository answer is the user's; the token's scope is
+  // checked per request, so the repository check alone lets this token through.
+  const t = await setup();
+  try {
+    const r = await t.connect(READ_SCOPE_PAT);
+    assert.equal(r.status, 422);
+    assert.equal(r.json.error.code, "forge_token_cannot_write");
+    assert.equal(r.json.needed_scope, "write:repository");
+    assert.match(r.json.error.message, /write:repository/);
+    assert.deepEqual(t.forge.hooks("acme", "webapp"), [], "no hook, no manual fallback");
+    assert.deepEqual((await t.app.api("GET", "/api/repositories")).json, { repositories: [] });
+    assert.deepEqual(t.forge.rejections, []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("POST /api/repositories says a renamed or transferred repository moved, and where", async () => {
+  const t = await setup();
+  try {
+    t.forge.moveRepo("acme", "webapp", "newco", "web");
+    const r = await t.connect(PAT);
+    assert.equal(r.status, 422);
+    assert.equal(r.json.error.code, "forge_repo_moved");
+    assert.match(r.json.error.message, /moved to newco\/web/);
+    assert.deepEqual(r.json.moved_to, {
+      owner: "newco",
+      repo: "web",
+      location: "/api/v1/repos/newco/web",
+    });
+    assert.deepEqual(t.forge.calls.map((c) => c.status), [307], "the redirect is not followed");
   } finally {
     await t.close();
   }

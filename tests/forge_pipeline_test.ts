@@ -198,7 +198,7 @@ Deno.test(
 );
 
 Deno.test(
-  "forge redelivery never deploys twice through the real pipeline; an already deployed tag answers 200 already_deployed",
+  "forge redelivery never deploys twice through the real pipeline; a replayed release answers 200 with the deployment it triggered",
   opts,
   async () => {
     await withWorld({}, async (w) => {
@@ -224,23 +224,20 @@ Deno.test(
       assert.equal(late.status, 202);
       assert.deepEqual(await late.json(), ja, "the first answer, byte for byte");
 
-      // A new delivery of the same release (someone re-publishes it): deployed already.
+      // Forgejo's Replay (a new delivery id) or an edit of the release (`updated`): a
+      // release deploys once per tag.
       const d2 = await buildDelivery({ event: "release", payload, secret, deliveryId: "dlv-2" });
       const again = await post(d2);
       assert.equal(again.status, 200);
-      assert.deepEqual(await again.json(), {
-        status: "already_deployed",
-        deployment_id: id,
-        package: "webapp",
-        version: "v1.2.0",
-      });
+      const reason = `release v1.2.0 already triggered deployment ${id}`;
+      assert.deepEqual(await again.json(), { status: "ignored", reason, deployment_id: id });
       const [{ n }] = await env.sql<{ n: number }[]>`
       select count(*)::int as n from deployments where package = 'webapp'`;
       assert.equal(n, 1);
       assert.equal((await env.colmena.runs()).length, 1);
       const repo = (await w.api("GET", `/api/repositories/${connId}`)).json;
       assert.equal(repo.last_delivery.delivery_id, "dlv-2");
-      assert.equal(repo.last_delivery.result, "already_deployed");
+      assert.equal(repo.last_delivery.result, `ignored: ${reason}`);
       // Statuses were posted once per state, not once per delivery.
       await w.settled(id, 2);
       assert.equal(statusesOf(w, "webapp", env.webapp.tags["v1.2.0"]).length, 2);
@@ -414,6 +411,45 @@ Deno.test(
       assert.equal(repo.last_status_post.deployment_id, id2);
       assert.equal(repo.last_status_post.ok, false);
       assert.match(repo.last_status_post.error, /gave up after 3 attempt\(s\).*HTTP 502/);
+    });
+  },
+);
+
+Deno.test(
+  "forge pre-release promoted later (`updated`) deploys through the real pipeline, and a later edit does not redeploy",
+  opts,
+  async () => {
+    await withWorld({}, async (w) => {
+      const { env, forge } = w;
+      const connId = await w.connect("webapp", "release");
+      const sha = env.webapp.tags["v1.2.0"];
+      const [pre] = await forge.createRelease("acme", "webapp", {
+        tag: "v1.2.0",
+        draft: false,
+        prerelease: true,
+        commit: sha,
+      });
+      assert.deepEqual([pre.status, await pre.json()], [200, {
+        status: "ignored",
+        reason: "pre-release",
+      }]);
+      const [promoted] = await forge.updateRelease("acme", "webapp", "v1.2.0", {
+        prerelease: false,
+      });
+      assert.equal(promoted.status, 202);
+      const id = (await promoted.json()).deployment_id;
+      const d = await env.waitDeployment(id, (d) => d.status === "deployed");
+      assert.equal(d.locked_rev, sha);
+      assert.deepEqual(d.triggered_by, { kind: "forge", id: connId, label: "acme/webapp" });
+
+      // Editing the notes of the deployed release sends `updated` again: nothing happens.
+      const [edited] = await forge.updateRelease("acme", "webapp", "v1.2.0", {});
+      assert.equal(edited.status, 200);
+      assert.equal((await edited.json()).deployment_id, id);
+      const [{ n }] = await env.sql<{ n: number }[]>`
+      select count(*)::int as n from deployments where package = 'webapp'`;
+      assert.equal(n, 1);
+      assert.equal((await env.colmena.runs()).length, 1);
     });
   },
 );

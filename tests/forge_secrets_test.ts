@@ -121,6 +121,7 @@ Deno.test("forge secrets never appear in any database column, log line or API re
 Deno.test("despacito secrets rotate-key re-seals every secret under a new key and keeps the old one only as a backup", async () => {
   const forge = await startFakeForgejo();
   forge.addRepo("acme", "webapp", { [PUSH_PAT]: { admin: false, push: true, pull: true } });
+  forge.addTag("acme", "webapp", "v1", SHA_B);
   const db = await freshDatabase();
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-rotate-" });
   const first = await startForgeApp({ reuse: { dbUri: db.uri, dataDir } });

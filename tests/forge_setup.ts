@@ -111,6 +111,7 @@ export async function startForgeApp(
     sql: database.sql,
     stopping: stopping.signal,
     ports,
+    retryEveryMs: 50,
   })) as Area;
   await area.start?.();
   const app = createApp({
@@ -155,6 +156,26 @@ export async function startForgeApp(
       }
     },
   };
+}
+
+/** Connects acme/webapp to package webapp (the tests' usual pair); asserts 201, returns the answer. */
+export async function connectWebapp(
+  app: ForgeApp,
+  forge: { url: string },
+  token: string,
+  trigger: "release" | "tag",
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
+  const res = await app.api("POST", "/api/repositories", {
+    forge_url: forge.url,
+    owner: "acme",
+    repo: "webapp",
+    package: "webapp",
+    token,
+    trigger,
+  });
+  if (res.status !== 201) throw new Error(`connect: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json;
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { type FakeForgejo, startFakeForgejo } from "./_harness/fake_forgejo.ts";
-import { type ForgeApp, SHA_A, SHA_B, startForgeApp, waitFor } from "./forge_setup.ts";
+import {
+  connectWebapp,
+  type ForgeApp,
+  SHA_A,
+  SHA_B,
+  startForgeApp,
+  waitFor,
+} from "./forge_setup.ts";
 import type { DeploymentStatusEvent } from "../src/forge/ports.ts";
 
 const PAT = "pat-push-0123456789abcdefPUSH";
@@ -9,27 +16,23 @@ const sourceOf = (forge: { url: string }) => ({ type: "git", url: `${forge.url}/
 const T0 = new Date("2024-05-01T10:00:00Z");
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
 
-/** The running fake forge's URL (one test at a time in this file). */
-let forgeUrl = "";
+type EventOf = (id: string, o: Partial<DeploymentStatusEvent>) => DeploymentStatusEvent;
 
-async function withStatuses(fn: (forge: FakeForgejo, app: ForgeApp) => Promise<void>, env = {}) {
+async function withStatuses(
+  fn: (forge: FakeForgejo, app: ForgeApp, event: EventOf) => Promise<void>,
+  env = {},
+) {
   const forge = await startFakeForgejo();
-  forgeUrl = forge.url;
   forge.addRepo("acme", "webapp", { [PAT]: { admin: false, push: true, pull: true } });
+  // Forgejo answers 500 for a status on a commit it does not have: these are the ones it has.
+  forge.addCommit("acme", "webapp", SHA_A);
+  forge.addCommit("acme", "webapp", SHA_B);
   const app = await startForgeApp({ env });
   app.ports.sources.set("webapp", sourceOf(forge));
   try {
-    const res = await app.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PAT,
-      trigger: "tag",
-    });
-    assert.equal(res.status, 201);
+    await connectWebapp(app, forge, PAT, "tag");
     forge.calls.length = 0;
-    await fn(forge, app);
+    await fn(forge, app, (id, o) => eventOf(forge.url, id, o));
     assert.deepEqual(forge.rejections, []);
   } finally {
     await app.close();
@@ -37,7 +40,11 @@ async function withStatuses(fn: (forge: FakeForgejo, app: ForgeApp) => Promise<v
   }
 }
 
-function event(id: string, o: Partial<DeploymentStatusEvent>): DeploymentStatusEvent {
+function eventOf(
+  forgeUrl: string,
+  id: string,
+  o: Partial<DeploymentStatusEvent>,
+): DeploymentStatusEvent {
   return {
     deploymentId: id,
     package: "webapp",
@@ -63,7 +70,7 @@ const settled = (app: ForgeApp, id: string, n: number) =>
   });
 
 Deno.test("commit statuses go pending → success with context, one-line description and link", async () => {
-  await withStatuses(async (forge, app) => {
+  await withStatuses(async (forge, app, event) => {
     const id = crypto.randomUUID();
     app.ports.emit(event(id, {}));
     app.ports.emit(event(id, { status: "running", startedAt: at(5) }));
@@ -110,7 +117,7 @@ Deno.test("commit statuses go pending → success with context, one-line descrip
 });
 
 Deno.test("commit statuses go pending → failure when colmena failed, error when despacito could not run it", async () => {
-  await withStatuses(async (forge, app) => {
+  await withStatuses(async (forge, app, event) => {
     const a = crypto.randomUUID();
     app.ports.emit(event(a, { status: "running", startedAt: at(0) }));
     app.ports.emit(
@@ -140,7 +147,7 @@ Deno.test("commit statuses go pending → failure when colmena failed, error whe
 });
 
 Deno.test("commit statuses are retried with backoff while the forge is down, and the outcome is recorded", async () => {
-  await withStatuses(async (forge, app) => {
+  await withStatuses(async (forge, app, event) => {
     forge.failNext(/\/statuses\//, 2, 503);
     const id = crypto.randomUUID();
     app.ports.emit(event(id, { status: "deployed", startedAt: at(0), finishedAt: at(10) }));
@@ -161,7 +168,7 @@ Deno.test("commit statuses are retried with backoff while the forge is down, and
 });
 
 Deno.test("commit statuses skip deployments whose source is another repository, matched exactly", async () => {
-  await withStatuses(async (forge, app) => {
+  await withStatuses(async (forge, app, event) => {
     const other = crypto.randomUUID();
     app.ports.emit(
       event(other, {
@@ -197,7 +204,7 @@ Deno.test("commit statuses skip deployments whose source is another repository, 
 });
 
 Deno.test("commit statuses of a runner deployment without rev= wait for the locked rev, then pending → success", async () => {
-  await withStatuses(async (forge, app) => {
+  await withStatuses(async (forge, app, event) => {
     const id = crypto.randomUUID();
     // A runner's POST /webhook without flake_ref: the declared source (the connected repo).
     const runner = { flakeRef: null, version: "v1.4.0" };
@@ -222,7 +229,10 @@ Deno.test("commit statuses of a runner deployment without rev= wait for the lock
     ]);
     // With a tag ref of the connected repository (no rev=) the same holds.
     const tagged = crypto.randomUUID();
-    const ref = { flakeRef: `git+${forgeUrl}/acme/webapp?ref=refs/tags/v1.5.0`, version: "v1.5.0" };
+    const ref = {
+      flakeRef: `git+${forge.url}/acme/webapp?ref=refs/tags/v1.5.0`,
+      version: "v1.5.0",
+    };
     app.ports.emit(event(tagged, { ...ref }));
     app.ports.emit(event(tagged, { ...ref, status: "running", lockedRev: SHA_A }));
     app.ports.emit(
@@ -240,4 +250,59 @@ Deno.test("commit statuses of a runner deployment without rev= wait for the lock
       [SHA_A, "failure"],
     ]);
   });
+});
+
+Deno.test("commit statuses refused for the token (403 scope) are not retried and show as the repository's problem", async () => {
+  await withStatuses(async (forge, app, event) => {
+    const [repo] = (await app.api("GET", "/api/repositories")).json.repositories;
+    forge.setScopes(PAT, ["read:repository"]);
+    const id = crypto.randomUUID();
+    app.ports.emit(event(id, {}));
+    const [row] = await settled(app, id, 1);
+    assert.equal(row.ok, false);
+    assert.equal(row.attempts, 1, "a credential problem is not retried");
+    assert.match(String(row.error), /^forge_token_cannot_write: .*write:repository/);
+    const shown = (await app.api("GET", `/api/repositories/${repo.id}`)).json;
+    assert.equal(shown.problem.code, "forge_token_cannot_write");
+    assert.match(shown.problem.message, /write:repository/);
+
+    // A working token again: the next post succeeds and the problem is gone.
+    forge.setScopes(PAT, ["write:repository"]);
+    const next = crypto.randomUUID();
+    app.ports.emit(event(next, {}));
+    await settled(app, next, 1);
+    assert.equal((await app.api("GET", `/api/repositories/${repo.id}`)).json.problem, null);
+    assert.equal(forge.statuses("acme", "webapp").length, 1);
+  });
+});
+
+Deno.test("commit statuses to a moved repository (307) say where it went, once, on the repository", async () => {
+  await withStatuses(async (forge, app, event) => {
+    const [repo] = (await app.api("GET", "/api/repositories")).json.repositories;
+    forge.moveRepo("acme", "webapp", "newco", "web");
+    const id = crypto.randomUUID();
+    app.ports.emit(event(id, {}));
+    const [row] = await settled(app, id, 1);
+    assert.equal(row.attempts, 1);
+    assert.match(String(row.error), /^forge_repo_moved: .*moved to newco\/web/);
+    assert.deepEqual(forge.calls.map((c) => c.status), [307], "the redirect is not followed");
+    const shown = (await app.api("GET", `/api/repositories/${repo.id}`)).json;
+    assert.equal(shown.problem.code, "forge_repo_moved");
+    assert.match(shown.problem.message, /disconnect and connect newco\/web/);
+  });
+});
+
+Deno.test("commit statuses on a commit the forge does not have (500) are retried, then recorded as failed", async () => {
+  await withStatuses(async (forge, app, event) => {
+    const id = crypto.randomUUID();
+    const unknown = "3333333333333333333333333333333333333333";
+    app.ports.emit(event(id, { flakeRef: null, lockedRev: unknown }));
+    const [row] = await settled(app, id, 1);
+    assert.equal(row.ok, false);
+    assert.equal(row.attempts, 3);
+    assert.match(String(row.error), /HTTP 500/);
+    assert.deepEqual(forge.statuses("acme", "webapp"), []);
+    const [repo] = (await app.api("GET", "/api/repositories")).json.repositories;
+    assert.equal(repo.problem, null, "not a credential problem");
+  }, { DESPACITO_FORGE_STATUS_ATTEMPTS: "3" });
 });

@@ -57,6 +57,11 @@ Deno.test(
         await t.step("connecting with an admin PAT creates the webhook", async () => {
           await page.goto("/repositories");
           await page.getByText("No repository connected yet.").waitFor();
+          // Where the connection is made: the forge's allowed-hosts setting, named.
+          assert.match(
+            (await page.locator("#allowed-hosts").textContent())!,
+            /ALLOWED_HOST_LIST.*\[webhook\].*app\.ini/,
+          );
           await connect(page, forge, owner, "webapp", ADMIN_PAT, w.deploy.webapp.url);
           const dialog = page.getByRole("dialog", { name: `Connected ${full}` });
           await dialog.getByText(/webhook was created on the forge/).waitFor();
@@ -145,7 +150,8 @@ Deno.test(
             const dialog = page.getByRole("dialog", { name: "New webhook secret" });
             const secret = (await dialog.locator(".token-value").textContent())!.trim();
             assert.match(secret, /^[0-9a-f]{64}$/);
-            await dialog.getByText("The webhook on the forge was updated.").waitFor();
+            await dialog.getByText(/A new webhook with this secret replaced the old one/).waitFor();
+            assert.equal(forge.hooks(owner, "webapp").length, 1);
             assert.equal(forge.hooks(owner, "webapp")[0].secret, secret);
             await screenshot(page, "repositories-rotated-light");
             await dialog.getByRole("button", { name: "Close" }).click();
@@ -155,6 +161,24 @@ Deno.test(
             await card.getByText("old secret accepted until").waitFor();
           },
         );
+
+        await t.step("a repository that moved says so on its card", async () => {
+          forge.moveRepo(owner, "webapp", "newco", "webapp2");
+          const [res] = await forge.fire(
+            "newco",
+            "webapp2",
+            "release",
+            releasePayload(forge.url, "newco", "webapp2", { tag: "v1.6.0" }),
+          );
+          assert.equal(res.status, 422);
+          assert.equal((await res.json()).error.code, "forge_repo_moved");
+          await page.goto("/repositories");
+          const problem = page.locator(".card.repo", { hasText: full }).locator(".repo-problem");
+          await problem.getByText("The repository moved:").waitFor();
+          assert.match((await problem.textContent())!, /moved to newco\/webapp2/);
+          await screenshot(page, "repositories-moved-light");
+          forge.moveRepo("newco", "webapp2", owner, "webapp");
+        });
 
         await t.step("screens in light, dark and at phone width", async () => {
           for (const mode of SCREEN_MODES) {

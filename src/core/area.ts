@@ -18,6 +18,8 @@ export interface Area {
   start?(): void | Promise<void>;
   /** Finish or abandon work; `deadline` aborts when the shutdown timeout is up. */
   stop?(deadline: AbortSignal): Promise<void>;
+  /** Why this area cannot do its work now (for /health/ready), or undefined when it can. */
+  readiness?(): Promise<string | undefined>;
   /** Sign-in only: the principal behind a session cookie, if any. */
   sessionPrincipal?: (c: AppContext) => Promise<Principal | undefined>;
   /** Sign-in only: spends the client's budget for credential-less token bootstrap (throws 429). */

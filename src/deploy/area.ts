@@ -11,6 +11,9 @@
 import type { Area, AreaContext } from "../core/area.ts";
 import { createBus } from "../events/bus.ts";
 import { type Executor, runProcess } from "../exec/run.ts";
+import { childEnv } from "../exec/env.ts";
+import { createGroupGuard } from "../exec/orphans.ts";
+import { createToolCheck } from "./tools.ts";
 import { detectNixVersion, type NixVersion } from "./flake_step.ts";
 import { createInputsReader } from "./inputs.ts";
 import { createPorts, type DeployPorts } from "./ports.ts";
@@ -36,7 +39,10 @@ export async function createDeployArea(
 ): Promise<DeployArea> {
   const { config, sql } = ctx;
   const log = ctx.log.child({ component: "deploy" });
-  const exec = options.exec ?? runProcess;
+  // Children see the allowlist plus DESPACITO_EXEC_ENV's names, read once (src/exec/env.ts).
+  const baseEnv = childEnv(config.execEnv ?? []);
+  const exec: Executor = options.exec ??
+    ((argv, o) => runProcess(argv, { baseEnv, ...o }));
   const bus = createBus<DeployEvent>({
     onError: (e) => log.error("an event subscriber failed", { error: e }),
   });
@@ -56,8 +62,22 @@ export async function createDeployArea(
     return nixVersion;
   };
 
-  const worker = flakeDir && inputs
-    ? createWorker({ sql, bus, exec, config, flakeDir, inputs, settings, nixVersion: nix, log })
+  const tools = flakeDir ? createToolCheck({ exec, config, flakeDir }) : undefined;
+  const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
+  const worker = flakeDir && inputs && tools
+    ? createWorker({
+      sql,
+      bus,
+      exec,
+      config,
+      flakeDir,
+      inputs,
+      settings,
+      nixVersion: nix,
+      tools,
+      guard,
+      log,
+    })
     : undefined;
   const service = createDeployService({
     sql,
@@ -86,7 +106,16 @@ export async function createDeployArea(
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");
         return;
       }
+      // Misconfiguration shows at start, not in the middle of the first deployment.
+      const report = await tools!.check();
+      log.info("deployment tools", { versions: report.versions });
+      for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
       await worker.start();
+    },
+    async readiness() {
+      if (!tools) return undefined;
+      const report = await tools.cached({ dirtyOk: worker?.busy() });
+      return report.problems.length ? report.problems.join("; ") : undefined;
     },
     async stop(deadline) {
       await worker?.stop(deadline);

@@ -11,7 +11,10 @@
 
 import type { Goal, PackageSettings } from "./settings.ts";
 
-export function colmenaArgv(bin: string, settings: PackageSettings): string[] {
+export function colmenaArgv(
+  bin: string,
+  settings: Pick<PackageSettings, "goal" | "on" | "extraArgs">,
+): string[] {
   return [
     bin,
     "apply",

@@ -7,12 +7,11 @@ Deno.test("colmenaArgv() is apply, goal, --on and extra args in that order", () 
       on: "@web",
       goal: "boot",
       extraArgs: ["--parallel", "2"],
-      timeoutMs: 1,
     }),
     ["/bin/colmena", "apply", "boot", "--on", "@web", "--parallel", "2"],
   );
   assert.deepEqual(
-    colmenaArgv("colmena", { on: null, goal: "switch", extraArgs: [], timeoutMs: 1 }),
+    colmenaArgv("colmena", { on: null, goal: "switch", extraArgs: [] }),
     ["colmena", "apply", "switch"],
   );
 });

@@ -6,6 +6,32 @@
 
 import type { NodeOutcome } from "./colmena.ts";
 
+export const KINDS = ["deploy", "rollback"] as const;
+export type DeploymentKind = typeof KINDS[number];
+
+/** One post-activation check as it ran (stored as jsonb exactly as served). */
+export interface CheckRecord {
+  name: string;
+  kind: "http" | "command";
+  /** The URL, or the argv and the nodes it ran on. */
+  target: string;
+  attempts: number;
+  result: "passed" | "failed";
+  duration_ms: number;
+  message: string | null;
+  /** command checks: each node's result. */
+  nodes?: { node: string; result: "passed" | "failed"; message: string | null }[];
+}
+
+/** The fleet rollback after a failure: which nodes went back, and how that went. */
+export interface RollbackRecord {
+  status: "ok" | "failed" | "skipped";
+  /** The commit the nodes were re-activated at (the revert commit). */
+  commit_sha: string | null;
+  nodes: NodeOutcome[];
+  message: string | null;
+}
+
 export const STATUSES = [
   "queued",
   "running",
@@ -25,7 +51,15 @@ export const TERMINAL: ReadonlySet<DeploymentStatus> = new Set([
   "interrupted",
 ]);
 
-export type StepName = "queued" | "flake" | "commit" | "colmena";
+export type StepName =
+  | "queued"
+  | "preflight"
+  | "flake"
+  | "commit"
+  | "activate"
+  | "verify"
+  | "restore"
+  | "rollback";
 export type StepStatus = "running" | "ok" | "failed" | "skipped";
 
 /** Stored as jsonb exactly as it is served. */
@@ -74,7 +108,52 @@ export interface DeploymentRow {
   supersededBy: string | null;
   cancelRequestedAt: Date | null;
   seq: number;
+  kind: DeploymentKind;
+  rollbackTo: string | null;
+  retryOf: string | null;
+  checks: CheckRecord[];
+  rollback: RollbackRecord | null;
+  targets: string | null;
+  failureCode: string | null;
 }
+
+/** The columns `deployments` has, for explicit select lists (never `select *`). */
+export const DEPLOYMENT_COLUMNS = [
+  "id",
+  "arrival",
+  "package",
+  "version",
+  "nix_store_path",
+  "flake_ref",
+  "status",
+  "trigger_kind",
+  "trigger_id",
+  "trigger_label",
+  "created_at",
+  "started_at",
+  "finished_at",
+  "steps",
+  "base_sha",
+  "commit_sha",
+  "revert_sha",
+  "locked_rev",
+  "previous_locked_rev",
+  "nodes",
+  "error",
+  "failure_kind",
+  "exit_code",
+  "log_tail",
+  "superseded_by",
+  "cancel_requested_at",
+  "seq",
+  "kind",
+  "rollback_to",
+  "retry_of",
+  "checks",
+  "rollback",
+  "targets",
+  "failure_code",
+] as const;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -102,6 +181,13 @@ export function deploymentJson(d: DeploymentRow) {
     log_tail: d.logTail,
     superseded_by: d.supersededBy,
     cancel_requested: d.cancelRequestedAt !== null,
+    kind: d.kind,
+    rollback_to: d.rollbackTo,
+    retry_of: d.retryOf,
+    targets: d.targets,
+    checks: d.checks,
+    rollback: d.rollback,
+    failure_code: d.failureCode,
   };
 }
 

@@ -1,75 +1,40 @@
 /**
- * One deployment, start to end, in the flake dir: preflight (input still
- * there, settings valid, work tree clean), flake step (pin the input with
- * nix, check that nothing else in flake.lock moved), commit step (flake.lock
- * alone, with trailers), colmena step (streamed, parsed per node, timeout),
- * then the outcome. On any failure the repo is put back: an uncommitted
- * lock change is discarded, a deploy commit is reverted by a new commit.
- * Only the worker calls this, one deployment at a time.
+ * One deployment, start to end, as a list of named steps over one run
+ * context: preflight → flake → commit → activate → verify. Each step has
+ * its own record in `steps[]` and its own log lines (steps/*.ts). On any
+ * failure, cancel or shutdown: restore (the repo back to the base commit)
+ * and rollback (the nodes that switched go back), or — with `on_failure:
+ * hold` — the package is held with the fleet as it is. Database writes are
+ * durable: a blip delays the record, never loses it or turns a successful
+ * activation into a revert. Only the worker calls this, one at a time.
  */
 
-import { join } from "node:path";
-import type { Config } from "../config/config.ts";
-import type { Sql } from "../db/connect.ts";
-import type { Executor, RunResult } from "../exec/run.ts";
-import type { Bus } from "../events/bus.ts";
-import type { Logger } from "../log/log.ts";
-import { formatDuration } from "../core/duration.ts";
-import { colmenaArgv, type NodeOutcome, NodeOutcomeParser } from "./colmena.ts";
+import { closeRunningSteps, type DeploymentRow, endStep, startStep } from "./deployment.ts";
+import { durably } from "./durable.ts";
+import { holdPackage } from "./fleet_store.ts";
+import { flakeRepo } from "./git.ts";
+import { createJournal } from "./journal.ts";
+import { changeDeployment, type DeploymentPatch, logTail, recordDeployed } from "./store.ts";
+import { activate } from "./steps/activate.ts";
+import { commit } from "./steps/commit.ts";
 import {
-  closeRunningSteps,
-  type DeploymentRow,
-  type DeploymentStatus,
-  endStep,
-  startStep,
-  type StepName,
-} from "./deployment.ts";
-import { compareLocks, lockArgv, type NixVersion } from "./flake_step.ts";
-import { formatSource } from "./flake_ref.ts";
-import { deployMessage, flakeRepo, type GitRepo, revertMessage } from "./git.ts";
-import { type InputsReader, parseLock } from "./inputs.ts";
-import { createJournal, type Journal } from "./journal.ts";
-import type { SettingsSource } from "./settings.ts";
-import { changeDeployment, type DeployEvent, logTail, recordDeployed } from "./store.ts";
+  type FailureInfo,
+  type PipelineDeps,
+  type PipelineStep,
+  type RunContext,
+  StepFailure,
+  stopped,
+} from "./steps/context.ts";
+import { flake } from "./steps/flake.ts";
+import { preflight } from "./steps/preflight.ts";
+import { restoreRepo } from "./steps/restore.ts";
+import { rollbackFleet } from "./steps/rollback.ts";
+import { verify } from "./steps/verify.ts";
 
-export interface PipelineDeps {
-  sql: Sql;
-  bus: Bus<DeployEvent>;
-  exec: Executor;
-  config: Readonly<Config>;
-  flakeDir: string;
-  inputs: InputsReader;
-  settings: SettingsSource;
-  nixVersion: () => Promise<NixVersion>;
-  log: Logger;
-}
+export type { PipelineDeps } from "./steps/context.ts";
 
-/** Why the worker aborted a run. */
-export type StopReason = "cancel" | "shutdown";
-
-class Fail extends Error {
-  constructor(
-    message: string,
-    readonly kind: "failure" | "error",
-    readonly extra: {
-      step?: StepName;
-      exitCode?: number | null;
-      nodes?: NodeOutcome[];
-      status?: DeploymentStatus;
-    } = {},
-  ) {
-    super(message);
-  }
-}
-
-function stopped(signal: AbortSignal, extra: ConstructorParameters<typeof Fail>[2] = {}): Fail {
-  return signal.reason === "cancel"
-    ? new Fail("cancelled by request", "error", { ...extra, status: "cancelled" })
-    : new Fail("despacito shut down before the deployment finished", "error", {
-      ...extra,
-      status: "interrupted",
-    });
-}
+/** The steps of a deployment, in order. A new step is one more entry here. */
+export const STEPS: readonly PipelineStep[] = [preflight, flake, commit, activate, verify];
 
 export async function runDeployment(
   deps: PipelineDeps,
@@ -82,205 +47,170 @@ export async function runDeployment(
     package: row.package,
     version: row.version,
   });
-  const j = createJournal({ sql: deps.sql, bus: deps.bus, deploymentId: row.id, log });
-  const onLine = (s: "stdout" | "stderr", l: string) => j.write(s, l);
-  const git = flakeRepo({ exec: deps.exec, config: deps.config, dir: deps.flakeDir, onLine });
-  const patch = async (p: Record<string, unknown>) => {
-    await j.flush();
-    const c = await changeDeployment(deps.sql, row.id, ["running"], p);
-    if (c) deps.bus.publish(c.event);
-    return c?.row;
-  };
-  let steps = row.steps;
-  let commitSha: string | null = null;
-  let lockTouched = false;
-  let nodes: NodeOutcome[] = [];
-
-  try {
-    j.write("system", `deployment of ${row.package} ${row.version} started`);
-    const input = await deps.inputs.get(row.package);
-    if (!input) throw new Fail(`${row.package} is no longer an input of the flake`, "error");
-    const settings = await deps.settings.forPackage(row.package).catch((e) => {
-      throw new Fail(`DESPACITO_CONFIG is invalid: ${(e as Error).message}`, "error");
-    });
-    if (!(await git.isWorkTree())) {
-      throw new Fail(`${deps.flakeDir} is not a git work tree`, "error");
-    }
-    const dirty = await git.dirtyPaths();
-    if (dirty.length > 0) {
-      throw new Fail(
-        `the flake repo has uncommitted changes, refusing to deploy: ${dirty.join(", ")}`,
-        "error",
-      );
-    }
-    const base = await git.head();
-    const lockPath = join(deps.flakeDir, "flake.lock");
-    const before = parseLock(await Deno.readTextFile(lockPath));
-
-    // Flake step.
-    steps = startStep(steps, "flake");
-    await patch({ base_sha: base, previous_locked_rev: input.lockedRev, steps });
-    const argv = lockArgv(
-      deps.config.nixBin,
-      await deps.nixVersion(),
-      input.name,
-      row.flakeRef,
-    );
-    j.write("system", `$ ${argv.join(" ")}`);
-    lockTouched = true;
-    const nix = await deps.exec(argv, {
-      cwd: deps.flakeDir,
-      onLine,
-      signal,
-      timeoutMs: settings.timeoutMs,
-      log,
-    });
-    if (nix.cancelled) throw stopped(signal, { step: "flake" });
-    if (nix.code !== 0) throw new Fail(why("nix flake lock", nix), "error", { step: "flake" });
-    const change = compareLocks(before, parseLock(await Deno.readTextFile(lockPath)), input.name);
-    if (change.problem) {
-      throw new Fail(`refusing the new flake.lock: ${change.problem}`, "error", { step: "flake" });
-    }
-    steps = endStep(steps, "flake", "ok");
-    j.write("system", `${input.name} locked at ${change.lockedRev ?? "(no rev)"}`);
-
-    // Commit step.
-    if (!change.changed) {
-      j.write("system", "flake.lock unchanged (already pinned there): nothing to commit");
-      steps = endStep(steps, "commit", "skipped");
-      lockTouched = false;
-    } else {
-      steps = startStep(steps, "commit");
-      await patch({ steps, locked_rev: change.lockedRev });
-      commitSha = await git.commitLock(deployMessage({
-        package: row.package,
-        version: row.version,
-        id: row.id,
-        nixStorePath: row.nixStorePath,
-        flakeRef: row.flakeRef ?? formatSource(input.declared),
-      })).catch((e) => {
-        throw new Fail(`git commit failed: ${(e as Error).message}`, "error", { step: "commit" });
+  const journal = createJournal({ sql: deps.sql, bus: deps.bus, deploymentId: row.id, log });
+  const ctx: RunContext = {
+    deps,
+    row,
+    signal,
+    log,
+    journal,
+    git: flakeRepo({
+      exec: deps.exec,
+      config: deps.config,
+      dir: deps.flakeDir,
+      onLine: (s, l) => journal.write(s, l),
+    }),
+    say: (l) => journal.write("system", l),
+    save: async (patch) => {
+      await journal.flush();
+      const c = await durably(() => changeDeployment(deps.sql, row.id, ["running"], patch), {
+        log,
+        what: "deployment progress",
       });
-      lockTouched = false;
-      steps = endStep(steps, "commit", "ok");
-      j.write("system", `committed ${commitSha}`);
-    }
-    if (signal.aborted) throw stopped(signal);
+      if (c) deps.bus.publish(c.event);
+    },
+    steps: row.steps,
+    baseSha: null,
+    lockTouched: false,
+    commitSha: null,
+    lockedRev: null,
+    previousLockedRev: null,
+    before: {},
+    after: {},
+    nodes: [],
+    switched: [],
+    checks: [],
+    exitCode: null,
+    revertSha: null,
+    rollback: null,
+  };
 
-    // Colmena step.
-    steps = startStep(steps, "colmena");
-    await patch({
-      steps,
-      commit_sha: commitSha,
-      locked_rev: change.lockedRev,
-      previous_locked_rev: change.previousLockedRev,
-    });
-    const parser = new NodeOutcomeParser(settings.goal);
-    const cargv = colmenaArgv(deps.config.colmenaBin, settings);
-    j.write("system", `$ ${cargv.join(" ")}`);
-    const col = await deps.exec(cargv, {
-      cwd: deps.flakeDir,
-      timeoutMs: settings.timeoutMs,
-      signal,
-      log,
-      onLine: (s, l) => {
-        parser.feed(l);
-        j.write(s, l);
-      },
-    });
-    nodes = parser.outcomes();
-    const extra = { step: "colmena" as const, exitCode: col.code, nodes };
-    if (col.cancelled) throw stopped(signal, extra);
-    if (col.timedOut) {
-      throw new Fail(
-        `colmena timed out after ${
-          formatDuration(settings.timeoutMs)
-        }; its process group was killed`,
-        "error",
-        extra,
-      );
-    }
-    if (col.code !== 0) throw new Fail(`colmena apply exited with ${col.code}`, "failure", extra);
-
-    steps = endStep(steps, "colmena", "ok");
-    j.write("system", `deployed ${row.package} ${row.version}`);
-    await j.flush();
-    return await finish(deps, row.id, {
-      status: "deployed",
-      finished_at: new Date(),
-      steps,
-      nodes,
-      exit_code: col.code,
-    });
-  } catch (e) {
-    const f = e instanceof Fail ? e : new Fail(`internal error: ${(e as Error).message}`, "error");
-    if (!(e instanceof Fail)) log.error("deployment crashed", { error: e });
-    j.write("system", `${f.extra.status ?? "failed"}: ${f.message}`);
-    const revertSha = await putRepoBack(git, j, { row, lockTouched, commitSha, reason: f.message });
-    steps = closeRunningSteps(steps, "failed");
-    await j.flush();
-    return await finish(deps, row.id, {
-      status: f.extra.status ?? "failed",
-      finished_at: new Date(),
-      steps,
-      nodes: f.extra.nodes ?? nodes,
-      exit_code: f.extra.exitCode ?? null,
-      error: f.message,
-      failure_kind: f.kind,
-      revert_sha: revertSha,
-      log_tail: await logTail(deps.sql, row.id, 50),
-    });
-  }
-}
-
-function why(what: string, r: RunResult): string {
-  if (r.timedOut) return `${what} timed out`;
-  const tail = r.stderr.trim().split("\n").filter((l) => !l.startsWith("warning:")).slice(-3);
-  return `${what} exited with ${r.code}${tail.length ? `: ${tail.join(" / ")}` : ""}`;
-}
-
-/** Discards an uncommitted lock change and reverts a deploy commit. */
-async function putRepoBack(
-  git: GitRepo,
-  j: Journal,
-  o: { row: DeploymentRow; lockTouched: boolean; commitSha: string | null; reason: string },
-): Promise<string | null> {
+  const what = row.kind === "rollback" ? "rollback" : "deployment";
+  ctx.say(`${what} of ${row.package} ${row.version} started`);
   try {
-    if (o.lockTouched) {
-      await git.restoreLock();
-      j.write("system", "flake.lock restored; the repo is as it was");
-    }
-    if (o.commitSha) {
-      const sha = await git.commitLockFrom(
-        `${o.commitSha}^`,
-        revertMessage({
-          package: o.row.package,
-          version: o.row.version,
-          id: o.row.id,
-          commitSha: o.commitSha,
-          reason: o.reason,
-        }),
-      );
-      j.write("system", `reverted ${o.commitSha} with ${sha ?? "(nothing to revert)"}`);
-      return sha;
-    }
+    for (const step of STEPS) await runStep(ctx, step);
   } catch (e) {
-    j.write("system", `could not put the flake repo back: ${(e as Error).message}`);
+    const f = e instanceof StepFailure
+      ? e
+      : new StepFailure(`internal error: ${(e as Error).message}`, {
+        kind: "error",
+        code: "internal",
+      });
+    if (!(e instanceof StepFailure)) log.error("deployment crashed", { error: e });
+    return await failed(ctx, f.message, f.info);
   }
-  return null;
+  ctx.say(`deployed ${row.package} ${row.version}`);
+  return await finish(ctx, {
+    status: "deployed",
+    finishedAt: new Date(),
+    steps: ctx.steps,
+    nodes: ctx.nodes,
+    checks: ctx.checks,
+    exitCode: ctx.exitCode,
+  });
 }
 
-async function finish(
-  deps: PipelineDeps,
-  id: string,
-  p: Record<string, unknown>,
-): Promise<DeploymentRow> {
-  const done = await deps.sql.begin(async (tx) => {
-    const c = await changeDeployment(tx, id, ["running"], p);
-    if (c && c.row.status === "deployed") await recordDeployed(tx, c.row);
-    return c;
+async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
+  if (ctx.signal.aborted) throw stopped(ctx.signal);
+  ctx.steps = startStep(ctx.steps, step.name);
+  await ctx.save({ steps: ctx.steps });
+  try {
+    const outcome = await step.run(ctx);
+    ctx.steps = endStep(ctx.steps, step.name, outcome);
+  } catch (e) {
+    ctx.steps = endStep(ctx.steps, step.name, "failed");
+    throw e;
+  }
+  await ctx.save({ steps: ctx.steps });
+}
+
+/** Restore + rollback (or hold), then the failed/cancelled/interrupted record. */
+async function failed(ctx: RunContext, message: string, info: FailureInfo): Promise<DeploymentRow> {
+  const { row, deps } = ctx;
+  const status = info.status ?? "failed";
+  ctx.say(`${status}: ${message}`);
+  ctx.steps = closeRunningSteps(ctx.steps, status === "failed" ? "failed" : "skipped");
+  const hold = ctx.settings?.onFailure === "hold" && ctx.switched.length > 0;
+  let summary = message;
+  if (hold) {
+    // The fleet stays as it is and the lock says so: an operator decides.
+    await durably(
+      () => holdPackage(deps.sql, { package: row.package, deploymentId: row.id, reason: message }),
+      { log: ctx.log, what: "package hold" },
+    );
+    ctx.say(
+      `on_failure is hold: ${row.package} is held; nodes ${
+        ctx.switched.join(", ")
+      } keep the new version`,
+    );
+    summary = `${message}; ${row.package} is held (on_failure: hold)`;
+  } else if (ctx.lockTouched || ctx.commitSha) {
+    ctx.steps = startStep(ctx.steps, "restore");
+    const r = await restoreRepo({
+      git: ctx.git,
+      row,
+      say: ctx.say,
+      lockTouched: ctx.lockTouched,
+      commitSha: ctx.commitSha,
+      reason: message,
+    });
+    ctx.revertSha = r.revertSha;
+    ctx.steps = endStep(ctx.steps, "restore", r.ok ? "ok" : "failed");
+    if (ctx.switched.length > 0 && ctx.settings) {
+      ctx.steps = startStep(ctx.steps, "rollback");
+      await ctx.save({ steps: ctx.steps, revertSha: ctx.revertSha });
+      ctx.rollback = await rollbackFleet({
+        sql: deps.sql,
+        exec: deps.exec,
+        guard: deps.guard,
+        colmenaBin: deps.config.colmenaBin,
+        flakeDir: deps.flakeDir,
+        log: ctx.log,
+        row,
+        settings: ctx.settings,
+        on: ctx.switched.join(","),
+        commitSha: ctx.revertSha ?? ctx.baseSha,
+        packages: ctx.before,
+        say: ctx.say,
+        output: (s, l) => ctx.journal.write(s, l),
+      });
+      ctx.steps = endStep(ctx.steps, "rollback", ctx.rollback.status === "ok" ? "ok" : "failed");
+      summary = ctx.rollback.status === "ok"
+        ? `${message}; rolled back ${ctx.switched.join(", ")}`
+        : `${message}; ${ctx.rollback.message}; ${row.package} is held`;
+    }
+  }
+  await ctx.journal.flush();
+  return await finish(ctx, {
+    status,
+    finishedAt: new Date(),
+    steps: ctx.steps,
+    nodes: ctx.nodes,
+    checks: ctx.checks,
+    exitCode: info.exitCode ?? ctx.exitCode,
+    error: summary,
+    failureKind: info.kind,
+    failureCode: info.code,
+    revertSha: ctx.revertSha,
+    rollback: ctx.rollback,
+    logTail: await durably(() => logTail(deps.sql, row.id, 50), { log: ctx.log, what: "log tail" }),
   });
-  if (!done) throw new Error(`deployment ${id} was no longer running when it finished`);
+}
+
+/** The final record (and the package's state when deployed), durably, then published. */
+async function finish(ctx: RunContext, p: DeploymentPatch): Promise<DeploymentRow> {
+  const { deps, row } = ctx;
+  await ctx.journal.flush();
+  const done = await durably(
+    () =>
+      deps.sql.begin(async (tx) => {
+        const c = await changeDeployment(tx, row.id, ["running"], p);
+        if (c && c.row.status === "deployed") await recordDeployed(tx, c.row);
+        return c;
+      }),
+    { log: ctx.log, what: "the deployment's outcome" },
+  );
+  if (!done) throw new Error(`deployment ${row.id} was no longer running when it finished`);
   deps.bus.publish(done.event);
   return done.row;
 }

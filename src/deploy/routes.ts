@@ -22,12 +22,15 @@ import type { DeployService } from "./service.ts";
 import { sseRoute } from "./sse.ts";
 import {
   type DeployEvent,
+  type EnqueueResult,
   getDeployment,
+  isUuid,
   lastDeployments,
   listDeployments,
   logEntries,
   packageStates,
 } from "./store.ts";
+import { holds, nodeStates } from "./fleet_store.ts";
 import { parseWebhook, validatePackageName, WEBHOOK_FIELDS } from "./validate.ts";
 import type { Worker } from "./worker.ts";
 
@@ -76,6 +79,15 @@ async function requireDeployment(sql: Sql, id: string): Promise<DeploymentRow> {
   const row = await getDeployment(sql, id);
   if (!row) throw new DomainError("not_found", "deployment_not_found", "no such deployment");
   return row;
+}
+
+/** 202 + Location for a newly queued deployment; 409 with the existing one otherwise. */
+function queuedAnswer(c: AppContext, r: EnqueueResult) {
+  const d = r.deployment;
+  const ids = { package: d.package, version: d.version, deployment_id: d.id, kind: d.kind };
+  if (r.outcome !== "queued") return c.json({ status: r.outcome, ...ids }, 409);
+  c.header("Location", `/api/deployments/${d.id}`);
+  return c.json({ status: "queued", ...ids }, 202);
 }
 
 export function deployRoutes(deps: RouteDeps): RouteDef[] {
@@ -182,6 +194,75 @@ export function deployRoutes(deps: RouteDeps): RouteDef[] {
       },
     },
     {
+      method: "POST",
+      path: "/api/deployments/:id/retry",
+      access: "authenticated",
+      summary: "run a failed, cancelled or interrupted deployment's request again",
+      handler: async (c) => {
+        const row = await requireDeployment(sql, c.req.param("id") ?? "");
+        const principal = c.get("principal");
+        if (!mayDeploy(principal, row.package)) throw forbidden(row.package);
+        return queuedAnswer(c, await service.retry(row, triggerOf(principal)));
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/packages/:name/rollback",
+      access: "authenticated",
+      summary: "roll a package back to an earlier deployment that ended deployed",
+      handler: async (c) => {
+        const pkg = c.req.param("name") ?? "";
+        const bad = validatePackageName(pkg);
+        if (bad) throw invalidRequest([{ field: "name", message: bad }]);
+        const principal = c.get("principal");
+        if (!mayDeploy(principal, pkg)) throw forbidden(pkg);
+        const body = await readJsonObject(c, ["deployment_id"]);
+        const to = body.deployment_id;
+        if (typeof to !== "string" || !isUuid(to)) {
+          throw invalidRequest([{ field: "deployment_id", message: "required, a deployment id" }]);
+        }
+        return queuedAnswer(c, await service.rollback(pkg, to, triggerOf(principal)));
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/packages/:name/release",
+      access: "authenticated",
+      summary: "release a package held after a failed rollback",
+      handler: async (c) => {
+        const pkg = c.req.param("name") ?? "";
+        const bad = validatePackageName(pkg);
+        if (bad) throw invalidRequest([{ field: "name", message: bad }]);
+        if (!mayDeploy(c.get("principal"), pkg)) throw forbidden(pkg);
+        const hold = await service.release(pkg);
+        return c.json({
+          status: "released",
+          package: pkg,
+          held_by: hold.deploymentId,
+          reason: hold.reason,
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/nodes",
+      access: "authenticated",
+      summary: "what each node runs: the commit it last activated and every package's version",
+      handler: async (c) => {
+        const rows = await nodeStates(sql);
+        return c.json({
+          nodes: rows.map((n) => ({
+            node: n.node,
+            commit: n.commitSha,
+            deployment_id: n.deploymentId,
+            activated_at: n.activatedAt?.toISOString() ?? null,
+            outcome: n.outcome,
+            packages: n.packages,
+          })),
+        });
+      },
+    },
+    {
       method: "GET",
       path: "/api/packages",
       access: "authenticated",
@@ -189,6 +270,7 @@ export function deployRoutes(deps: RouteDeps): RouteDef[] {
       handler: async (c) => {
         const list = deps.inputs ? await listInputs(deps.inputs) : [];
         const states = new Map((await packageStates(sql)).map((s) => [s.package, s]));
+        const held = new Map((await holds(sql)).map((h) => [h.package, h]));
         const last = new Map((await lastDeployments(sql)).map((l) => [l.package, l]));
         return c.json({
           packages: list.map((i) => {
@@ -203,6 +285,13 @@ export function deployRoutes(deps: RouteDeps): RouteDef[] {
               deployment_id: s?.deploymentId ?? null,
               last_status: last.get(i.name)?.status ?? null,
               last_deployment_id: last.get(i.name)?.id ?? null,
+              held: held.has(i.name)
+                ? {
+                  deployment_id: held.get(i.name)!.deploymentId,
+                  reason: held.get(i.name)!.reason,
+                  held_at: held.get(i.name)!.heldAt.toISOString(),
+                }
+                : null,
             };
           }),
         });

@@ -11,9 +11,22 @@ import type { Sql } from "../db/connect.ts";
 import type { Bus } from "../events/bus.ts";
 import type { Logger } from "../log/log.ts";
 import { type DeploymentRow, TERMINAL, type Trigger } from "./deployment.ts";
-import { FlakeRefError, parseFlakeRef, sameRepositoryProblem, schemeProblem } from "./flake_ref.ts";
+import {
+  FlakeRefError,
+  formatSource,
+  parseFlakeRef,
+  sameRepositoryProblem,
+  schemeProblem,
+} from "./flake_ref.ts";
+import { holdOf, type HoldRow, releaseHold } from "./fleet_store.ts";
 import { FlakeDirError, type FlakeInput, type InputsReader } from "./inputs.ts";
-import { type DeployEvent, enqueue, type EnqueueResult, getDeployment } from "./store.ts";
+import {
+  type DeployEvent,
+  enqueue,
+  type EnqueueResult,
+  getDeployment,
+  type NewDeployment,
+} from "./store.ts";
 
 export interface DeployRequest {
   package: string;
@@ -27,6 +40,12 @@ export interface DeployService {
   /** The input named `pkg`, or a DomainError (503 flake unusable, 422 unknown). */
   input(pkg: string): Promise<FlakeInput>;
   request(req: DeployRequest): Promise<EnqueueResult>;
+  /** Back to an earlier deployment of the package that ended deployed: a new deployment. */
+  rollback(pkg: string, toId: string, trigger: Trigger): Promise<EnqueueResult>;
+  /** The same request as a deployment that failed, was cancelled or interrupted. */
+  retry(row: DeploymentRow, trigger: Trigger): Promise<EnqueueResult>;
+  /** Ends a hold; throws not_found when the package is not held. */
+  release(pkg: string): Promise<HoldRow>;
   /** Resolves with the deployment once it ended, or undefined when `signal` aborts first. */
   waitForEnd(id: string, signal: AbortSignal): Promise<DeploymentRow | undefined>;
   /**
@@ -76,8 +95,85 @@ export function createDeployService(o: {
     return found;
   };
 
+  const refuseHeld = async (pkg: string) => {
+    const hold = await holdOf(o.sql, pkg);
+    if (!hold) return;
+    throw new DomainError(
+      "conflict",
+      "package_held",
+      `${pkg} is held since deployment ${hold.deploymentId} (${hold.reason}); release it with POST /api/packages/${pkg}/release`,
+      { extra: { status: "package_held", package: pkg, held_by: hold.deploymentId } },
+    );
+  };
+  const admit = async (req: NewDeployment) => {
+    await refuseHeld(req.package);
+    const result = await enqueue(o.sql, req);
+    for (const e of result.events) o.bus.publish(e);
+    if (result.outcome === "queued") o.wake();
+    return result;
+  };
+
   return {
     input,
+    async rollback(pkg, toId, trigger) {
+      const found = await input(pkg);
+      const target = await getDeployment(o.sql, toId);
+      if (!target || target.package !== pkg) {
+        throw new DomainError(
+          "not_found",
+          "deployment_not_found",
+          `no deployment ${toId} of ${pkg}`,
+        );
+      }
+      if (target.status !== "deployed" || !target.lockedRev) {
+        throw new DomainError(
+          "conflict",
+          "rollback_target_not_deployed",
+          `deployment ${toId} (${pkg} ${target.version}) ended ${target.status}: only a deployment that ended deployed can be rolled back to`,
+          { extra: { status: target.status, deployment_id: toId } },
+        );
+      }
+      // The same repository and ref the target used, pinned to the revision it locked.
+      const source = parseFlakeRef(target.flakeRef ?? formatSource(found.declared));
+      const flakeRef = formatSource({ ...source, rev: target.lockedRev });
+      return await admit({
+        package: pkg,
+        version: target.version,
+        nixStorePath: target.nixStorePath,
+        flakeRef,
+        trigger,
+        kind: "rollback",
+        rollbackTo: target.id,
+      });
+    },
+    async retry(row, trigger) {
+      if (!["failed", "cancelled", "interrupted"].includes(row.status)) {
+        throw new DomainError(
+          "conflict",
+          "not_retryable",
+          `deployment ${row.id} is ${row.status}: only failed, cancelled or interrupted ones can be retried`,
+          { extra: { status: row.status, deployment_id: row.id } },
+        );
+      }
+      await input(row.package);
+      return await admit({
+        package: row.package,
+        version: row.version,
+        nixStorePath: row.nixStorePath,
+        flakeRef: row.flakeRef,
+        trigger,
+        kind: row.kind,
+        rollbackTo: row.rollbackTo,
+        retryOf: row.id,
+      });
+    },
+    async release(pkg) {
+      const hold = await releaseHold(o.sql, pkg);
+      if (!hold) throw new DomainError("not_found", "package_not_held", `${pkg} is not held`);
+      o.log.warn("package released", { component: "deploy", package: pkg });
+      o.wake();
+      return hold;
+    },
     async request(req) {
       const found = await input(req.package);
       if (req.flakeRef !== null) {
@@ -91,10 +187,7 @@ export function createDeployService(o: {
         }
         if (problem) throw invalidRequest([{ field: "flake_ref", message: problem }]);
       }
-      const result = await enqueue(o.sql, req);
-      for (const e of result.events) o.bus.publish(e);
-      if (result.outcome === "queued") o.wake();
-      return result;
+      return await admit(req);
     },
     waitForEnd,
     async waitForOutcome(id, clientGone) {

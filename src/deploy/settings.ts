@@ -12,6 +12,13 @@
 
 import { parse as parseYaml } from "yaml";
 import { parseDuration } from "../core/duration.ts";
+import {
+  type Check,
+  type OnFailure,
+  parseChecks,
+  parseOnFailure,
+  parseSoak,
+} from "./check_settings.ts";
 
 export const GOALS = ["switch", "boot", "test", "dry-activate", "build", "push"] as const;
 export type Goal = typeof GOALS[number];
@@ -21,6 +28,11 @@ export interface PackageSettings {
   goal: Goal;
   extraArgs: string[];
   timeoutMs: number;
+  /** Run after activation; a failure rolls the fleet back (or holds the package). */
+  checks: Check[];
+  /** Keep re-running the checks this long before declaring success (0: once). */
+  soakMs: number;
+  onFailure: OnFailure;
 }
 
 export interface SettingsFile {
@@ -37,7 +49,7 @@ export class SettingsError extends Error {
   }
 }
 
-const KEYS = ["on", "goal", "extra_args", "timeout"];
+const KEYS = ["on", "goal", "extra_args", "timeout", "checks", "soak", "on_failure"];
 
 function parseBlock(where: string, v: unknown, problems: string[]): Partial<PackageSettings> {
   if (v === null || v === undefined) return {};
@@ -69,6 +81,11 @@ function parseBlock(where: string, v: unknown, problems: string[]): Partial<Pack
     const ms = typeof o.timeout === "string" ? parseDuration(o.timeout) : undefined;
     if (ms !== undefined && ms > 0) out.timeoutMs = ms;
     else problems.push(`${where}.timeout: a duration such as "30m"`);
+  }
+  if (o.checks !== undefined) out.checks = parseChecks(`${where}.checks`, o.checks, problems);
+  if (o.soak !== undefined) out.soakMs = parseSoak(`${where}.soak`, o.soak, problems);
+  if (o.on_failure !== undefined) {
+    out.onFailure = parseOnFailure(`${where}.on_failure`, o.on_failure, problems);
   }
   return out;
 }
@@ -115,6 +132,9 @@ export function resolveSettings(
     goal: "switch",
     extraArgs: [],
     timeoutMs: defaultTimeoutMs,
+    checks: [],
+    soakMs: 0,
+    onFailure: "rollback",
   };
   return { ...base, ...file.defaults, ...file.packages[pkg] };
 }

@@ -9,10 +9,16 @@
 
 import type postgres from "postgres";
 import type { Sql } from "../db/connect.ts";
+import type { NodeOutcome } from "./colmena.ts";
 import {
+  type CheckRecord,
+  DEPLOYMENT_COLUMNS,
   deploymentJson,
+  type DeploymentKind,
   type DeploymentRow,
   type DeploymentStatus,
+  type RollbackRecord,
+  type Step,
   type Trigger,
 } from "./deployment.ts";
 
@@ -38,7 +44,59 @@ export interface NewDeployment {
   nixStorePath: string | null;
   flakeRef: string | null;
   trigger: Trigger;
+  /** Default "deploy"; "rollback" goes back to `rollbackTo`'s locked revision. */
+  kind?: DeploymentKind;
+  rollbackTo?: string | null;
+  retryOf?: string | null;
 }
+
+/** Every column a status change may write; nothing else can be named. */
+export interface DeploymentPatch {
+  status?: DeploymentStatus;
+  startedAt?: Date;
+  finishedAt?: Date;
+  steps?: Step[];
+  baseSha?: string | null;
+  commitSha?: string | null;
+  revertSha?: string | null;
+  lockedRev?: string | null;
+  previousLockedRev?: string | null;
+  nodes?: NodeOutcome[];
+  error?: string | null;
+  failureKind?: "failure" | "error" | null;
+  failureCode?: string | null;
+  exitCode?: number | null;
+  logTail?: string[] | null;
+  supersededBy?: string;
+  cancelRequestedAt?: Date;
+  checks?: CheckRecord[];
+  rollback?: RollbackRecord | null;
+  targets?: string | null;
+}
+
+const PATCH_COLUMNS: Record<keyof DeploymentPatch, string> = {
+  status: "status",
+  startedAt: "started_at",
+  finishedAt: "finished_at",
+  steps: "steps",
+  baseSha: "base_sha",
+  commitSha: "commit_sha",
+  revertSha: "revert_sha",
+  lockedRev: "locked_rev",
+  previousLockedRev: "previous_locked_rev",
+  nodes: "nodes",
+  error: "error",
+  failureKind: "failure_kind",
+  failureCode: "failure_code",
+  exitCode: "exit_code",
+  logTail: "log_tail",
+  supersededBy: "superseded_by",
+  cancelRequestedAt: "cancel_requested_at",
+  checks: "checks",
+  rollback: "rollback",
+  targets: "targets",
+};
+const JSON_COLUMNS = new Set(["steps", "nodes", "checks", "rollback"]);
 
 export type EnqueueResult =
   | {
@@ -67,30 +125,32 @@ export async function appendLog(
 }
 
 /**
- * Applies `patch` (snake_case columns) to the deployment if its status is
- * one of `from`, records the status event, and returns the new row; or
- * undefined when the deployment was not in one of those states.
+ * Applies `patch` to the deployment if its status is one of `from`, records
+ * the status event, and returns the new row; or undefined when the
+ * deployment was not in one of those states.
  */
 export async function changeDeployment(
   tx: Sql | Tx,
   id: string,
   from: readonly DeploymentStatus[],
-  patch: Record<string, unknown>,
+  patch: DeploymentPatch,
 ): Promise<{ row: DeploymentRow; event: DeployEvent } | undefined> {
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(patch)) {
-    values[k] = k === "steps" || k === "nodes" ? tx.json(v as never) : v;
+    if (v === undefined) continue;
+    const column = PATCH_COLUMNS[k as keyof DeploymentPatch];
+    values[column] = JSON_COLUMNS.has(column) && v !== null ? tx.json(v as never) : v;
   }
   // postgres.js recognises `set ${helper}` only directly in the query text.
   const [row] = Object.keys(values).length > 0
     ? await tx<DeploymentRow[]>`
       update deployments set ${tx(values)}, seq = seq + 1
       where id = ${id} and status in ${tx(from as string[])}
-      returning *`
+      returning ${tx(DEPLOYMENT_COLUMNS)}`
     : await tx<DeploymentRow[]>`
       update deployments set seq = seq + 1
       where id = ${id} and status in ${tx(from as string[])}
-      returning *`;
+      returning ${tx(DEPLOYMENT_COLUMNS)}`;
   if (!row) return undefined;
   await tx`
     insert into deployment_log (deployment_id, seq, stream, line, data)
@@ -101,8 +161,8 @@ export async function changeDeployment(
 
 async function findLive(tx: Sql | Tx, pkg: string, version: string) {
   const [row] = await tx<DeploymentRow[]>`
-    select * from deployments
-    where package = ${pkg} and version = ${version}
+    select ${tx(DEPLOYMENT_COLUMNS)} from deployments
+    where package = ${pkg} and version = ${version} and kind = 'deploy'
       and status in ('queued', 'running', 'deployed')`;
   return row;
 }
@@ -118,7 +178,8 @@ export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResu
     try {
       return await sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(hashtext(${`despacito.enqueue:${req.package}`}))`;
-        const live = await findLive(tx, req.package, req.version);
+        const kind = req.kind ?? "deploy";
+        const live = kind === "deploy" ? await findLive(tx, req.package, req.version) : undefined;
         if (live) {
           return {
             outcome: live.status === "deployed" ? "already_deployed" : "in_progress",
@@ -129,17 +190,23 @@ export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResu
         const id = crypto.randomUUID();
         await tx`
           insert into deployments (id, package, version, nix_store_path, flake_ref, status,
-                                   trigger_kind, trigger_id, trigger_label, steps)
+                                   trigger_kind, trigger_id, trigger_label, steps, kind,
+                                   rollback_to, retry_of)
           values (${id}, ${req.package}, ${req.version}, ${req.nixStorePath}, ${req.flakeRef},
                   'queued', ${req.trigger.kind}, ${req.trigger.id}, ${req.trigger.label},
-                  ${tx.json([] as never)})`;
+                  ${tx.json([] as never)}, ${kind}, ${req.rollbackTo ?? null},
+                  ${req.retryOf ?? null})`;
         const events: DeployEvent[] = [];
+        const what = kind === "rollback"
+          ? `rollback of ${req.package} to ${req.version} (${req.rollbackTo})`
+          : `${req.package} ${req.version}`;
+        const retry = req.retryOf ? `, a retry of ${req.retryOf}` : "";
         events.push(
           await appendLog(
             tx,
             id,
             "system",
-            `queued ${req.package} ${req.version} (requested by ${req.trigger.kind} ${req.trigger.label})`,
+            `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`,
           ),
         );
         const older = await tx<{ id: string }[]>`
@@ -152,8 +219,8 @@ export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResu
             .then((e) => events.push(e));
           const changed = await changeDeployment(tx, o.id, ["queued"], {
             status: "superseded",
-            superseded_by: id,
-            finished_at: new Date(),
+            supersededBy: id,
+            finishedAt: new Date(),
             error: `superseded by ${req.package} ${req.version} before it started`,
           });
           if (changed) {
@@ -184,7 +251,7 @@ export async function claimNext(
     const now = new Date();
     return await changeDeployment(tx, next.id, ["queued"], {
       status: "running",
-      started_at: now,
+      startedAt: now,
       steps: [{
         name: "queued",
         started_at: next.createdAt.toISOString(),
@@ -198,22 +265,23 @@ export async function claimNext(
 
 export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow | undefined> {
   if (!isUuid(id)) return undefined;
-  const [row] = await sql<DeploymentRow[]>`select * from deployments where id = ${id}`;
+  const [row] = await sql<DeploymentRow[]>`
+    select ${sql(DEPLOYMENT_COLUMNS)} from deployments where id = ${id}`;
   return row;
 }
 
+/** True for a UUID in its canonical text form. */
 export function isUuid(s: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
-export async function runningDeployments(sql: Sql): Promise<DeploymentRow[]> {
-  return await sql<DeploymentRow[]>`select * from deployments where status = 'running'`;
+export async function markCancelRequested(sql: Sql, id: string): Promise<void> {
+  await sql`update deployments set cancel_requested_at = now() where id = ${id}`;
 }
 
-export async function hasQueued(sql: Sql): Promise<boolean> {
-  const [r] = await sql<{ n: number }[]>`
-    select count(*)::int as n from deployments where status = 'queued'`;
-  return r.n > 0;
+export async function runningDeployments(sql: Sql): Promise<DeploymentRow[]> {
+  return await sql<DeploymentRow[]>`
+    select ${sql(DEPLOYMENT_COLUMNS)} from deployments where status = 'running'`;
 }
 
 export interface ListFilter {
@@ -226,7 +294,7 @@ export interface ListFilter {
 
 export async function listDeployments(sql: Sql, f: ListFilter): Promise<DeploymentRow[]> {
   return await sql<DeploymentRow[]>`
-    select * from deployments
+    select ${sql(DEPLOYMENT_COLUMNS)} from deployments
     where true
       ${f.package !== undefined ? sql`and package = ${f.package}` : sql``}
       ${f.statuses ? sql`and status in ${sql(f.statuses as string[])}` : sql``}
@@ -274,8 +342,23 @@ export interface PackageStateRow {
   deployedAt: Date;
 }
 
-export async function packageStates(sql: Sql): Promise<PackageStateRow[]> {
-  return await sql<PackageStateRow[]>`select * from package_state`;
+export async function packageStates(sql: Sql | Tx): Promise<PackageStateRow[]> {
+  return await sql<PackageStateRow[]>`
+    select package, version, nix_store_path, locked_rev, deployment_id, deployed_at
+    from package_state`;
+}
+
+/** A deployment of `pkg` that ended deployed at `rev`, newest first; for the version rule. */
+export async function deployedAtRev(
+  sql: Sql,
+  pkg: string,
+  rev: string,
+): Promise<{ id: string; version: string } | undefined> {
+  const [row] = await sql<{ id: string; version: string }[]>`
+    select id, version from deployments
+    where package = ${pkg} and locked_rev = ${rev} and status = 'deployed'
+    order by arrival desc limit 1`;
+  return row;
 }
 
 export async function lastDeployments(

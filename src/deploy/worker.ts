@@ -2,16 +2,25 @@
  * The single worker: takes the oldest queued deployment, runs it, takes the
  * next; one at a time because the flake repo is shared (the database's
  * one-running index backs this up). Owns cancellation (abort the running
- * run's process group, or cancel a queued row), restart recovery (a
- * deployment left `running` by a dead process becomes `interrupted` and the
- * repo goes back to its last good commit) and the graceful stop (wait until
- * the deadline, then interrupt the run the same way).
+ * run's process group, or cancel a queued row), recovery (before anything
+ * runs, a colmena group left by a crash is ended and a deployment left
+ * `running` is recovered like a failure — at start, and whenever a stuck
+ * row is found later, e.g. after a database outage) and the graceful stop
+ * (wait until the deadline, then interrupt the run the same way).
  */
 
-import { closeRunningSteps, type DeploymentRow } from "./deployment.ts";
-import { flakeRepo, revertMessage } from "./git.ts";
+import type { DeploymentRow } from "./deployment.ts";
+import { isTransientDbError } from "./durable.ts";
 import { type PipelineDeps, runDeployment } from "./pipeline.ts";
-import { appendLog, changeDeployment, claimNext, logTail, runningDeployments } from "./store.ts";
+import { recoverDeployment } from "./recovery.ts";
+import {
+  appendLog,
+  changeDeployment,
+  claimNext,
+  getDeployment,
+  markCancelRequested,
+  runningDeployments,
+} from "./store.ts";
 
 export type CancelResult = "cancelling" | "cancelled" | "finished" | "not_found";
 
@@ -20,10 +29,14 @@ export interface Worker {
   wake(): void;
   cancel(id: string): Promise<{ result: CancelResult; row?: DeploymentRow }>;
   stop(deadline: AbortSignal): Promise<void>;
+  /** True while a deployment runs (readiness tolerates its uncommitted flake.lock). */
+  busy(): boolean;
 }
 
 // A safety net only: every enqueue wakes the worker directly.
 const POLL_MS = 10_000;
+// While the database is away: how soon to try again.
+const RETRY_MS = 1_000;
 
 export function createWorker(deps: PipelineDeps): Worker {
   const { sql, bus } = deps;
@@ -34,11 +47,11 @@ export function createWorker(deps: PipelineDeps): Worker {
   let current: { id: string; ac: AbortController; done: Promise<unknown> } | undefined;
   const cancelRequested = new Set<string>();
 
-  const idle = () =>
+  const idle = (ms = POLL_MS) =>
     new Promise<void>((resolve) => {
       // stop() may have run while the loop was busy; it must not wait a poll interval.
       if (stopping) return resolve();
-      const t = setTimeout(resolve, POLL_MS);
+      const t = setTimeout(resolve, ms);
       wakeUp = () => {
         clearTimeout(t);
         wakeUp = undefined;
@@ -46,14 +59,24 @@ export function createWorker(deps: PipelineDeps): Worker {
       };
     });
 
+  /** Ends a surviving colmena, then recovers every row left `running` by no live run. */
+  const heal = async () => {
+    await deps.guard.reap();
+    for (const row of await runningDeployments(sql)) {
+      if (row.id !== current?.id) await recoverDeployment(deps, row);
+    }
+  };
+
   const loop = async () => {
     while (!stopping) {
       let claimed;
       try {
+        await heal();
         claimed = await claimNext(sql);
       } catch (e) {
-        log.error("cannot take the next deployment", { error: e });
-        await idle();
+        if (isTransientDbError(e)) log.warn("the database is away; the queue waits", { error: e });
+        else log.error("cannot take the next deployment", { error: e });
+        await idle(RETRY_MS);
         continue;
       }
       if (!claimed) {
@@ -73,75 +96,34 @@ export function createWorker(deps: PipelineDeps): Worker {
     }
   };
 
-  const recover = async (row: DeploymentRow) => {
-    const rlog = log.child({ deployment_id: row.id, package: row.package, version: row.version });
-    const lines: string[] = ["despacito restarted while this deployment was running"];
-    let revertSha: string | null = null;
-    try {
-      const git = flakeRepo({ exec: deps.exec, config: deps.config, dir: deps.flakeDir });
-      // The run checked the tree was clean before nix wrote flake.lock, so a change there is ours.
-      if ((await git.dirtyPaths()).includes("flake.lock")) {
-        await git.restoreLock();
-        lines.push("discarded the uncommitted flake.lock change");
-      }
-      const head = await git.head();
-      const t = await git.trailers(head);
-      if (t["Deployment-Id"] === row.id && !t["Reverts"]) {
-        revertSha = await git.commitLockFrom(
-          `${head}^`,
-          revertMessage({
-            package: row.package,
-            version: row.version,
-            id: row.id,
-            commitSha: head,
-            reason: "interrupted: despacito stopped while this deployment was running",
-          }),
-        );
-        lines.push(`reverted ${head} with ${revertSha}`);
-      }
-    } catch (e) {
-      lines.push(`could not put the flake repo back: ${(e as Error).message}`);
-      rlog.error("recovery could not restore the flake repo", { error: e });
-    }
-    for (const l of lines) bus.publish(await appendLog(sql, row.id, "system", l));
-    const c = await changeDeployment(sql, row.id, ["running"], {
-      status: "interrupted",
-      finished_at: new Date(),
-      steps: closeRunningSteps(row.steps, "failed"),
-      error: "interrupted: despacito stopped while this deployment was running",
-      failure_kind: "error",
-      revert_sha: revertSha ?? row.revertSha,
-      log_tail: await logTail(sql, row.id, 50),
-    });
-    if (c) bus.publish(c.event);
-    rlog.warn("deployment interrupted by a restart", { revert_sha: revertSha });
-  };
-
   return {
     async start() {
-      for (const row of await runningDeployments(sql)) await recover(row);
+      // Never two colmena at once, also across crashes: the survivor ends before anything runs.
+      await heal();
       loopDone = loop();
     },
     wake: () => wakeUp?.(),
+    busy: () => current !== undefined,
     async cancel(id) {
       if (current?.id === id) {
-        await sql`update deployments set cancel_requested_at = now() where id = ${id}`;
+        await markCancelRequested(sql, id);
         bus.publish(await appendLog(sql, id, "system", "cancel requested"));
         current.ac.abort("cancel");
         return { result: "cancelling" };
       }
       const c = await changeDeployment(sql, id, ["queued"], {
         status: "cancelled",
-        finished_at: new Date(),
+        finishedAt: new Date(),
         error: "cancelled before it started",
-        failure_kind: "error",
-        cancel_requested_at: new Date(),
+        failureKind: "error",
+        failureCode: "cancelled",
+        cancelRequestedAt: new Date(),
       });
       if (c) {
         bus.publish(c.event);
         return { result: "cancelled", row: c.row };
       }
-      const [row] = await sql<DeploymentRow[]>`select * from deployments where id = ${id}`;
+      const row = await getDeployment(sql, id);
       if (!row) return { result: "not_found" };
       if (row.status === "running") {
         // Claimed a moment ago, not yet handed to the pipeline.

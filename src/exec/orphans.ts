@@ -10,6 +10,7 @@
  * happens to have the same id is never signalled.
  */
 
+import { dirname } from "node:path";
 import type { Logger } from "../log/log.ts";
 
 export interface GroupGuard {
@@ -64,6 +65,7 @@ export function createGroupGuard(o: { file: string; log: Logger; graceMs?: numbe
   return {
     async record(pid) {
       const rec: Recorded = { pgid: pid, started: await startTime(pid) };
+      await Deno.mkdir(dirname(o.file), { recursive: true });
       await Deno.writeTextFile(o.file, JSON.stringify(rec));
     },
     async clear() {

@@ -113,7 +113,12 @@ export const runProcess: Executor = async (argv, options = {}) => {
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
-  await options.onSpawn?.(child.pid);
+  try {
+    await options.onSpawn?.(child.pid);
+  } catch (e) {
+    // The child runs regardless; losing the note only weakens crash recovery.
+    options.log?.warn("could not record a started process", { error: e, pid: child.pid });
+  }
   if (options.stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(options.stdin)).catch(() => {});

@@ -3,7 +3,8 @@
  * webhooks that enqueue deployments, and commit statuses that follow them.
  * Mounted only when DESPACITO_BASE_URL is set (webhook URLs and status
  * links need it). Talks to deployments only through the ports it is given
- * (ports.ts); never imports the deploy area, never stores a secret
+ * (ports.ts); keeps deliveries it cannot act on yet and tries them again
+ * (pending.ts); never imports the deploy area, never stores a secret
  * unsealed, never lets a status post touch a deployment's outcome.
  */
 
@@ -13,6 +14,7 @@ import { loadOrCreateKey } from "../secrets/key.ts";
 import { createForgeClient } from "./client.ts";
 import type { ForgeDeps } from "./deps.ts";
 import type { ForgePorts } from "./ports.ts";
+import { startPendingRetries } from "./pending.ts";
 import { forgeRoutes } from "./routes.ts";
 import { createStatusPoster } from "./statuses.ts";
 
@@ -23,6 +25,8 @@ export interface ForgeAreaOptions extends AreaContext {
   /** For tests: a sealer instead of the server key. */
   sealer?: Sealer;
   now?: () => Date;
+  /** How often deliveries kept for later are tried again (default 15 s). */
+  retryEveryMs?: number;
 }
 
 /** The forge area, or undefined (with a log line saying why) when it cannot run. */
@@ -61,16 +65,18 @@ export async function createForgeArea(options: ForgeAreaOptions): Promise<Area |
   };
   const poster = createStatusPoster(deps);
   let unsubscribe: (() => void) | undefined;
+  let retries: { stop(): Promise<void> } | undefined;
   return {
     name: "forge",
     routes: forgeRoutes(deps),
     start() {
       unsubscribe = ports.subscribe((e) => poster.handle(e));
+      retries = startPendingRetries(deps, options.retryEveryMs ?? 15_000);
     },
     async stop(deadline) {
       unsubscribe?.();
       await Promise.race([
-        poster.stop(),
+        Promise.all([poster.stop(), retries?.stop()]),
         new Promise<void>((r) => deadline.addEventListener("abort", () => r(), { once: true })),
       ]);
     },

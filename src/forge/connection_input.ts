@@ -6,6 +6,10 @@
 import { DomainError, type FieldProblem, invalidRequest } from "../core/errors.ts";
 import { ForgeRequestError } from "./client.ts";
 import type { Trigger } from "./events.ts";
+import type { ConnectionProblem } from "./store.ts";
+
+/** The scope every connection's token needs: commit statuses are writes to the repository. */
+export const NEEDED_SCOPE = "write:repository";
 
 export interface NewConnection {
   forgeUrl: string;
@@ -79,21 +83,16 @@ export function forgeProblem(e: unknown, where: string): DomainError {
     });
   }
   const s = e.status;
-  if (s === 401) {
-    return new DomainError(
-      "unprocessable",
-      "forge_token_rejected",
-      `${where} rejected the token (401): check it is valid and not expired`,
-      { cause: e },
-    );
-  }
-  if (s === 403) {
-    return new DomainError(
-      "unprocessable",
-      "forge_forbidden",
-      `${where} refused access (403): the token needs the repository scope (read and write)`,
-      { cause: e },
-    );
+  const problem = credentialProblem(e, where);
+  if (problem) {
+    return new DomainError("unprocessable", problem.code, problem.message, {
+      cause: e,
+      extra: e.moved
+        ? { moved_to: { owner: e.moved.owner, repo: e.moved.repo, location: e.moved.location } }
+        : problem.code === "forge_token_cannot_write"
+        ? { needed_scope: NEEDED_SCOPE }
+        : undefined,
+    });
   }
   if (s === 404) {
     return new DomainError(
@@ -112,4 +111,40 @@ export function forgeProblem(e: unknown, where: string): DomainError {
     );
   }
   return new DomainError("unavailable", "forge_error", `${where} answered HTTP ${s}`, { cause: e });
+}
+
+/**
+ * A forge failure only an operator can fix (token rejected, scope or rights
+ * missing, repository moved), in words; undefined for anything else.
+ */
+export function credentialProblem(e: unknown, where: string): ConnectionProblem | undefined {
+  if (!(e instanceof ForgeRequestError)) return undefined;
+  if (e.moved) {
+    return {
+      code: "forge_repo_moved",
+      message:
+        `${where}: the repository moved to ${e.moved.owner}/${e.moved.repo} (renamed or transferred; the forge answered ${e.status}); disconnect and connect ${e.moved.owner}/${e.moved.repo}`,
+    };
+  }
+  if (e.missingScope !== undefined) {
+    return {
+      code: "forge_token_cannot_write",
+      message:
+        `${where}: the token lacks the ${NEEDED_SCOPE} scope (the forge requires ${e.missingScope}); create a token with ${NEEDED_SCOPE} and reconnect`,
+    };
+  }
+  if (e.status === 401) {
+    return {
+      code: "forge_token_rejected",
+      message: `${where} rejected the token (401): check it is valid and not expired`,
+    };
+  }
+  if (e.status === 403) {
+    return {
+      code: "forge_forbidden",
+      message:
+        `${where} refused access (403): the token's user needs write access to the repository`,
+    };
+  }
+  return undefined;
 }

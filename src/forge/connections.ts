@@ -2,9 +2,9 @@
  * Connecting a repository: check the PAT against the forge, generate the
  * webhook secret, create the webhook when the PAT may administer the repo
  * (manual instructions otherwise), store everything with the secrets
- * sealed. Also disconnecting (webhook removed best effort) and rotating the
- * webhook secret with an overlap. Never returns the PAT; returns the
- * webhook secret only where README says (manual setup, rotation).
+ * sealed. Also disconnecting (webhook removed best effort); rotation is in
+ * rotation.ts. Never returns the PAT; returns the webhook secret only where
+ * README says (manual setup, rotation).
  */
 
 import { DomainError } from "../core/errors.ts";
@@ -12,7 +12,7 @@ import { deleteSecrets, putSecret, readSecret } from "../secrets/store.ts";
 import { ForgeRequestError } from "./client.ts";
 import type { ForgeDeps } from "./deps.ts";
 import type { Trigger } from "./events.ts";
-import { forgeProblem, type NewConnection } from "./connection_input.ts";
+import { forgeProblem, NEEDED_SCOPE, type NewConnection } from "./connection_input.ts";
 import { requireConnectedSource } from "./source_check.ts";
 import {
   type Connection,
@@ -22,7 +22,6 @@ import {
   deleteConnectionRow,
   getConnection,
   insertConnection,
-  replaceWebhookSecret,
 } from "./store.ts";
 
 export const eventsFor = (trigger: Trigger) => trigger === "release" ? ["release"] : ["create"];
@@ -62,11 +61,25 @@ export async function createConnection(
   const repo = await client.getRepo(input.owner, input.repo).catch((e) => {
     throw forgeProblem(e, where);
   });
+  // `permissions` is the user's (services/convert/repository.go); the token's scope is
+  // checked per request, so a read-only token of a writer passes here and is probed below.
   if (!repo.permissions.push) {
     throw new DomainError(
       "unprocessable",
       "forge_token_cannot_write",
-      `the token may not write to ${input.owner}/${input.repo}; commit statuses need write access (repository scope, read and write)`,
+      `the token's user may not write to ${input.owner}/${input.repo}; commit statuses need write access to the repository`,
+      { extra: { needed_scope: NEEDED_SCOPE } },
+    );
+  }
+  const scope = await client.writeScope(input.owner, input.repo).catch((e) => {
+    throw forgeProblem(e, where);
+  });
+  if (!scope.ok) {
+    throw new DomainError(
+      "unprocessable",
+      "forge_token_cannot_write",
+      `the token may only read ${input.owner}/${input.repo} (the forge requires ${scope.missing}); commit statuses need a token with the ${NEEDED_SCOPE} scope`,
+      { extra: { needed_scope: NEEDED_SCOPE } },
     );
   }
   const forgeType = await client.detectType().catch((e) => {
@@ -87,8 +100,10 @@ export async function createConnection(
         events,
       })).id;
     } catch (e) {
-      if (!(e instanceof ForgeRequestError) || e.transient) throw forgeProblem(e, where);
-      // A token scoped below admin (or a forge policy) refuses: fall back to manual setup.
+      if (!(e instanceof ForgeRequestError) || e.transient || e.moved) {
+        throw forgeProblem(e, where);
+      }
+      // A forge policy (webhooks disabled, a hook limit) refuses: fall back to manual setup.
       log.info("webhook creation refused; manual setup", {
         component: "forge",
         connection_id: id,
@@ -153,7 +168,7 @@ export async function createConnection(
   return { view, webhook };
 }
 
-async function mustGet(deps: ForgeDeps, id: string): Promise<Connection> {
+export async function mustGet(deps: ForgeDeps, id: string): Promise<Connection> {
   const c = await getConnection(deps.sql, id);
   if (!c) {
     throw new DomainError("not_found", "repository_not_found", "no such repository connection");
@@ -191,43 +206,7 @@ export async function deleteConnection(deps: ForgeDeps, id: string) {
   return { deleted: true as const, webhook_removed: removed, ...(warning ? { warning } : {}) };
 }
 
-export async function rotateWebhookSecret(deps: ForgeDeps, id: string) {
-  const c = await mustGet(deps, id);
-  const secret = randomSecret();
-  let updated = false;
-  if (c.webhookId !== null) {
-    try {
-      const token = await readSecret(deps.sql, deps.sealer, c.tokenSecretId);
-      await deps.clientFor(c.forgeUrl, token).editHook(c.owner, c.repo, c.webhookId, {
-        url: webhookUrl(deps.config.baseUrl, c.id),
-        secret,
-        events: eventsFor(c.trigger),
-      });
-      updated = true;
-    } catch (e) {
-      deps.log.warn("could not update the webhook secret on the forge", {
-        component: "forge",
-        connection_id: c.id,
-        error: e,
-      });
-    }
-  }
-  const validUntil = new Date(deps.now().getTime() + deps.config.forgeSecretOverlapMs);
-  await deps.sql.begin(async (tx) => {
-    const newId = await putSecret(tx, deps.sealer, "webhook_secret", secret);
-    await replaceWebhookSecret(tx, c.id, newId, c.webhookSecretId, validUntil);
-    await deleteSecrets(tx, [c.previousSecretId]);
-  });
-  deps.log.info("webhook secret rotated", {
-    component: "forge",
-    connection_id: c.id,
-    webhook_updated: updated,
-    previous_valid_until: validUntil.toISOString(),
-  });
-  return { secret, previous_valid_until: validUntil.toISOString(), webhook_updated: updated };
-}
-
-function randomSecret(): string {
+export function randomSecret(): string {
   return Array.from(
     crypto.getRandomValues(new Uint8Array(32)),
     (b) => b.toString(16).padStart(2, "0"),

@@ -1,18 +1,21 @@
 /**
  * Native webhook deliveries: authenticate (HMAC over the signed bytes with
  * the current or, during an overlap, the previous secret), deduplicate by
- * delivery id, turn a release or tag into an enqueued deployment and
- * answer quickly (the forge gives up after 5 s). A redelivery answers what
- * the first delivery answered and never enqueues again. Unknown connection
- * and bad signature look the same from outside: 401, nothing else.
+ * delivery id, decide (decision.ts: ignore, refuse, or enqueue the tag's
+ * commit) and answer quickly (the forge gives up after 5 s). A repeated
+ * delivery id answers what the first one got. Forgejo never retries a
+ * failed delivery, so one despacito cannot act on yet is kept and tried
+ * again (pending.ts, answer 202 "pending") instead of a 503 that loses it.
+ * Unknown connection and bad signature look the same from outside: 401.
  */
 
 import { DomainError, isDomainError } from "../core/errors.ts";
 import { readSecret } from "../secrets/store.ts";
+import { decide, type Decision, refusal } from "./decision.ts";
+import { claimDelivery, deliveryAnswer, recordDelivery } from "./delivery_store.ts";
 import type { ForgeDeps } from "./deps.ts";
-import { deliveryIdFrom, eventFrom, interpretDelivery } from "./events.ts";
-import { pinnedFlakeRef } from "./flake_ref.ts";
-import { requireConnectedSource } from "./source_check.ts";
+import { deliveryIdFrom, eventFrom } from "./events.ts";
+import { PENDING_FOR_MS, pendingDecision } from "./pending.ts";
 import { payloadFrom, signatureFrom, verifySignature } from "./signature.ts";
 import { type Connection, getConnection } from "./store.ts";
 
@@ -27,8 +30,6 @@ export interface DeliveryAnswer {
   body: Record<string, unknown>;
 }
 
-/** How long the tag → commit lookup may take inside the one-second budget. */
-const TAG_LOOKUP_MS = 700;
 /** How long a concurrent duplicate waits for the first delivery's answer. */
 const DUPLICATE_WAIT_MS = 2000;
 
@@ -61,28 +62,26 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
 
   const earlier = await claim(deps, c.id, deliveryId, event);
   if (earlier) return earlier;
-  let answer: DeliveryAnswer & { outcome: string; deploymentId?: string };
+  let answer: Decision;
+  let pending: { payload: Uint8Array; until: Date } | undefined;
   try {
-    answer = await decide(deps, c, d.header, json);
+    answer = await decide(deps, c, eventFrom(d.header), json, deliveryId);
   } catch (e) {
-    if (isDomainError(e) && e.kind !== "unavailable") {
-      answer = {
-        status: e.kind === "invalid" ? 400 : e.kind === "conflict" ? 409 : 422,
-        body: { error: { code: e.code, message: e.message } },
-        outcome: `rejected: ${e.message}`,
-      };
+    if (isDomainError(e) && e.kind === "unavailable") {
+      // Not now (flake dir unusable, forge not answering): kept and tried again (pending.ts).
+      pending = { payload, until: new Date(deps.now().getTime() + PENDING_FOR_MS) };
+      answer = pendingDecision(e, pending.until);
     } else {
-      // Transient (deploy or forge unavailable): forget the claim so a redelivery can succeed.
-      await deps
-        .sql`delete from forge_delivery where connection_id = ${c.id} and delivery_id = ${deliveryId}`;
-      throw e;
+      answer = refusal(e) ?? unexpected(deps, c, deliveryId, e);
     }
   }
-  await deps.sql`
-    update forge_delivery
-    set http_status = ${answer.status}, response = ${deps.sql.json(answer.body as never)},
-        outcome = ${answer.outcome.slice(0, 300)}, deployment_id = ${answer.deploymentId ?? null}
-    where connection_id = ${c.id} and delivery_id = ${deliveryId}`;
+  await recordDelivery(deps.sql, c.id, deliveryId, {
+    httpStatus: answer.status,
+    response: answer.body,
+    outcome: answer.outcome,
+    deploymentId: answer.deploymentId ?? null,
+    pending,
+  });
   deps.log.info("webhook delivery", {
     component: "forge",
     connection_id: c.id,
@@ -92,6 +91,27 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
     deployment_id: answer.deploymentId,
   });
   return { status: answer.status, body: answer.body };
+}
+
+/** A failure nobody foresaw: 503, stored (the same id may claim it again), with what to do. */
+function unexpected(deps: ForgeDeps, c: Connection, deliveryId: string, e: unknown): Decision {
+  deps.log.error("webhook delivery failed", {
+    connection_id: c.id,
+    delivery_id: deliveryId,
+    error: e,
+  });
+  return {
+    status: 503,
+    body: {
+      error: {
+        code: "unavailable",
+        message: "not processed: despacito could not handle this delivery. Forgejo does not " +
+          "retry: replay it from the repository's Settings → Webhooks → the hook → Recent " +
+          "Deliveries once despacito is ready",
+      },
+    },
+    outcome: "not processed (despacito could not handle it): replay it from the forge",
+  };
 }
 
 async function secretsOf(deps: ForgeDeps, c: Connection): Promise<string[]> {
@@ -109,25 +129,16 @@ async function claim(
   deliveryId: string,
   event: string,
 ): Promise<DeliveryAnswer | undefined> {
-  const inserted = await deps.sql`
-    insert into forge_delivery (connection_id, delivery_id, event)
-    values (${connectionId}, ${deliveryId}, ${event})
-    on conflict do nothing returning delivery_id`;
-  if (inserted.length === 1) return undefined;
+  if (await claimDelivery(deps.sql, connectionId, deliveryId, event)) return undefined;
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   for (;;) {
-    const [row] = await deps.sql<
-      { httpStatus: number | null; response: Record<string, unknown> }[]
-    >`
-      select http_status, response from forge_delivery
-      where connection_id = ${connectionId} and delivery_id = ${deliveryId}`;
+    const row = await deliveryAnswer(deps.sql, connectionId, deliveryId);
     if (row?.httpStatus != null) {
       deps.log.info("webhook redelivery answered from the first delivery", {
-        component: "forge",
         connection_id: connectionId,
         delivery_id: deliveryId,
       });
-      return { status: row.httpStatus, body: row.response };
+      return { status: row.httpStatus, body: row.response ?? {} };
     }
     if (!row) return await claim(deps, connectionId, deliveryId, event);
     if (Date.now() > deadline) {
@@ -139,59 +150,5 @@ async function claim(
     }
     // Production wait for a concurrent first delivery (rare), not test synchronisation.
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function decide(
-  deps: ForgeDeps,
-  c: Connection,
-  header: (name: string) => string | undefined,
-  json: unknown,
-): Promise<DeliveryAnswer & { outcome: string; deploymentId?: string }> {
-  const meaning = interpretDelivery(eventFrom(header), json, c.trigger);
-  if (meaning.kind === "ignore") {
-    return {
-      status: 200,
-      body: { status: "ignored", reason: meaning.reason },
-      outcome: `ignored: ${meaning.reason}`,
-    };
-  }
-  // The flake may have changed since the connection was made.
-  const source = await requireConnectedSource(deps, c, c.package);
-  const sha = meaning.commitSha ?? (await tagCommit(deps, c, meaning.tag)) ?? meaning.refSha;
-  const result = await deps.ports.enqueue({
-    package: c.package,
-    version: meaning.tag,
-    flakeRef: pinnedFlakeRef(source, meaning.tag, sha),
-    nixStorePath: null,
-    trigger: { kind: "forge", id: c.id, label: `${c.owner}/${c.repo}` },
-  });
-  const queued = result.outcome === "queued";
-  return {
-    status: queued ? 202 : 200,
-    body: {
-      status: result.outcome,
-      deployment_id: result.deploymentId,
-      package: c.package,
-      version: meaning.tag,
-    },
-    outcome: result.outcome,
-    deploymentId: result.deploymentId,
-  };
-}
-
-/** The commit a tag points at, asked of the forge within a short budget; undefined on failure. */
-async function tagCommit(deps: ForgeDeps, c: Connection, tag: string): Promise<string | undefined> {
-  try {
-    const token = await readSecret(deps.sql, deps.sealer, c.tokenSecretId);
-    return await deps.clientFor(c.forgeUrl, token).tagCommit(c.owner, c.repo, tag, TAG_LOOKUP_MS);
-  } catch (e) {
-    deps.log.warn("could not resolve the tag's commit; pinning the tag only", {
-      component: "forge",
-      connection_id: c.id,
-      tag,
-      error: e,
-    });
-    return undefined;
   }
 }

@@ -1,9 +1,12 @@
 /**
  * What a Forgejo/Gitea delivery means for despacito: a deployment trigger
- * (a published release, or a tag created or pushed) or something to ignore,
+ * (a release that is final — published, not a draft, not a pre-release —
+ * whichever action says so, or a tag created or pushed) or something to ignore,
  * with the reason. Pure: reads the event name and the parsed payload, knows
  * the payload shapes of `release`, `create` and `push`, nothing else.
  */
+
+import { shown } from "./tag.ts";
 
 export type Trigger = "release" | "tag";
 
@@ -11,14 +14,11 @@ export type DeliveryMeaning =
   | {
     kind: "deploy";
     tag: string;
-    /** The commit sha when the payload names one that is surely a commit. */
-    commitSha?: string;
-    /** A sha that may be an annotated tag object (create events); resolve it if possible. */
-    refSha?: string;
+    /** A release: deploys once per tag, however many deliveries say it is final. */
+    release?: true;
   }
   | { kind: "ignore"; reason: string };
 
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const ZERO = /^0+$/;
 
 type Obj = Record<string, unknown>;
@@ -53,7 +53,7 @@ export function interpretDelivery(
     case undefined:
       return ignore("no X-Forgejo-Event or X-Gitea-Event header");
     default:
-      return ignore(`event "${event}" does not trigger deployments`);
+      return ignore(`event "${shown(event)}" does not trigger deployments`);
   }
 }
 
@@ -63,41 +63,41 @@ function ignore(reason: string): DeliveryMeaning {
 
 function release(p: Obj, trigger: Trigger): DeliveryMeaning {
   if (trigger !== "release") return ignore("this connection deploys tags, not releases");
+  // Forgejo sends `published` only when a release is created (or an edit creates its tag);
+  // promoting a pre-release or publishing a draft whose tag exists is `updated`
+  // (services/release/release.go, UpdateRelease → notify UpdateRelease).
   const action = str(p.action);
-  if (action !== "published") return ignore(`release ${action ?? "without action"}`);
+  if (action !== "published" && action !== "updated") {
+    return ignore(`release ${action === undefined ? "without action" : shown(action)}`);
+  }
   const r = obj(p.release);
   const tag = str(r?.tag_name);
   if (!r || !tag) return ignore("release payload without a tag name");
   if (r.draft === true) return ignore("draft release");
   if (r.prerelease === true) return ignore("pre-release");
-  return { kind: "deploy", tag };
+  return { kind: "deploy", tag, release: true };
 }
 
 function create(p: Obj, trigger: Trigger): DeliveryMeaning {
   const refType = str(p.ref_type);
-  if (refType !== "tag") return ignore(`${refType ?? "ref"} created`);
+  if (refType !== "tag") return ignore(`${refType === undefined ? "ref" : shown(refType)} created`);
   if (trigger !== "tag") return ignore("this connection deploys releases, not tags");
   const tag = tagName(str(p.ref));
   if (!tag) return ignore("create payload without a tag name");
-  const sha = str(p.sha);
-  return { kind: "deploy", tag, refSha: sha && SHA.test(sha) ? sha : undefined };
+  // Its sha may be an annotated tag object: the commit is asked of the forge (deliveries.ts).
+  return { kind: "deploy", tag };
 }
 
 function push(p: Obj, trigger: Trigger): DeliveryMeaning {
   const ref = str(p.ref) ?? "";
-  if (ref.startsWith("refs/heads/")) return ignore(`branch push (${ref.slice(11)})`);
-  if (!ref.startsWith("refs/tags/")) return ignore(`push of ${ref || "an unnamed ref"}`);
+  if (ref.startsWith("refs/heads/")) return ignore(`branch push (${shown(ref.slice(11))})`);
+  if (!ref.startsWith("refs/tags/")) {
+    return ignore(`push of ${ref ? shown(ref) : "an unnamed ref"}`);
+  }
   if (trigger !== "tag") return ignore("this connection deploys releases, not tags");
   const after = str(p.after) ?? "";
   if (ZERO.test(after)) return ignore("tag deleted");
-  const head = str(obj(p.head_commit)?.id);
-  const sha = head && SHA.test(head) ? head : undefined;
-  return {
-    kind: "deploy",
-    tag: ref.slice(10),
-    commitSha: sha,
-    refSha: SHA.test(after) ? after : undefined,
-  };
+  return { kind: "deploy", tag: ref.slice(10) };
 }
 
 /** "refs/tags/v1" or "v1" (older Forgejo/Gitea send the short name) → "v1". */

@@ -5,7 +5,7 @@ import { pinnedFlakeRef } from "./flake_ref.ts";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const OTHER = "fedcba9876543210fedcba9876543210fedcba98";
 
-Deno.test("interpretDelivery() deploys a published release and ignores drafts, updates and tags", () => {
+Deno.test("interpretDelivery() deploys a release once final, by `published` or `updated`", () => {
   const rel = (action: string, extra = {}) => ({
     action,
     release: { tag_name: "v1.2.0", draft: false, prerelease: false, ...extra },
@@ -13,8 +13,19 @@ Deno.test("interpretDelivery() deploys a published release and ignores drafts, u
   assert.deepEqual(interpretDelivery("release", rel("published"), "release"), {
     kind: "deploy",
     tag: "v1.2.0",
+    release: true,
   });
-  assert.equal(interpretDelivery("release", rel("updated"), "release").kind, "ignore");
+  // A promoted pre-release or a published draft whose tag exists arrives as `updated`.
+  assert.deepEqual(interpretDelivery("release", rel("updated"), "release"), {
+    kind: "deploy",
+    tag: "v1.2.0",
+    release: true,
+  });
+  assert.equal(
+    interpretDelivery("release", rel("updated", { prerelease: true }), "release").kind,
+    "ignore",
+  );
+  assert.equal(interpretDelivery("release", rel("deleted"), "release").kind, "ignore");
   assert.deepEqual(interpretDelivery("release", rel("published", { draft: true }), "release"), {
     kind: "ignore",
     reason: "draft release",
@@ -25,11 +36,11 @@ Deno.test("interpretDelivery() deploys a published release and ignores drafts, u
 Deno.test("interpretDelivery() deploys tag create and tag push, ignores branches and deletions", () => {
   assert.deepEqual(
     interpretDelivery("create", { ref: "refs/tags/v2", ref_type: "tag", sha: SHA }, "tag"),
-    { kind: "deploy", tag: "v2", refSha: SHA },
+    { kind: "deploy", tag: "v2" },
   );
   assert.deepEqual(
     interpretDelivery("create", { ref: "v2", ref_type: "tag", sha: SHA }, "tag"),
-    { kind: "deploy", tag: "v2", refSha: SHA },
+    { kind: "deploy", tag: "v2" },
   );
   assert.equal(
     interpretDelivery("create", { ref: "main", ref_type: "branch", sha: SHA }, "tag").kind,
@@ -41,7 +52,7 @@ Deno.test("interpretDelivery() deploys tag create and tag push, ignores branches
       { ref: "refs/tags/v3", after: OTHER, head_commit: { id: SHA } },
       "tag",
     ),
-    { kind: "deploy", tag: "v3", commitSha: SHA, refSha: OTHER },
+    { kind: "deploy", tag: "v3" },
   );
   assert.deepEqual(
     interpretDelivery("push", { ref: "refs/heads/main", after: SHA }, "tag"),

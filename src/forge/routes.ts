@@ -4,10 +4,12 @@ import { describePrincipal } from "../auth/principal.ts";
 import { DomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { RouteDef } from "../http/types.ts";
-import { createConnection, deleteConnection, rotateWebhookSecret } from "./connections.ts";
+import { createConnection, deleteConnection } from "./connections.ts";
+import { rotateWebhookSecret } from "./rotation.ts";
 import { parseNewConnection } from "./connection_input.ts";
 import { handleDelivery } from "./deliveries.ts";
 import type { ForgeDeps } from "./deps.ts";
+import { statusPostJson, statusPostsOf } from "./status_store.ts";
 import { connectionViews, isUuid, repoJson } from "./store.ts";
 
 const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger", "source_url"];
@@ -79,7 +81,8 @@ export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
             details: [{ field: "deployment_id", message: "must be a uuid" }],
           });
         }
-        return c.json({ status_posts: await statusPosts(deps, id) });
+        const rows = await statusPostsOf(deps.sql, id);
+        return c.json({ status_posts: rows.map(statusPostJson) });
       },
     },
     {
@@ -97,40 +100,4 @@ export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
       },
     },
   ];
-}
-
-interface StatusPostRow {
-  state: string;
-  sha: string;
-  description: string;
-  targetUrl: string | null;
-  attempts: number;
-  ok: boolean | null;
-  error: string | null;
-  httpStatus: number | null;
-  createdAt: Date;
-  updatedAt: Date;
-  owner: string;
-  repo: string;
-}
-
-async function statusPosts(deps: ForgeDeps, deploymentId: string) {
-  const rows = await deps.sql<StatusPostRow[]>`
-    select p.state, p.sha, p.description, p.target_url, p.attempts, p.ok, p.error,
-           p.http_status, p.created_at, p.updated_at, c.owner, c.repo
-    from forge_status_post p join forge_connection c on c.id = p.connection_id
-    where p.deployment_id = ${deploymentId} order by p.id`;
-  return rows.map((r) => ({
-    repository: `${r.owner}/${r.repo}`,
-    sha: r.sha,
-    state: r.state,
-    description: r.description,
-    target_url: r.targetUrl,
-    attempts: r.attempts,
-    ok: r.ok,
-    error: r.error,
-    http_status: r.httpStatus,
-    created_at: r.createdAt.toISOString(),
-    updated_at: r.updatedAt.toISOString(),
-  }));
 }

@@ -3,17 +3,22 @@
  * commit is known gets `pending`, then `success`, `failure` or `error`, on
  * that commit, context `despacito/<package>`, linking to the deployment.
  * Posting runs beside the deployment, never inside it: a status event only
- * schedules work, failures are retried with backoff and recorded in
- * forge_status_post, and nothing here can fail or delay a deployment.
+ * schedules work, passing failures are retried with backoff and recorded in
+ * forge_status_post, and nothing here can fail or delay a deployment. A
+ * failure only the operator can fix (token rejected or read-only: 401/403;
+ * repository moved: 307) is not retried and is set as the connection's
+ * problem, shown on the repository until a later post succeeds.
  */
 
 import { formatDuration } from "../core/duration.ts";
 import { readSecret } from "../secrets/store.ts";
 import { ForgeRequestError, type StatusSpec } from "./client.ts";
+import { credentialProblem } from "./connection_input.ts";
 import type { ForgeDeps } from "./deps.ts";
 import type { DeploymentStatusEvent } from "./ports.ts";
 import { sourceCommit } from "./source_check.ts";
-import { connectionForPackage } from "./store.ts";
+import { insertStatusPost, recordStatusAttempt, type StatusAttempt } from "./status_store.ts";
+import { type Connection, connectionForPackage, setConnectionProblem } from "./store.ts";
 
 export interface StatusPoster {
   /** Schedules the status for one deployment event; never throws. */
@@ -123,23 +128,15 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
       description: describe(e, state),
       targetUrl: `${deps.config.baseUrl}/deployments/${e.deploymentId}`,
     };
-    const [row] = await deps.sql<{ id: number }[]>`
-      insert into forge_status_post (connection_id, deployment_id, sha, state, description, target_url)
-      values (${c.id}, ${e.deploymentId}, ${sha}, ${state}, ${spec.description}, ${spec.targetUrl!})
-      returning id`;
-    const record = (
-      fields: {
-        attempts: number;
-        ok: boolean | null;
-        error: string | null;
-        httpStatus: number | null;
-      },
-    ) =>
-      deps.sql`
-        update forge_status_post
-        set attempts = ${fields.attempts}, ok = ${fields.ok}, error = ${fields.error},
-            http_status = ${fields.httpStatus}, updated_at = now()
-        where id = ${row.id}`;
+    const postId = await insertStatusPost(deps.sql, {
+      connectionId: c.id,
+      deploymentId: e.deploymentId,
+      sha,
+      state,
+      description: spec.description,
+      targetUrl: spec.targetUrl!,
+    });
+    const record = (a: StatusAttempt) => recordStatusAttempt(deps.sql, postId, a);
     const ctx = {
       deployment_id: e.deploymentId,
       package: e.package,
@@ -166,6 +163,8 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
     for (let attempt = 1;; attempt++) {
       try {
         await client.postStatus(c.owner, c.repo, sha, spec);
+        // The problem first: once the post reads as settled, the connection is up to date.
+        await noteProblem(c, null);
         await record({ attempts: attempt, ok: true, error: null, httpStatus: 201 });
         log.info("commit status posted", { ...ctx, attempts: attempt });
         return;
@@ -174,6 +173,22 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
         const error = fe?.message ?? (err instanceof Error ? err.message : String(err));
         const last = !fe?.transient || attempt >= deps.config.forgeStatusAttempts;
         const status = fe?.status ?? null;
+        const problem = credentialProblem(err, `${c.forgeUrl} (${c.owner}/${c.repo})`);
+        if (problem) {
+          await noteProblem(c, problem);
+          await record({
+            attempts: attempt,
+            ok: false,
+            error: `${problem.code}: ${problem.message}`,
+            httpStatus: status,
+          });
+          log.warn("commit status not posted: the connection needs the operator", {
+            ...ctx,
+            code: problem.code,
+            error,
+          });
+          return;
+        }
         if (last) {
           await record({
             attempts: attempt,
@@ -206,6 +221,17 @@ export function createStatusPoster(deps: ForgeDeps): StatusPoster {
           return;
         }
       }
+    }
+  }
+
+  /** Sets or clears the connection's problem, logging only when it changes. */
+  async function noteProblem(c: Connection, problem: ReturnType<typeof credentialProblem> | null) {
+    if (problem === null && c.problemCode === null) return;
+    if (await setConnectionProblem(deps.sql, c.id, problem ?? null)) {
+      log.info(problem ? "repository connection has a problem" : "repository problem cleared", {
+        connection_id: c.id,
+        code: problem?.code ?? c.problemCode,
+      });
     }
   }
 

@@ -26,6 +26,22 @@ export interface Connection {
   previousValidUntil: Date | null;
   createdBy: string;
   createdAt: Date;
+  /** What the forge last said only an operator can fix; null when nothing. */
+  problemCode: ProblemCode | null;
+  problemMessage: string | null;
+  problemAt: Date | null;
+}
+
+/** Problems an operator must fix on the forge side (or by reconnecting). */
+export type ProblemCode =
+  | "forge_token_rejected"
+  | "forge_token_cannot_write"
+  | "forge_forbidden"
+  | "forge_repo_moved";
+
+export interface ConnectionProblem {
+  code: ProblemCode;
+  message: string;
 }
 
 export interface ConnectionView extends Connection {
@@ -41,12 +57,25 @@ export interface ConnectionView extends Connection {
   } | null;
 }
 
+/** Every column of forge_connection, in Connection's order (a constant, never input). */
+const COLUMNS = `id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
+  token_secret_id, webhook_secret_id, previous_secret_id, previous_valid_until,
+  created_by, created_at, problem_code, problem_message, problem_at`;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID.test(s);
 
 export async function insertConnection(
   q: Queryable,
-  c: Omit<Connection, "createdAt" | "previousSecretId" | "previousValidUntil">,
+  c: Omit<
+    Connection,
+    | "createdAt"
+    | "previousSecretId"
+    | "previousValidUntil"
+    | "problemCode"
+    | "problemMessage"
+    | "problemAt"
+  >,
 ): Promise<void> {
   await q`
     insert into forge_connection
@@ -61,9 +90,7 @@ export async function insertConnection(
 export async function getConnection(q: Queryable, id: string): Promise<Connection | undefined> {
   if (!isUuid(id)) return undefined;
   const [row] = await q<Connection[]>`
-    select id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
-           token_secret_id, webhook_secret_id, previous_secret_id, previous_valid_until,
-           created_by, created_at
+    select ${q.unsafe(COLUMNS)}
     from forge_connection where id = ${id}`;
   return row;
 }
@@ -73,9 +100,7 @@ export async function connectionForPackage(
   pkg: string,
 ): Promise<Connection | undefined> {
   const [row] = await q<Connection[]>`
-    select id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
-           token_secret_id, webhook_secret_id, previous_secret_id, previous_valid_until,
-           created_by, created_at
+    select ${q.unsafe(COLUMNS)}
     from forge_connection where package = ${pkg}`;
   return row;
 }
@@ -100,7 +125,8 @@ export async function connectionViews(q: Queryable, id?: string): Promise<Connec
   const rows = await q<ViewRow[]>`
     select c.id, c.forge_url, c.forge_type, c.owner, c.repo, c.package, c.trigger,
            c.source_url, c.webhook_id, c.token_secret_id, c.webhook_secret_id, c.previous_secret_id,
-           c.previous_valid_until, c.created_by, c.created_at,
+           c.previous_valid_until, c.created_by, c.created_at, c.problem_code,
+           c.problem_message, c.problem_at,
            t.last4 as token_last4, s.last4 as secret_last4,
            d.received_at as delivery_at, d.event as delivery_event,
            d.delivery_id as delivery_id, d.outcome as delivery_outcome,
@@ -146,18 +172,39 @@ export async function deleteConnectionRow(q: Queryable, id: string): Promise<voi
   await q`delete from forge_connection where id = ${id}`;
 }
 
-export async function replaceWebhookSecret(
-  q: Queryable,
-  id: string,
-  newSecretId: string,
-  previousSecretId: string,
-  previousValidUntil: Date,
-): Promise<void> {
+export interface WebhookSecrets {
+  webhookSecretId: string;
+  previousSecretId: string | null;
+  previousValidUntil: Date | null;
+}
+
+/** Which sealed secrets a delivery's signature is checked against. */
+export async function setWebhookSecrets(q: Queryable, id: string, s: WebhookSecrets) {
   await q`
     update forge_connection
-    set webhook_secret_id = ${newSecretId}, previous_secret_id = ${previousSecretId},
-        previous_valid_until = ${previousValidUntil}
+    set webhook_secret_id = ${s.webhookSecretId}, previous_secret_id = ${s.previousSecretId},
+        previous_valid_until = ${s.previousValidUntil}
     where id = ${id}`;
+}
+
+export async function setWebhookId(q: Queryable, id: string, webhookId: number | null) {
+  await q`update forge_connection set webhook_id = ${webhookId} where id = ${id}`;
+}
+
+/** Records (or, with null, clears) what the operator must fix; returns whether it changed. */
+export async function setConnectionProblem(
+  q: Queryable,
+  id: string,
+  p: ConnectionProblem | null,
+): Promise<boolean> {
+  const changed = await q`
+    update forge_connection
+    set problem_code = ${p?.code ?? null}, problem_message = ${p?.message ?? null},
+        problem_at = case when ${p !== null} then now() end
+    where id = ${id} and (problem_code is distinct from ${p?.code ?? null}
+      or problem_message is distinct from ${p?.message ?? null})
+    returning id`;
+  return changed.length > 0;
 }
 
 /** The connection as the API shows it (README, "Forge"); no secret, ever. */
@@ -195,6 +242,9 @@ export function repoJson(v: ConnectionView, now = new Date()) {
         error: v.lastStatusPost.error,
         deployment_id: v.lastStatusPost.deploymentId,
       }
+      : null,
+    problem: v.problemCode
+      ? { code: v.problemCode, message: v.problemMessage, at: v.problemAt?.toISOString() ?? null }
       : null,
     created_at: v.createdAt.toISOString(),
   };

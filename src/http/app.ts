@@ -32,7 +32,10 @@ export interface AppDeps {
 /** Every route despacito serves, in order; the auth matrix test walks this. */
 export function routeTable(deps: AppDeps): RouteDef[] {
   return [
-    ...healthRoutes(deps),
+    ...healthRoutes({
+      ...deps,
+      readiness: (deps.areas ?? []).flatMap((a) => a.readiness ? [() => a.readiness!()] : []),
+    }),
     ...tokenRoutes(deps),
     ...(deps.areas ?? []).flatMap((a) => a.routes),
   ];

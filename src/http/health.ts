@@ -16,6 +16,8 @@ export interface HealthDeps {
   version: VersionInfo;
   /** How long readiness waits for the database before calling it down. */
   timeoutMs?: number;
+  /** More readiness conditions (the deploy area: tools and flake dir usable). */
+  readiness?: (() => Promise<string | undefined>)[];
 }
 
 export function healthRoutes(deps: HealthDeps): RouteDef[] {
@@ -32,9 +34,9 @@ export function healthRoutes(deps: HealthDeps): RouteDef[] {
       method: "GET",
       path: "/health/ready",
       access: "public",
-      summary: "readiness: database reachable and schema current",
+      summary: "readiness: database reachable, schema current, deployment tools usable",
       handler: async (c) => {
-        const reason = await readinessProblem(deps);
+        const reason = await readinessProblem(deps) ?? await areaProblem(deps);
         if (reason) return c.json({ status: "unavailable", reason }, 503);
         return c.json({ status: "ready", version: deps.version.version });
       },
@@ -57,4 +59,12 @@ async function readinessProblem(deps: HealthDeps): Promise<string | undefined> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function areaProblem(deps: HealthDeps): Promise<string | undefined> {
+  for (const check of deps.readiness ?? []) {
+    const problem = await check().catch((e) => `readiness check failed: ${(e as Error).message}`);
+    if (problem) return problem;
+  }
+  return undefined;
 }

@@ -66,6 +66,7 @@ export async function createDeployEnv(
   await webapp.release("1.1.0");
   await webapp.release("1.2.0");
   const colmena = await createFakeColmena(root);
+  await colmena.seed(flake.dir);
   const db = await freshDatabase();
   const sql = postgres(db.uri, { max: 2, onnotice: () => {} });
   // Lines of servers already stopped; the running one's are read live.

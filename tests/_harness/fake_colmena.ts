@@ -1,75 +1,41 @@
 /**
- * A fake `colmena` at the process boundary: a bash script that records each
- * run (argv, cwd, start and end time), prints colmena's non-TTY progress
- * format (`<node, right-aligned> | <text>` on stderr, the meta job with an
- * empty label) and can be told to succeed, fail, fail one node, hang, hold
- * until released, or step: print each line only once the test allowed it
+ * The fake `colmena` at the process boundary: a small simulated fleet
+ * (fake_colmena_fleet.ts, run by deno) with per-node "current system"
+ * state, colmena's CLI and output format, and strict argv. This module is
+ * the test's side: configure the fleet and what should go wrong, read what
+ * each node runs, and `assertNoOverlap()` — which fails the test when two
+ * runs overlapped or any run was off-protocol. `--version` probes are not
+ * runs. Step mode prints each line only once the test allowed it
  * (`allowLines(n)`), so a test sees line n arrive before line n+1 exists.
- * Two overlapping runs are a bug in despacito: the
- * script records the overlap and exits 97, and `assertNoOverlap()` fails the
- * test.
  */
 
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
-const SCRIPT = `#!/usr/bin/env bash
-set -u
-D="$(dirname "$(readlink -f "$0")")"
-run="$D/runs/$(date +%s%N)_$$"
-mkdir -p "$run"
-printf '%s' "$PWD" > "$run/cwd"
-for a in "$@"; do printf '%s\\0' "$a"; done > "$run/argv"
-date +%s%3N > "$run/started"
-# A zombie (killed, not yet reaped by init) is not a running colmena.
-alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat"; }
-if [ -f "$D/active" ] && alive "$(cat "$D/active")"; then
-  echo "$run overlaps $(cat "$D/active")" >> "$D/overlap"
-  exit 97
-fi
-echo $$ > "$D/active"
-mode=$(cat "$D/mode" 2>/dev/null || echo ok)
-nodes=$(cat "$D/nodes" 2>/dev/null || echo "alpha beta")
-failnode=$(cat "$D/failnode" 2>/dev/null || true)
-# step mode: line number i waits until the file "allowed" holds a number >= i.
-printed=0
-gate() {
-  [ "$mode" = step ] || return 0
-  printed=$((printed + 1))
-  while :; do
-    allowed=$(cat "$D/allowed" 2>/dev/null)
-    [ "\${allowed:-0}" -ge "$printed" ] 2>/dev/null && return 0
-    sleep 0.01
-  done
+const FLEET = fileURLToPath(new URL("./fake_colmena_fleet.ts", import.meta.url));
+
+export interface NodeState {
+  system: string | null;
+  revs: Record<string, string | null>;
+  activations: number;
+  history?: string[];
 }
-say() { gate; printf '%5s | %s\\n' "$1" "$2" >&2; }
-say "" "Enumerating nodes..."
-say "" "2 nodes selected."
-for n in $nodes; do say "$n" "Evaluating $n"; done
-for n in $nodes; do say "$n" "Built \\"/nix/store/00000000000000000000000000000000-nixos-system-$n\\""; done
-gate; echo "building on stdout"
-case "$mode" in
-  hang) say "" "hanging"; exec sleep 3600 ;;
-  hold) say "" "holding"; while [ ! -f "$D/release" ]; do sleep 0.02; done ;;
-esac
-code=0
-for n in $nodes; do
-  say "$n" "Pushing system closure"
-  say "$n" "Activating system profile"
-  if [ "$n" = "$failnode" ]; then
-    say "$n" "Activation failed: Child process exited with error code: 4"
-    code=1
-  else
-    say "$n" "Activation successful"
-  fi
-done
-if [ "$mode" = fail ]; then say "" "Evaluation failed: something broke"; code=1; fi
-if [ "$code" = 0 ]; then say "" "All done!"; else
-  for n in $nodes; do [ "$n" = "$failnode" ] && echo "[ERROR] Failed to deploy to $n - Last 1 lines of logs:" >&2; done
-fi
-date +%s%3N > "$run/ended"
-rm -f "$D/active"
-exit $code
-`;
+
+export interface FleetControl {
+  mode?: "ok" | "fail" | "hang" | "hold" | "step" | "escape";
+  /** Activating a new system fails on this node ("" for none); shorthand for failNodes. */
+  failNode?: string;
+  /** Activating a system they never ran fails on these nodes; going back still works. */
+  failNodes?: string[];
+  /** The fleet: names, or names with their tags. Default alpha and beta, tagged web. */
+  nodes?: string[] | Record<string, string[]>;
+  /** `colmena exec` (command checks) fails on these nodes. */
+  failExec?: string[];
+  unreachable?: string[];
+  holdAfter?: string;
+  /** Per-apply overrides, consumed in order (e.g. the rollback's apply fails). */
+  plan?: { failNodes?: string[]; mode?: string }[];
+}
 
 export interface FakeRun {
   argv: string[];
@@ -81,40 +47,68 @@ export interface FakeRun {
 export interface FakeColmena {
   bin: string;
   dir: string;
-  set(
-    o: {
-      mode?: "ok" | "fail" | "hang" | "hold" | "step";
-      failNode?: string;
-      nodes?: string[];
-    },
-  ): Promise<void>;
+  set(o: FleetControl): Promise<void>;
   release(): Promise<void>;
   /** Step mode: lets the running colmena print its first `n` lines (of this run). */
   allowLines(n: number): Promise<void>;
   runs(): Promise<FakeRun[]>;
   /** Polls the recorded runs until `pred` holds or the deadline passes. */
   waitFor(pred: (runs: FakeRun[]) => boolean, what: string, timeoutMs?: number): Promise<FakeRun[]>;
+  /** What a node runs now (undefined: never activated). */
+  node(name: string): Promise<NodeState | undefined>;
+  /** Every node runs the flake in `flakeDir` as it is now (the fleet before any deployment). */
+  seed(flakeDir: string): Promise<void>;
+  /** Changes what a node runs behind despacito's back (someone ran nixos-rebuild). */
+  drift(name: string, system: string): Promise<void>;
+  /** Fails the test on overlapping runs or any off-protocol argv. */
   assertNoOverlap(): Promise<void>;
 }
 
 export async function createFakeColmena(root: string): Promise<FakeColmena> {
   const dir = `${root}/fake-colmena`;
   await Deno.mkdir(`${dir}/runs`, { recursive: true });
+  await Deno.mkdir(`${dir}/nodes`, { recursive: true });
   const bin = `${dir}/colmena`;
-  await Deno.writeTextFile(bin, SCRIPT, { mode: 0o755 });
+  await Deno.writeTextFile(
+    bin,
+    `#!/bin/sh\nexec ${JSON.stringify(Deno.execPath())} run -A --no-config --no-lock --quiet ${
+      JSON.stringify(FLEET)
+    } ${JSON.stringify(dir)} -- "$@"\n`,
+    { mode: 0o755 },
+  );
   const write = (f: string, v: string) => Deno.writeTextFile(`${dir}/${f}`, v);
+  const writeJson = async (f: string, v: unknown) => {
+    await write(`${f}.tmp`, JSON.stringify(v));
+    await Deno.rename(`${dir}/${f}.tmp`, `${dir}/${f}`);
+  };
+  const readJson = async <T>(f: string, fallback: T): Promise<T> => {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${dir}/${f}`));
+    } catch {
+      return fallback;
+    }
+  };
+  await writeJson("fleet.json", { alpha: { tags: ["web"] }, beta: { tags: ["web"] } });
   const fake: FakeColmena = {
     bin,
     dir,
     async set(o) {
-      if (o.mode) await write("mode", o.mode);
+      const control = await readJson<Record<string, unknown>>("control.json", {});
+      const { nodes, failNode, ...rest } = o;
+      if (failNode !== undefined) control.failNodes = failNode ? [failNode] : [];
+      Object.assign(control, rest);
+      await writeJson("control.json", control);
       if (o.mode === "step") await fake.allowLines(0);
-      if (o.failNode !== undefined) await write("failnode", o.failNode);
-      if (o.nodes) await write("nodes", o.nodes.join(" "));
+      if (nodes) {
+        const fleet = Array.isArray(nodes)
+          ? Object.fromEntries(nodes.map((n) => [n, { tags: ["web"] }]))
+          : Object.fromEntries(Object.entries(nodes).map(([n, tags]) => [n, { tags }]));
+        await writeJson("fleet.json", fleet);
+      }
     },
     release: () => write("release", ""),
     async allowLines(n) {
-      // Renamed into place: the script never reads a half-written number.
+      // Renamed into place: the fleet never reads a half-written number.
       await write("allowed.tmp", String(n));
       await Deno.rename(`${dir}/allowed.tmp`, `${dir}/allowed`);
     },
@@ -147,9 +141,28 @@ export async function createFakeColmena(root: string): Promise<FakeColmena> {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
+    node: (name) => readJson<NodeState | undefined>(`nodes/${name}.json`, undefined),
+    async seed(flakeDir) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-config", "--no-lock", "--quiet", FLEET, dir, "--seed"],
+        cwd: flakeDir,
+        stderr: "piped",
+      }).output();
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    },
+    async drift(name, system) {
+      const s = await readJson<NodeState>(`nodes/${name}.json`, {
+        system: null,
+        revs: {},
+        activations: 0,
+      });
+      await writeJson(`nodes/${name}.json`, { ...s, system });
+    },
     async assertNoOverlap() {
       const overlap = await Deno.readTextFile(`${dir}/overlap`).catch(() => "");
       assert.equal(overlap, "", `two colmena runs overlapped:\n${overlap}`);
+      const violations = await Deno.readTextFile(`${dir}/violations`).catch(() => "");
+      assert.equal(violations, "", `colmena was called off-protocol:\n${violations}`);
       const runs = await fake.runs();
       for (let i = 1; i < runs.length; i++) {
         const prev = runs[i - 1];
@@ -167,7 +180,7 @@ export function successLines(nodes: string[] = ["alpha", "beta"]): string[] {
   const say = (node: string, text: string) => `${node.padStart(5)} | ${text}`;
   return [
     say("", "Enumerating nodes..."),
-    say("", "2 nodes selected."),
+    say("", `${nodes.length} nodes selected.`),
     ...nodes.map((n) => say(n, `Evaluating ${n}`)),
     ...nodes.map((n) =>
       say(n, `Built "/nix/store/00000000000000000000000000000000-nixos-system-${n}"`)

@@ -143,7 +143,13 @@ export const api = {
       `/api/forge/status-posts?deployment_id=${enc(deploymentId)}`,
     ),
   rotateSecret: (id: string) =>
-    call<{ secret: string; previous_valid_until: string; webhook_updated: boolean }>(
+    call<{
+      secret: string;
+      previous_valid_until: string;
+      webhook_updated: boolean;
+      webhook_id: number | null;
+      warning?: string;
+    }>(
       "POST",
       `/api/repositories/${enc(id)}/rotate-secret`,
     ),

@@ -133,6 +133,8 @@ export interface Repository {
     error: string | null;
     deployment_id: string;
   } | null;
+  /** What only the operator can fix: token rejected or read-only, repository moved. */
+  problem: { code: string; message: string; at: string | null } | null;
   created_at: string;
 }
 

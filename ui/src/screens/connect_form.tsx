@@ -68,7 +68,12 @@ export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => vo
           <input required {...field("package")} />
         </label>
         <label>
-          Access token <span class="muted">(a PAT; stored sealed, never shown again)</span>
+          Access token{" "}
+          <span class="muted">
+            (a PAT with the <code>write:repository</code>{" "}
+            scope: commit statuses are writes; an admin of the repository lets despacito make the
+            webhook. Stored sealed, never shown again)
+          </span>
           <input type="password" autoComplete="off" required {...field("token")} />
         </label>
         <label>
@@ -94,6 +99,12 @@ export function ConnectForm({ onConnected }: { onConnected: (c: Connected) => vo
           </span>
           <input placeholder="git+ssh://git@mirror.example/acme/webapp" {...field("source_url")} />
         </label>
+        <p class="muted hint" id="allowed-hosts">
+          The forge delivers to despacito only if its administrator allows despacito's host: by
+          default Forgejo and Gitea deliver to external hosts only. On a private network set{" "}
+          <code>ALLOWED_HOST_LIST</code> in the <code>[webhook]</code> section of the forge's{" "}
+          <code>app.ini</code> (e.g. <code>private</code>, or despacito's host name).
+        </p>
         <ErrorNote message={error.value} />
         <button type="submit" class="primary" disabled={busy.value}>Connect</button>
       </form>

@@ -1,8 +1,9 @@
 /**
  * Repositories: Forgejo/Gitea connections. Connect (the webhook is made for
  * you, or the manual instructions are shown once with the secret), list with
- * the last delivery and last status post, rotate the secret (shown once),
- * disconnect. Secrets leave memory when their dialog closes.
+ * the last delivery, the last status post and any problem only the operator
+ * can fix (token rejected or read-only, repository moved), rotate the secret
+ * (shown once), disconnect. Secrets leave memory when their dialog closes.
  */
 
 import { useSignal } from "@preact/signals";
@@ -26,6 +27,7 @@ interface Rotated {
   secret: string;
   previous_valid_until: string;
   webhook_updated: boolean;
+  warning?: string;
 }
 
 export function Repositories() {
@@ -127,10 +129,21 @@ function RepoCard(
           {r.owner}/{r.repo}
         </a>
       </h2>
+      {r.problem && (
+        <p class="warning repo-problem" role="alert" data-code={r.problem.code}>
+          <strong>{PROBLEM_TITLES[r.problem.code] ?? "Needs attention"}:</strong>{" "}
+          {r.problem.message}
+          {r.problem.at && (
+            <span class="muted aside">
+              (since <Time at={r.problem.at} />)
+            </span>
+          )}
+        </p>
+      )}
       <dl class="facts">
         <dt>Deploys</dt>
         <dd>
-          {r.package} on each {r.trigger === "release" ? "published release" : "new tag"}
+          {r.package} on each {r.trigger === "release" ? "final release" : "new tag"}
         </dd>
         <dt>Forge</dt>
         <dd>{r.forge_type} at {r.forge_url}</dd>
@@ -184,6 +197,13 @@ function RepoCard(
     </>
   );
 }
+
+const PROBLEM_TITLES: Record<string, string> = {
+  forge_token_cannot_write: "The token may not write",
+  forge_token_rejected: "The forge rejects the token",
+  forge_forbidden: "The forge refuses access",
+  forge_repo_moved: "The repository moved",
+};
 
 function ConnectedDialog({ c, onClose }: { c: Connected; onClose: () => void }) {
   const r = c.repository;
@@ -240,11 +260,12 @@ function RotatedDialog({ r, onClose }: { r: Rotated; onClose: () => void }) {
       </div>
       <p>
         {r.webhook_updated
-          ? "The webhook on the forge was updated."
+          ? "A new webhook with this secret replaced the old one on the forge."
           : `Update the webhook of ${r.repo.owner}/${r.repo.repo} on the forge with this secret.`}
         {" "}
         The previous secret is accepted until <Time at={r.previous_valid_until} />.
       </p>
+      {r.warning && r.webhook_updated && <p class="warning">{r.warning}</p>}
       <div class="actions">
         <button type="button" class="primary" onClick={onClose}>Close</button>
       </div>

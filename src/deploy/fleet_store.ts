@@ -1,0 +1,95 @@
+/**
+ * What each node runs, and which packages are held, in plain SQL. A node's
+ * row changes only when despacito saw colmena activate it (or roll it
+ * back): the flake commit it runs, the deployment that put it there and so
+ * the version of every package on it. Takes the `sql` handle; never runs
+ * anything.
+ */
+
+import type { Sql } from "../db/connect.ts";
+import type { Tx } from "./store.ts";
+
+export type NodeOutcomeKind = "activated" | "rolled_back" | "failed" | "rollback_failed";
+
+export interface NodeStateRow {
+  node: string;
+  commitSha: string | null;
+  deploymentId: string | null;
+  activatedAt: Date | null;
+  outcome: NodeOutcomeKind;
+  packages: Record<string, string>;
+  updatedAt: Date;
+}
+
+/** One node's new state; `running` null keeps what it ran before (a failure that changed nothing). */
+export interface NodeStateWrite {
+  node: string;
+  outcome: NodeOutcomeKind;
+  deploymentId: string;
+  running: { commitSha: string | null; packages: Record<string, string> } | null;
+}
+
+export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): Promise<void> {
+  for (const w of writes) {
+    if (w.running) {
+      await sql`
+        insert into node_state (node, commit_sha, deployment_id, activated_at, outcome, packages,
+                                updated_at)
+        values (${w.node}, ${w.running.commitSha}, ${w.deploymentId}, now(), ${w.outcome},
+                ${sql.json(w.running.packages as never)}, now())
+        on conflict (node) do update set
+          commit_sha = excluded.commit_sha, deployment_id = excluded.deployment_id,
+          activated_at = excluded.activated_at, outcome = excluded.outcome,
+          packages = excluded.packages, updated_at = excluded.updated_at`;
+    } else {
+      // The node did not change what it runs; only the last outcome is news.
+      await sql`
+        insert into node_state (node, outcome, updated_at)
+        values (${w.node}, ${w.outcome}, now())
+        on conflict (node) do update set outcome = excluded.outcome, updated_at = now()`;
+    }
+  }
+}
+
+export async function nodeStates(sql: Sql): Promise<NodeStateRow[]> {
+  return await sql<NodeStateRow[]>`
+    select node, commit_sha, deployment_id, activated_at, outcome, packages, updated_at
+    from node_state order by node`;
+}
+
+export interface HoldRow {
+  package: string;
+  deploymentId: string;
+  reason: string;
+  heldAt: Date;
+}
+
+export async function holdPackage(
+  sql: Sql | Tx,
+  h: { package: string; deploymentId: string; reason: string },
+): Promise<void> {
+  await sql`
+    insert into package_hold (package, deployment_id, reason)
+    values (${h.package}, ${h.deploymentId}, ${h.reason})
+    on conflict (package) do update set deployment_id = excluded.deployment_id,
+      reason = excluded.reason, held_at = now()`;
+}
+
+export async function holdOf(sql: Sql | Tx, pkg: string): Promise<HoldRow | undefined> {
+  const [row] = await sql<HoldRow[]>`
+    select package, deployment_id, reason, held_at from package_hold where package = ${pkg}`;
+  return row;
+}
+
+export async function holds(sql: Sql): Promise<HoldRow[]> {
+  return await sql<HoldRow[]>`
+    select package, deployment_id, reason, held_at from package_hold order by package`;
+}
+
+/** Ends a hold; the released row, or undefined when the package was not held. */
+export async function releaseHold(sql: Sql, pkg: string): Promise<HoldRow | undefined> {
+  const [row] = await sql<HoldRow[]>`
+    delete from package_hold where package = ${pkg}
+    returning package, deployment_id, reason, held_at`;
+  return row;
+}

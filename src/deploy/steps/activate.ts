@@ -1,0 +1,101 @@
+/**
+ * activate: `colmena apply <goal> [--on <selector>]` at the new commit, its
+ * output streamed to the log and parsed per node. Every node colmena
+ * reports as activated (or whose activation failed half-way) is one that
+ * may run the new version now: it is remembered for a rollback and its
+ * state is written at once, so despacito's record says what the node runs
+ * even if despacito dies in the next second. The failure message names the
+ * failing nodes and the first real error line, not only an exit code.
+ */
+
+import { formatDuration } from "../../core/duration.ts";
+import { colmenaArgv, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
+import { durably } from "../durable.ts";
+import { writeNodeStates } from "../fleet_store.ts";
+import { type PipelineStep, type RunContext, StepFailure, stopped } from "./context.ts";
+
+/** Nodes that may have switched: activated, or failed during activation itself. */
+export function switchedNodes(nodes: NodeOutcome[]): string[] {
+  return nodes.filter((n) =>
+    n.status === "succeeded" ||
+    (n.status === "failed" && /^Activation failed/.test(n.message ?? ""))
+  ).map((n) => n.node);
+}
+
+/** The first line of the output that says what went wrong (nix's `error:`, colmena's failures). */
+export function firstErrorLine(lines: string[]): string | undefined {
+  // deno-lint-ignore no-control-regex
+  const plain = lines.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""));
+  return plain.find((l) => /(^|\| )error:/i.test(l))?.replace(/^\s*\S* \| /, "").trim() ??
+    plain.find((l) => /\| .*failed: /i.test(l))?.replace(/^\s*\S* \| /, "").trim();
+}
+
+export async function runColmenaApply(
+  ctx: RunContext,
+  o: { on: string | null; signal: AbortSignal; lines: string[] },
+) {
+  const settings = ctx.settings!;
+  const parser = new NodeOutcomeParser(settings.goal);
+  const argv = colmenaArgv(ctx.deps.config.colmenaBin, { ...settings, on: o.on });
+  ctx.say(`$ ${argv.join(" ")}`);
+  const result = await ctx.deps.exec(argv, {
+    cwd: ctx.deps.flakeDir,
+    timeoutMs: settings.timeoutMs,
+    signal: o.signal,
+    log: ctx.log,
+    onSpawn: (pid) => ctx.deps.guard.record(pid),
+    onLine: (s, l) => {
+      parser.feed(l);
+      if (o.lines.length < 5_000) o.lines.push(l);
+      ctx.journal.write(s, l);
+    },
+  }).finally(() => ctx.deps.guard.clear());
+  return { result, nodes: parser.outcomes() };
+}
+
+export const activate: PipelineStep = {
+  name: "activate",
+  async run(ctx) {
+    const lines: string[] = [];
+    const { result, nodes } = await runColmenaApply(ctx, {
+      on: ctx.settings!.on,
+      signal: ctx.signal,
+      lines,
+    });
+    ctx.nodes = nodes;
+    ctx.exitCode = result.code;
+    ctx.switched = switchedNodes(nodes);
+    const commitSha = ctx.commitSha ?? ctx.baseSha;
+    await durably(() =>
+      writeNodeStates(
+        ctx.deps.sql,
+        nodes.map((n) => ({
+          node: n.node,
+          deploymentId: ctx.row.id,
+          outcome: n.status === "succeeded" ? "activated" : "failed",
+          running: ctx.switched.includes(n.node) ? { commitSha, packages: ctx.after } : null,
+        })),
+      ), { log: ctx.log, what: "node states" });
+    await ctx.save({ nodes, exitCode: result.code });
+    if (result.cancelled) throw stopped(ctx.signal);
+    if (result.timedOut) {
+      throw new StepFailure(
+        `colmena timed out after ${
+          formatDuration(ctx.settings!.timeoutMs)
+        }; its process group was killed`,
+        { kind: "error", code: "activation_timeout", exitCode: result.code },
+      );
+    }
+    if (result.code !== 0) {
+      const failed = nodes.filter((n) => n.status === "failed").map((n) => n.node);
+      const first = firstErrorLine(lines);
+      const where = failed.length ? ` on ${failed.join(", ")}` : "";
+      throw new StepFailure(
+        `activation failed${where}: ${first ?? `colmena apply exited with ${result.code}`}`,
+        { kind: "failure", code: "activation_failed", exitCode: result.code },
+      );
+    }
+    ctx.say(`activated ${ctx.switched.length ? ctx.switched.join(", ") : "(no node reported)"}`);
+    return "ok";
+  },
+};

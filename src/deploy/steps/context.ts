@@ -1,0 +1,120 @@
+/**
+ * One run of the pipeline: what every step reads and what it leaves for the
+ * next (the lock change, the deploy commit, which nodes switched, the
+ * checks). Steps fail by throwing StepFailure, which says how the
+ * deployment ends; `save()` writes the running row durably (a database
+ * blip delays it, never loses it) and publishes the change.
+ */
+
+import type { Config } from "../../config/config.ts";
+import type { Sql } from "../../db/connect.ts";
+import type { Bus } from "../../events/bus.ts";
+import type { Executor } from "../../exec/run.ts";
+import type { GroupGuard } from "../../exec/orphans.ts";
+import type { Logger } from "../../log/log.ts";
+import type { NodeOutcome } from "../colmena.ts";
+import type {
+  CheckRecord,
+  DeploymentRow,
+  DeploymentStatus,
+  RollbackRecord,
+  Step,
+  StepName,
+} from "../deployment.ts";
+import type { NixVersion } from "../flake_step.ts";
+import type { GitRepo } from "../git.ts";
+import type { FlakeInput, InputsReader } from "../inputs.ts";
+import type { Journal } from "../journal.ts";
+import type { PackageSettings, SettingsSource } from "../settings.ts";
+import type { DeployEvent, DeploymentPatch } from "../store.ts";
+import type { ToolCheck } from "../tools.ts";
+
+export interface PipelineDeps {
+  sql: Sql;
+  bus: Bus<DeployEvent>;
+  exec: Executor;
+  config: Readonly<Config>;
+  flakeDir: string;
+  inputs: InputsReader;
+  settings: SettingsSource;
+  nixVersion: () => Promise<NixVersion>;
+  tools: ToolCheck;
+  /** Remembers colmena's process group so a restart can end a survivor. */
+  guard: GroupGuard;
+  log: Logger;
+}
+
+export interface FailureInfo {
+  /** "failure": the fleet or a check said no; "error": despacito could not do its part. */
+  kind: "failure" | "error";
+  /** Machine-readable, e.g. activation_failed, check_failed, version_mismatch. */
+  code: string;
+  /** How the deployment ends; default failed. */
+  status?: DeploymentStatus;
+  exitCode?: number | null;
+}
+
+export class StepFailure extends Error {
+  readonly info: FailureInfo;
+  constructor(message: string, info: FailureInfo) {
+    super(message);
+    this.name = "StepFailure";
+    this.info = info;
+  }
+}
+
+/** A cancel or a shutdown, as the failure it turns into. */
+export function stopped(signal: AbortSignal): StepFailure {
+  return signal.reason === "cancel"
+    ? new StepFailure("cancelled by request", {
+      kind: "error",
+      code: "cancelled",
+      status: "cancelled",
+    })
+    : new StepFailure("despacito shut down before the deployment finished", {
+      kind: "error",
+      code: "interrupted",
+      status: "interrupted",
+    });
+}
+
+export interface RunContext {
+  deps: PipelineDeps;
+  row: DeploymentRow;
+  /** Aborted with "cancel" or "shutdown". */
+  signal: AbortSignal;
+  log: Logger;
+  journal: Journal;
+  git: GitRepo;
+  /** A system line in the deployment's log (and despacito's own). */
+  say(line: string): void;
+  save(patch: DeploymentPatch): Promise<void>;
+
+  // Filled in by the steps, in order.
+  steps: Step[];
+  input?: FlakeInput;
+  settings?: PackageSettings;
+  baseSha: string | null;
+  /** nix wrote flake.lock and it is not committed yet. */
+  lockTouched: boolean;
+  commitSha: string | null;
+  lockedRev: string | null;
+  previousLockedRev: string | null;
+  /** Every package's version before this deployment (package_state), and after it. */
+  before: Record<string, string>;
+  after: Record<string, string>;
+  nodes: NodeOutcome[];
+  /** Nodes that may run the new version now: what a rollback must re-activate. */
+  switched: string[];
+  checks: CheckRecord[];
+  exitCode: number | null;
+  revertSha: string | null;
+  rollback: RollbackRecord | null;
+}
+
+/** A step of the pipeline: one named function with its record in `steps[]`. */
+export interface PipelineStep {
+  name: StepName;
+  /** Resolves "skipped" when there was nothing to do. */
+  run(ctx: RunContext): Promise<"ok" | "skipped">;
+}

@@ -1,0 +1,55 @@
+/**
+ * preflight: before anything is written. The package is not held, still an
+ * input of the flake, its settings are valid, git/nix/colmena run, and the
+ * flake repo is a clean work tree with flake.nix and flake.lock. Records
+ * where the repo started (what a revert returns to) and every package's
+ * version now (what a rolled-back node runs).
+ */
+
+import { holdOf } from "../fleet_store.ts";
+import { packageStates } from "../store.ts";
+import { type PipelineStep, StepFailure } from "./context.ts";
+
+const error = (message: string, code: string) => new StepFailure(message, { kind: "error", code });
+
+export const preflight: PipelineStep = {
+  name: "preflight",
+  async run(ctx) {
+    const { deps, row } = ctx;
+    const hold = await holdOf(deps.sql, row.package);
+    if (hold) {
+      throw error(
+        `${row.package} is held since deployment ${hold.deploymentId} (${hold.reason}); release it first`,
+        "package_held",
+      );
+    }
+    ctx.input = await deps.inputs.get(row.package);
+    if (!ctx.input) {
+      throw error(`${row.package} is no longer an input of the flake`, "unknown_package");
+    }
+    ctx.settings = await deps.settings.forPackage(row.package).catch((e) => {
+      throw error(`DESPACITO_CONFIG is invalid: ${(e as Error).message}`, "invalid_settings");
+    });
+    const tools = await deps.tools.check();
+    if (tools.dirty.length > 0) {
+      throw error(
+        `the flake repo has uncommitted changes, refusing to deploy: ${tools.dirty.join(", ")}`,
+        "flake_dirty",
+      );
+    }
+    if (tools.problems.length > 0) {
+      throw error(`refusing to deploy: ${tools.problems.join("; ")}`, "tools_unusable");
+    }
+    ctx.baseSha = await ctx.git.head();
+    ctx.before = Object.fromEntries(
+      (await packageStates(deps.sql)).map((s) => [s.package, s.version]),
+    );
+    ctx.previousLockedRev = ctx.input.lockedRev;
+    await ctx.save({
+      baseSha: ctx.baseSha,
+      previousLockedRev: ctx.input.lockedRev,
+      targets: ctx.settings.on,
+    });
+    return "ok";
+  },
+};
