@@ -1,12 +1,12 @@
 /**
- * retry, rollback, promote and release against a strict fake despacito:
- * their routes (POST /api/deployments/:id/retry, /api/packages/:name/
- * rollback {"deployment_id"}, /api/deployments/:id/promote,
- * /api/packages/:name/release) are built on another branch, so here the
- * real CLI (operator permission profile, DESPACITO_URL + DESPACITO_TOKEN)
- * talks to a server that answers only exactly those requests and fails the
- * test on anything else. Also: exit codes for refusals, usage errors and
- * an unreachable server.
+ * retry, rollback, promote and release against a strict fake despacito
+ * that answers only exactly their requests (POST /api/deployments/:id/
+ * retry, /api/packages/:name/rollback {"deployment_id"}, /api/deployments/
+ * :id/promote, /api/packages/:name/release) and fails the test on anything
+ * else: the CLI's side of the protocol, including promote, whose route the
+ * server does not have yet (retry, rollback and release also run against
+ * the real server in cli_commands_test.ts). Also: exit codes for refusals,
+ * usage errors and an unreachable server.
  */
 
 import assert from "node:assert/strict";

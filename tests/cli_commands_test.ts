@@ -53,7 +53,17 @@ Deno.test("operator commands: human and --json output against running and finish
   await world(async (w, d) => {
     await d.colmena.set({ mode: "hold" });
     const queued = JSON.parse(
-      await ok(w, ["deploy", "webapp", "1.1.0", "--store-path", STORE_PATH, "--no-wait", "--json"]),
+      await ok(w, [
+        "deploy",
+        "webapp",
+        "1.1.0",
+        "--store-path",
+        STORE_PATH,
+        "--flake-ref",
+        `${d.webapp.url}?ref=refs/tags/v1.1.0`,
+        "--no-wait",
+        "--json",
+      ]),
     );
     assert.equal(queued.status, "queued");
     const id: string = queued.deployment_id;
@@ -97,8 +107,10 @@ Deno.test("operator commands: human and --json output against running and finish
     await d.colmena.release();
     await waitFor("deployed", async () => (await statusOf(w, id)) === "deployed" || undefined);
     const after = await ok(w, ["status"]);
-    assert.match(after, /^NODE +PACKAGE +VERSION +STATUS$/m);
-    assert.match(after, /^alpha +webapp +1\.1\.0 +\S+$/m);
+    assert.match(after, /^NODE +OUTCOME +COMMIT +ACTIVATED +PACKAGES$/m);
+    assert.match(after, /^alpha +\S+ +[0-9a-f]{12} +\d{4}-\d\d-\d\d \S+ +.*webapp 1\.1\.0/m);
+    const nodes = JSON.parse(await ok(w, ["status", "--json"])).nodes;
+    assert.deepEqual(nodes.map((n: { node: string }) => n.node), ["alpha", "beta"]);
     assert.match(after, /^webapp +1\.1\.0 +\d{4}-\d\d-\d\d \S+ +deployed$/m);
     const logs = await ok(w, ["logs", id]);
     assert.match(logs, /Enumerating nodes/);
@@ -118,14 +130,27 @@ Deno.test("operator commands: human and --json output against running and finish
       "--flake-ref",
       `${d.webapp.url}?ref=refs/tags/v1.2.0`,
     ]);
-    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.code, 0, `${done.stderr}\n${done.stdout}`);
     assert.match(done.stdout, /^status: +deployed$/m);
     assert.match(done.stderr, /^deployment [0-9a-f-]{36} queued; waiting/m);
     assert.match(done.stderr, /^\[deployed\]$/m);
 
+    // rollback (the real route): back to what the first deployment installed.
+    const back = JSON.parse(await ok(w, ["rollback", "webapp", "--to", id, "--json"]));
+    assert.equal(back.status, "queued");
+    await waitFor(
+      "rolled back",
+      async () => (await statusOf(w, back.deployment_id)) === "deployed" || undefined,
+    );
+    assert.equal(JSON.parse(await ok(w, ["show", back.deployment_id, "--json"])).version, "1.1.0");
+    const notHeld = await w.cli(["release", "webapp"]);
+    assert.equal(notHeld.code, 1);
+    assert.equal(notHeld.stderr, "despacito: webapp is not held\n");
+
     await d.colmena.set({ mode: "fail", failNode: "beta" });
     const failed = await w.cli(["deploy", "api", "2.0.0", "--store-path", STORE_PATH, "--json"]);
     assert.equal(failed.code, 1, failed.stderr);
+    const failedId = JSON.parse(failed.stdout).id;
     assert.equal(JSON.parse(failed.stdout).status, "failed");
 
     // cancel: running → cancelling; a finished one → exit 1.
@@ -140,6 +165,16 @@ Deno.test("operator commands: human and --json output against running and finish
     const again = await w.cli(["cancel", held, "--json"]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already ended/);
+
+    // retry (the real route): the same request again, now succeeding.
+    await d.colmena.set({ mode: "ok" });
+    const retried = await ok(w, ["retry", failedId]);
+    const m = /^retry: api 2\.0\.0, deployment ([0-9a-f-]{36}), queued$/m.exec(retried);
+    assert.ok(m, retried);
+    await waitFor("retried", async () => (await statusOf(w, m[1])) === "deployed" || undefined);
+    const dup = await w.cli(["deploy", "api", "2.0.0", "--store-path", STORE_PATH]);
+    assert.equal(dup.code, 1);
+    assert.equal(dup.stderr, `despacito: already deployed, deployment ${m[1]}\n`);
 
     // tokens: create (shown once on stdout), list, revoke — human and --json.
     const token = (await ok(w, ["tokens", "create", "--description", "ci runner"])).trim();

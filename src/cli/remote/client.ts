@@ -229,7 +229,18 @@ export async function failure(res: Response): Promise<CliError> {
   let code: string | undefined;
   let message = `HTTP ${res.status}`;
   try {
-    const e = JSON.parse(text)?.error;
+    const body = JSON.parse(text);
+    const e = body?.error;
+    if (typeof body?.status === "string" && typeof e !== "object") {
+      // The webhook's and actions' own answers: {"status":"already_deployed","deployment_id",…}.
+      code = body.status;
+      message = [
+        body.status.replaceAll("_", " "),
+        body.deployment_id && `deployment ${body.deployment_id}`,
+      ]
+        .filter(Boolean).join(", ");
+      if (typeof e === "string") message += `: ${e}`;
+    }
     if (e && typeof e === "object") {
       code = e.code;
       message = e.message ?? message;

@@ -1,7 +1,7 @@
 /**
  * `despacito status`: the server at a glance — the queue (running and
  * queued deployments), every package with its current version and last
- * outcome, the nodes of each package's latest deployment, held packages.
+ * outcome, what each node runs (GET /api/nodes), and held packages.
  */
 
 import { EXIT } from "../args.ts";
@@ -16,34 +16,28 @@ interface PackageState {
   current_version: string | null;
   deployed_at: string | null;
   last_status: string | null;
-  last_deployment_id: string | null;
-  held?: boolean;
+  held?: { deployment_id: string; reason: string; held_at: string } | null;
+}
+
+interface NodeState {
+  node: string;
+  commit: string | null;
+  activated_at: string | null;
+  outcome: string;
+  packages: Record<string, string>;
 }
 
 export async function statusCommand(args: string[]): Promise<number> {
   return await runRemote({ usage: USAGE, options: {} }, args, async ({ json, remote }) => {
     const r = await remote();
-    const [{ packages }, { deployments: queue }] = await Promise.all([
+    const [{ packages }, { deployments: queue }, { nodes }] = await Promise.all([
       r.json<{ packages: PackageState[] }>("GET", "/api/packages"),
       r.json<{ deployments: Deployment[] }>("GET", "/api/deployments", {
         query: { status: "running,queued", limit: "200" },
       }),
+      r.json<{ nodes: NodeState[] }>("GET", "/api/nodes"),
     ]);
-    const lastIds = packages.map((p) => p.last_deployment_id).filter((x): x is string => !!x);
-    const latest = await Promise.all(
-      lastIds.map((id) => r.json<Deployment>("GET", `/api/deployments/${id}`)),
-    );
-    const nodes = latest.flatMap((d) =>
-      (d.nodes ?? []).map((n) => ({
-        node: n.node ?? n.name ?? "?",
-        package: d.package,
-        version: d.version,
-        status: n.status ?? n.outcome ?? "",
-      }))
-    );
-    const held = packages.filter((p) => p.held === true || p.last_status === "held").map((p) =>
-      p.name
-    );
+    const held = packages.filter((p) => p.held).map((p) => ({ package: p.name, ...p.held! }));
     if (json) {
       printJson({ server: r.server, queue, packages, nodes, held });
       return EXIT.ok;
@@ -66,12 +60,19 @@ export async function statusCommand(args: string[]): Promise<number> {
     if (nodes.length) {
       out("");
       out(table(
-        ["NODE", "PACKAGE", "VERSION", "STATUS"],
-        nodes.map((n) => [n.node, n.package, n.version, n.status]),
+        ["NODE", "OUTCOME", "COMMIT", "ACTIVATED", "PACKAGES"],
+        nodes.map((n) => [
+          n.node,
+          n.outcome,
+          n.commit?.slice(0, 12),
+          since(n.activated_at),
+          Object.entries(n.packages).map(([k, v]) => `${k} ${v}`).join(", "),
+        ]),
       ));
     }
     out("");
-    out(held.length ? `Held: ${held.join(", ")}` : "Held: none");
+    if (held.length === 0) out("Held: none");
+    for (const h of held) out(`Held: ${h.package} since ${since(h.held_at)}: ${h.reason}`);
     return EXIT.ok;
   });
 }
