@@ -1,25 +1,41 @@
 /**
- * Builds every area of the server in dependency order and wires the ports
- * between them (the forge enqueues through deploy, sign-in feeds the guard).
- * Used by the server and by tests that need the complete route table (the
- * auth matrix). Optional areas return nothing when they are not configured.
+ * The composition root of the areas: builds every area in dependency order,
+ * wires the ports between them (the forge enqueues through deploy, every
+ * area records into ops' audit trail, deploy's status port feeds ops'
+ * metrics), and hands over by name what two areas add to the HTTP
+ * plumbing: sign-in's access guard and the UI's fallback page. Used by the
+ * server and by tests that need the complete route table (the auth
+ * matrix). Optional areas return nothing when they are not configured.
  */
 
-import type { Area, AreaContext } from "./core/area.ts";
+import type { AppDeps } from "./http/app.ts";
+import type { Area, AreaContext } from "./http/area.ts";
 import { createAuthArea } from "./auth/area.ts";
+import type { Principal } from "./auth/principal.ts";
 import { createDeployArea } from "./deploy/area.ts";
 import { createForgeArea } from "./forge/area.ts";
+import { createOpsArea } from "./ops/area.ts";
 import { createUiArea } from "./ui/area.ts";
 
-export async function buildAreas(ctx: AreaContext): Promise<Area[]> {
-  const areas: Area[] = [];
+/** What createApp needs from the areas: the areas in mount order, the guard, the fallback. */
+export type BuiltAreas = Pick<AppDeps<Principal>, "areas" | "guard" | "fallback">;
+
+export async function buildAreas(ctx: AreaContext): Promise<BuiltAreas> {
+  const areas: Area<Principal>[] = [];
+  // Ops comes first: every other area records into its audit trail.
+  const ops = await createOpsArea<Principal>(ctx);
+  areas.push(ops);
+  ctx = { ...ctx, audit: ctx.audit ?? ops.audit };
+  const auth = createAuthArea(ctx);
+  areas.push(auth);
   const deploy = await createDeployArea(ctx);
   areas.push(deploy);
-  areas.push(createAuthArea(ctx));
+  ops.followDeployments((fn) => deploy.ports.subscribe(fn));
   // The forge enqueues deployments and reports their outcome through deploy's ports.
   const forge = await createForgeArea({ ...ctx, ports: deploy.ports });
   if (forge) areas.push(forge);
   // The UI stays last: it answers what nothing matched.
-  areas.push(await createUiArea(ctx));
-  return areas;
+  const ui = await createUiArea<Principal>(ctx);
+  areas.push(ui);
+  return { areas, guard: auth.guard, fallback: ui.fallback };
 }

@@ -30,7 +30,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     await migrate(db.sql, migrations, log);
 
     const stopping = new AbortController();
-    const areas = await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal });
+    const built = await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal });
+    const { areas } = built;
 
     for (const a of areas) await a.start?.();
     const app = createApp({
@@ -39,7 +40,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       sql: db.sql,
       migrations,
       version: VERSION_INFO,
-      areas,
+      ...built,
     });
     const listener = await listen({
       listen: config.listen,

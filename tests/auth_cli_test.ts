@@ -5,42 +5,21 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { checkLocalLogin } from "../src/auth/passwords.ts";
-import { permissionFlags } from "../src/build/permissions.ts";
-import { loadConfig } from "../src/config/config.ts";
 import { createSession, resolveSession } from "../src/auth/sessions.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
-import postgres from "postgres";
-import type { Sql } from "../src/db/connect.ts";
-
-const root = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
+import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
+import { runCli } from "./_harness/server.ts";
 
 Deno.test("despacito user add/list/passwd/disable/enable manage local accounts", async () => {
   const db = await freshDatabase();
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-cli-" });
   const env = { DESPACITO_POSTGRES_CONNECTION_URI: db.uri, DESPACITO_DATA_DIR: dataDir };
-  const flags = permissionFlags({ config: loadConfig(env), programDir: root });
   const cli = async (args: string[], stdin = "") => {
-    const child = new Deno.Command("deno", {
-      args: ["run", ...flags, `${root}/main.ts`, "user", ...args],
-      env,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-    const r = await child.output();
-    const dec = new TextDecoder();
-    return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+    const r = await runCli(["user", ...args], env, { stdin });
+    return { code: r.code, out: r.stdout, err: r.stderr };
   };
-  const sql = postgres(db.uri, {
-    max: 1,
-    onnotice: () => {},
-    transform: { column: { from: postgres.toCamel } },
-  }) as unknown as Sql;
+  const store = await storeDatabase(db.uri, 1);
+  const sql = store.sql;
   try {
     const added = await cli(["add", "carol"], "first password\n");
     assert.equal(added.code, 0, added.err);
@@ -76,7 +55,7 @@ Deno.test("despacito user add/list/passwd/disable/enable manage local accounts",
     assert.equal((await checkLocalLogin(sql, "carol", "second password")).reason, "ok");
     assert.equal((await cli(["disable", "nobody"])).code, 1);
   } finally {
-    await sql.end();
+    await store.close();
     await db.drop();
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { hashPassword } from "../src/auth/passwords.ts";
 import { createLocalUser, setDisabled } from "../src/auth/users.ts";
 import { runCli, spawnServer } from "./_harness/server.ts";
-import { type AuthServer, json, sameOrigin, setCookie, startAuthServer } from "./auth_support.ts";
+import {
+  type AuthServer,
+  json,
+  sameOrigin,
+  setCookie,
+  startAuthServer,
+} from "./_harness/auth_server.ts";
 
 const PASSWORD = "correct horse battery";
 

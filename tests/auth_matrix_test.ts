@@ -17,10 +17,11 @@ import { createToken, revokeToken } from "../src/auth/tokens.ts";
 import { createLocalUser, setDisabled } from "../src/auth/users.ts";
 import { createCode, exchangeCode, revokeByToken, s256 } from "../src/auth/oauth_store.ts";
 import { loadConfig } from "../src/config/config.ts";
-import type { Area } from "../src/core/area.ts";
 import { openDatabase } from "../src/db/connect.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
+import type { Principal } from "../src/auth/principal.ts";
 import { createApp, routeTable } from "../src/http/app.ts";
+import type { Area } from "../src/http/area.ts";
 import type { Access, Method, RouteDef } from "../src/http/types.ts";
 import { createLogger } from "../src/log/log.ts";
 import { VERSION_INFO } from "../src/version.ts";
@@ -60,11 +61,18 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/deployments/:id/log": { access: "authenticated" },
   "GET /api/deployments/:id/events": { access: "authenticated" },
   "POST /api/deployments/:id/cancel": { access: "authenticated" },
-  "GET /api/packages": { access: "authenticated" },
   "POST /api/deployments/:id/retry": { access: "authenticated" },
   "POST /api/packages/:name/rollback": { access: "authenticated" },
   "POST /api/packages/:name/release": { access: "authenticated" },
   "GET /api/nodes": { access: "authenticated" },
+  "GET /api/packages": { access: "authenticated" },
+  "GET /metrics": { access: "token" },
+  "GET /api/health/load": { access: "public" },
+  "GET /api/audit": { access: "manage" },
+  "GET /api/audit/verify": { access: "manage" },
+  "GET /api/state/export": { access: "manage" },
+  "GET /api/deployments/:id/notifications": { access: "authenticated" },
+  "GET /api/openapi.json": { access: "public" },
   "GET /.well-known/oauth-authorization-server": { access: "public" },
   "GET /oauth/authorize": { access: "public" },
   "GET /oauth/consent.css": { access: "public" },
@@ -134,8 +142,8 @@ const ENV = (port: number) => ({
   DESPACITO_AUTH_RATE_LIMIT: "100000",
 });
 
-function probeArea(): Area {
-  const routes: RouteDef[] = ACCESS_KINDS.flatMap((access) =>
+function probeArea(): Area<Principal> {
+  const routes: RouteDef<Principal>[] = ACCESS_KINDS.flatMap((access) =>
     (["GET", "POST"] as const).map((method) => ({
       method,
       path: `${PROBE_PREFIX}${access}`,
@@ -155,7 +163,7 @@ function freePort(): number {
   return port;
 }
 
-const key = (r: Pick<RouteDef, "method" | "path">) => `${r.method} ${r.path}`;
+const key = (r: Pick<RouteDef<Principal>, "method" | "path">) => `${r.method} ${r.path}`;
 const concrete = (path: string) =>
   path.replace(/:[A-Za-z_]+(\{[^}]*\})?\??/g, crypto.randomUUID()).replace(/\*/g, "x");
 
@@ -173,11 +181,9 @@ Deno.test("auth matrix: every route × every credential gets its declared access
   try {
     const migrations = await loadMigrations();
     await migrate(db.sql, migrations, log);
-    const areas = [
-      ...await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal }),
-      probeArea(),
-    ];
-    const deps = { config, log, sql: db.sql, migrations, version: VERSION_INFO, areas };
+    const built = await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal });
+    const areas = [...built.areas, probeArea()];
+    const deps = { config, log, sql: db.sql, migrations, version: VERSION_INFO, ...built, areas };
     const table = routeTable(deps);
     const app = createApp(deps);
 

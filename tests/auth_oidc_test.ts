@@ -7,9 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Browser, startProvider, type TestProvider } from "./_harness/oidc_provider.ts";
-import { type AuthServer, json, reservePort, startAuthServer } from "./auth_support.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { type AuthServer, json, reservePort, startAuthServer } from "./_harness/auth_server.ts";
 
 async function setup(count = 1, env: Record<string, string> = {}) {
   const r = reservePort();
@@ -77,7 +75,7 @@ async function assertRefused(
   assert.equal(count, 0);
 }
 
-Deno.test("OIDC login: redirect, callback, session, /api/me, return_to", opts, async () => {
+Deno.test("OIDC login: redirect, callback, session, /api/me, return_to", async () => {
   const { s, providers: [p], close } = await setup(1);
   try {
     p.setUser({
@@ -139,7 +137,7 @@ Deno.test("OIDC login: redirect, callback, session, /api/me, return_to", opts, a
   }
 });
 
-Deno.test("OIDC login: two providers side by side stay separate users", opts, async () => {
+Deno.test("OIDC login: two providers side by side stay separate users", async () => {
   const { s, providers: [a, bp], close } = await setup(2, {});
   try {
     const methods = await json(await fetch(`${s.base}/api/auth/methods`));
@@ -166,7 +164,6 @@ Deno.test("OIDC login: two providers side by side stay separate users", opts, as
 
 Deno.test(
   "OIDC callback: a tampered state is refused and the transaction is spent",
-  opts,
   async () => {
     const { s, providers: [p], close } = await setup(1);
     try {
@@ -186,7 +183,7 @@ Deno.test(
   },
 );
 
-Deno.test("OIDC callback: a replayed callback is refused", opts, async () => {
+Deno.test("OIDC callback: a replayed callback is refused", async () => {
   const { s, providers: [p], close } = await setup(1);
   try {
     const victim = new Browser();
@@ -204,7 +201,7 @@ Deno.test("OIDC callback: a replayed callback is refused", opts, async () => {
   }
 });
 
-Deno.test("OIDC callback: an ID token with the wrong nonce is refused", opts, async () => {
+Deno.test("OIDC callback: an ID token with the wrong nonce is refused", async () => {
   const { s, providers: [p], close } = await setup(1);
   try {
     const b = new Browser();
@@ -218,7 +215,7 @@ Deno.test("OIDC callback: an ID token with the wrong nonce is refused", opts, as
   }
 });
 
-Deno.test("OIDC callback: an answer naming another issuer is refused", opts, async () => {
+Deno.test("OIDC callback: an answer naming another issuer is refused", async () => {
   const { s, providers: [a, other], close } = await setup(2);
   try {
     const b = new Browser();
@@ -230,7 +227,7 @@ Deno.test("OIDC callback: an answer naming another issuer is refused", opts, asy
   }
 });
 
-Deno.test("OIDC callback: an expired transaction is refused", opts, async () => {
+Deno.test("OIDC callback: an expired transaction is refused", async () => {
   const { s, providers: [p], close } = await setup(1);
   try {
     const b = new Browser();
@@ -242,7 +239,7 @@ Deno.test("OIDC callback: an expired transaction is refused", opts, async () => 
   }
 });
 
-Deno.test("OIDC callback: a browser gets the sign-in page with the reason", opts, async () => {
+Deno.test("OIDC callback: a browser gets the sign-in page with the reason", async () => {
   const { s, providers: [p], close } = await setup(1);
   try {
     const b = new Browser();
@@ -262,7 +259,6 @@ Deno.test("OIDC callback: a browser gets the sign-in page with the reason", opts
 
 Deno.test(
   "/auth/login: unknown issuer is 400; return_to must stay on this site",
-  opts,
   async () => {
     const { s, providers: [p], close } = await setup(1);
     try {
@@ -287,7 +283,6 @@ Deno.test(
 
 Deno.test(
   "OIDC: a provider down at start neither stops despacito nor the others",
-  opts,
   async () => {
     const r = reservePort();
     const up = await startProvider({ redirectUris: [r.callback] });

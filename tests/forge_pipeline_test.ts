@@ -193,6 +193,16 @@ Deno.test(
         { ...repo.last_status_post, at: "-" },
         { at: "-", state: "success", ok: true, error: null, deployment_id: id },
       );
+      // The audit trail names the forge connection as the one who asked for the deployment.
+      const requested = (await w.api("GET", "/api/audit?action=deployment.requested")).json;
+      assert.deepEqual(
+        requested.entries.map((e: { actor: unknown; target: string }) => [e.actor, e.target]),
+        [
+          [{ kind: "forge", id: connId, label: "acme/webapp" }, `deployment:${id}`],
+        ],
+      );
+      const connected = (await w.api("GET", "/api/audit?action=repository.connected")).json;
+      assert.equal(connected.entries[0].target, `repository:${connId}`);
     });
   },
 );

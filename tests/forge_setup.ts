@@ -20,7 +20,9 @@ import type {
   EnqueueResult,
   ForgePorts,
 } from "../src/forge/ports.ts";
-import type { Area } from "../src/core/area.ts";
+import type { Area } from "../src/http/area.ts";
+import { createAuthArea } from "../src/auth/area.ts";
+import type { Principal } from "../src/auth/principal.ts";
 import { parseSource } from "../src/deploy/ports.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { VERSION_INFO } from "../src/version.ts";
@@ -105,14 +107,8 @@ export async function startForgeApp(
   await migrate(database.sql, migrations, log);
   const ports = options.ports ?? recordingPorts();
   const stopping = new AbortController();
-  const area = (await createForgeArea({
-    config,
-    log,
-    sql: database.sql,
-    stopping: stopping.signal,
-    ports,
-    retryEveryMs: 50,
-  })) as Area;
+  const ctx = { config, log, sql: database.sql, stopping: stopping.signal };
+  const area = (await createForgeArea({ ...ctx, ports, retryEveryMs: 50 })) as Area<Principal>;
   await area.start?.();
   const app = createApp({
     config,
@@ -121,6 +117,7 @@ export async function startForgeApp(
     migrations,
     version: VERSION_INFO,
     areas: [area],
+    guard: createAuthArea(ctx).guard,
   });
   handler = (req) => app.fetch(req);
   const bearer = (await createToken(database.sql, { description: "forge tests" })).token;

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { OPTIONS } from "../src/config/table.ts";
 import { loadMigrations } from "../src/db/migrate.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
-import { runCli, spawnServer } from "./_harness/server.ts";
+import { runCli, spawnServer, withServerEnv } from "./_harness/server.ts";
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "despacito-cli-" });
@@ -71,14 +70,11 @@ Deno.test("despacito --help and help config print every option; version prints v
 });
 
 Deno.test("despacito migrate applies and exits; migrate --status lists pending then applied", async () => {
-  const dataDir = await tempDir();
-  const db = await freshDatabase();
-  const env = { DESPACITO_DATA_DIR: dataDir, DESPACITO_POSTGRES_CONNECTION_URI: db.uri };
-  try {
+  await withServerEnv(async ({ env, dbUri }) => {
     const before = await runCli(["migrate", "--status"], env);
     assert.equal(before.code, 0, before.stderr);
     assert.match(before.stdout, /^0001_init {2}pending$/m);
-    assert.ok(!before.stdout.includes(new URL(db.uri).password || "\u0000"));
+    assert.ok(!before.stdout.includes(new URL(dbUri).password || "\u0000"));
     const apply = await runCli(["migrate"], env);
     assert.equal(apply.code, 0, apply.stderr);
     assert.match(apply.stdout, /applied \d+ migration\(s\)/);
@@ -86,73 +82,53 @@ Deno.test("despacito migrate applies and exits; migrate --status lists pending t
     assert.match(again.stdout, /schema is up to date/);
     const after = await runCli(["migrate", "--status"], env);
     assert.match(after.stdout, /^0001_init {2}applied {2}\d{4}-\d\d-\d\dT/m);
-  } finally {
-    await db.drop();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("despacito serve refuses a changed applied migration and a newer schema", async () => {
-  const dataDir = await tempDir();
-  const db = await freshDatabase();
-  const env = {
-    DESPACITO_DATA_DIR: dataDir,
-    DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
-    DESPACITO_LISTEN: "127.0.0.1:0",
-  };
-  const sql = postgres(db.uri, { max: 1, onnotice: () => {} });
-  try {
-    assert.equal((await runCli(["migrate"], env)).code, 0);
+  await withServerEnv(async ({ env, dbUri }) => {
+    const sql = postgres(dbUri, { max: 1, onnotice: () => {} });
+    try {
+      assert.equal((await runCli(["migrate"], env)).code, 0);
 
-    await sql`update schema_migrations set checksum = 'tampered' where version = 1`;
-    const changed = await runCli(["serve"], env);
-    assert.equal(changed.code, 1);
-    assert.match(changed.stderr, /migrations\/0001_init\.sql was changed after it was applied/);
+      await sql`update schema_migrations set checksum = 'tampered' where version = 1`;
+      const changed = await runCli(["serve"], env);
+      assert.equal(changed.code, 1);
+      assert.match(changed.stderr, /migrations\/0001_init\.sql was changed after it was applied/);
 
-    const [init] = await loadMigrations();
-    await sql`update schema_migrations set checksum = ${init.checksum} where version = 1`;
-    const [{ max }] = await sql`select max(version) as max from schema_migrations`;
-    await sql`insert into schema_migrations (version, name, checksum) values (9001, 'future', 'x')`;
-    const newer = await runCli(["serve"], env);
-    assert.equal(newer.code, 1);
-    assert.match(newer.stderr, new RegExp(`9001 \\(future\\).*knows up to ${max}`));
-  } finally {
-    await sql.end();
-    await db.drop();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+      const [init] = await loadMigrations();
+      await sql`update schema_migrations set checksum = ${init.checksum} where version = 1`;
+      const [{ max }] = await sql`select max(version) as max from schema_migrations`;
+      await sql`insert into schema_migrations (version, name, checksum) values (9001, 'future', 'x')`;
+      const newer = await runCli(["serve"], env);
+      assert.equal(newer.code, 1);
+      assert.match(newer.stderr, new RegExp(`9001 \\(future\\).*knows up to ${max}`));
+    } finally {
+      await sql.end();
+    }
+  });
 });
 
 Deno.test("despacito serve names the address when the port is taken; healthcheck exits 0 then 1", async () => {
-  const dataDir = await tempDir();
-  const db = await freshDatabase();
-  const env = {
-    DESPACITO_DATA_DIR: dataDir,
-    DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
-    DESPACITO_LISTEN: "127.0.0.1:0",
-  };
-  const server = await spawnServer({ env });
-  try {
-    const taken = { ...env, DESPACITO_LISTEN: server.address };
-    const second = await runCli(["serve"], taken);
-    assert.equal(second.code, 1);
-    assert.ok(
-      second.stderr.includes(`cannot listen on ${server.address}: address already in use`),
-      second.stderr,
-    );
+  await withServerEnv(async ({ env }) => {
+    const server = await spawnServer({ env });
+    try {
+      const taken = { ...env, DESPACITO_LISTEN: server.address };
+      const second = await runCli(["serve"], taken);
+      assert.equal(second.code, 1);
+      assert.ok(
+        second.stderr.includes(`cannot listen on ${server.address}: address already in use`),
+        second.stderr,
+      );
 
-    const healthy = await runCli(["healthcheck"], taken);
-    assert.equal(healthy.code, 0, healthy.stderr);
-    assert.match(healthy.stdout, /healthy/);
-  } finally {
-    assert.equal(await server.stop(), 0);
-  }
-  try {
+      const healthy = await runCli(["healthcheck"], taken);
+      assert.equal(healthy.code, 0, healthy.stderr);
+      assert.match(healthy.stdout, /healthy/);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
     const down = await runCli(["healthcheck"], { ...env, DESPACITO_LISTEN: server.address });
     assert.equal(down.code, 1);
     assert.match(down.stderr, /unhealthy/);
-  } finally {
-    await db.drop();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });

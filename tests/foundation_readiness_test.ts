@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { freshDatabase, startCluster } from "./_harness/postgres.ts";
-import { spawnServer, waitFor } from "./_harness/server.ts";
+import { spawnServer, waitFor, withServerEnv } from "./_harness/server.ts";
 
 async function get(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url);
@@ -64,27 +64,19 @@ Deno.test("GET /health/ready follows PostgreSQL going away and coming back; /hea
 
 Deno.test("GET /health/ready is 503 naming the versions while the schema is behind", async () => {
   // A database with the migration record removed looks like an older schema.
-  const dataDir = await Deno.makeTempDir({ prefix: "despacito-ready-" });
-  const db = await freshDatabase();
-  const server = await spawnServer({
-    env: {
-      DESPACITO_DATA_DIR: dataDir,
-      DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
-      DESPACITO_LISTEN: "127.0.0.1:0",
-    },
+  await withServerEnv(async ({ env, dbUri }) => {
+    const server = await spawnServer({ env });
+    const sql = postgres(dbUri, { max: 1, onnotice: () => {} });
+    try {
+      const url = `${server.url}/health/ready`;
+      assert.equal((await get(url)).status, 200);
+      await sql`delete from schema_migrations where version = 1`;
+      const behind = await get(url);
+      assert.equal(behind.status, 503);
+      assert.match(String(behind.body.reason), /schema at version 0, this despacito needs \d+/);
+    } finally {
+      await sql.end();
+      await server.stop();
+    }
   });
-  const sql = postgres(db.uri, { max: 1, onnotice: () => {} });
-  try {
-    const url = `${server.url}/health/ready`;
-    assert.equal((await get(url)).status, 200);
-    await sql`delete from schema_migrations where version = 1`;
-    const behind = await get(url);
-    assert.equal(behind.status, 503);
-    assert.match(String(behind.body.reason), /schema at version 0, this despacito needs \d+/);
-  } finally {
-    await sql.end();
-    await server.stop();
-    await db.drop();
-    await Deno.remove(dataDir, { recursive: true });
-  }
 });

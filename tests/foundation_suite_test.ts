@@ -36,9 +36,15 @@ Deno.test("every file declaring Deno.test is named *_test.ts and so run by deno 
 Deno.test("deno task test runs the whole tree", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_DIR}/deno.json`));
   const task: string = config.tasks.test;
-  assert.match(task, /^deno test( --[a-z-]+(=\S+)?)*$/, "no paths: deno test walks everything");
-  const excluded: string[] = config.test?.exclude ?? [];
-  for (const e of excluded) {
-    assert.ok(!/^(src|tests)\/?$/.test(e), `deno.json test.exclude must not drop ${e}`);
+  assert.match(
+    task,
+    /^deno test --config deno\.test\.json( --[a-z-]+(=\S+)?)*$/,
+    "no paths: deno test walks everything (under the tests' config)",
+  );
+  const testConfig = JSON.parse(await Deno.readTextFile(`${REPO_DIR}/deno.test.json`));
+  for (const c of [config, testConfig]) {
+    for (const e of c.test?.exclude ?? []) {
+      assert.ok(!/^(src|tests)\/?$/.test(e), `test.exclude must not drop ${e}`);
+    }
   }
 });

@@ -11,8 +11,8 @@ import { silentLogger } from "../src/log/log.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { type ServerProcess, spawnServer } from "./_harness/server.ts";
-import { sha256Hex } from "../src/auth/tokens.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
+import { sha256Hex } from "../src/core/ids.ts";
+import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
 interface Harness {
   server: ServerProcess;
@@ -43,11 +43,8 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
       ...env,
     },
   });
-  const sql = postgres(db.uri, {
-    max: 2,
-    onnotice: () => {},
-    transform: { column: { from: postgres.toCamel } },
-  }) as unknown as Sql;
+  const store = await storeDatabase(db.uri, 2);
+  const sql = store.sql;
   return {
     server,
     sql,
@@ -68,7 +65,7 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
       return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
     },
     close: async () => {
-      await sql.end();
+      await store.close();
       await server.stop();
       await db.drop();
       await Deno.remove(dataDir, { recursive: true });

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { screenshot } from "./_harness/chromium.ts";
-import { addLocalUser, newPage, signedInState, withUiWorld } from "./ui_support.ts";
+import { addLocalUser, newPage, signedInState, withUiWorld } from "./_harness/ui_world.ts";
 
 const USER = "alice";
 const PASSWORD = "correct horse battery";

@@ -14,11 +14,9 @@ import { STORE_PATH } from "./_harness/deploy_env.ts";
 import { successLines } from "./_harness/fake_colmena.ts";
 import { screenshot } from "./_harness/chromium.ts";
 import { readSse } from "./_harness/sse.ts";
-import { newPage } from "./ui_support.ts";
-import { type DeployUiWorld, withDeployUiWorld } from "./ui_deploy_support.ts";
-import { colmenaPart, logLines, pageLines, SCREEN_MODES, until } from "./ui_page_support.ts";
-
-const opts = { sanitizeResources: false, sanitizeOps: false };
+import { newPage } from "./_harness/ui_world.ts";
+import { type DeployUiWorld, withDeployUiWorld } from "./_harness/ui_deploy_world.ts";
+import { colmenaPart, logLines, pageLines, SCREEN_MODES, until } from "./_harness/ui_page.ts";
 
 async function queueWebhook(w: DeployUiWorld, body: Record<string, unknown>): Promise<string> {
   const r = await w.deploy.webhook({ nix_store_path: STORE_PATH, ...body }, "?wait=false");
@@ -37,7 +35,6 @@ async function showsColmenaLines(page: Page, expected: string[], n: number) {
 
 Deno.test(
   "deployment page in Chromium: live log, dropped SSE, follow-tail, cancel, overview, history",
-  opts,
   async (t) => {
     await withDeployUiWorld(async (w) => {
       const { deploy, proxy } = w;

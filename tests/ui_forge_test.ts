@@ -12,11 +12,10 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { screenshot } from "./_harness/chromium.ts";
 import { type FakeForgejo, releasePayload, startFakeForgejo } from "./_harness/fake_forgejo.ts";
-import { newPage } from "./ui_support.ts";
-import { withDeployUiWorld } from "./ui_deploy_support.ts";
-import { SCREEN_MODES } from "./ui_page_support.ts";
+import { newPage } from "./_harness/ui_world.ts";
+import { withDeployUiWorld } from "./_harness/ui_deploy_world.ts";
+import { SCREEN_MODES } from "./_harness/ui_page.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
 const ADMIN_PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
 
@@ -41,7 +40,6 @@ async function connect(
 
 Deno.test(
   "Repositories in Chromium: connect (webhook made or manual), forge deployment with its commit statuses, rotate, disconnect",
-  opts,
   async (t) => {
     const forge = await startFakeForgejo();
     try {

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { screenshot } from "./_harness/chromium.ts";
 import { freePort, startProvider } from "./_harness/oidc_provider.ts";
-import { addLocalUser, newPage, submitLocalSignIn, withUiWorld } from "./ui_support.ts";
+import { addLocalUser, newPage, submitLocalSignIn, withUiWorld } from "./_harness/ui_world.ts";
 
 const PASSWORD = "correct horse battery";
 

@@ -5,6 +5,7 @@
  * the password stays out of process listings and unit files).
  */
 
+import type { AuditSink } from "../core/audit.ts";
 import { isDomainError } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log/log.ts";
@@ -13,7 +14,12 @@ import { anyLocalUser, createLocalUser } from "./users.ts";
 
 export const FIRST_ADMIN = "admin";
 
-export async function ensureFirstAdmin(sql: Sql, file: string, log: Logger): Promise<void> {
+export async function ensureFirstAdmin(
+  sql: Sql,
+  file: string,
+  log: Logger,
+  audit?: AuditSink,
+): Promise<void> {
   if (await anyLocalUser(sql)) return;
   let password: string;
   try {
@@ -33,4 +39,10 @@ export async function ensureFirstAdmin(sql: Sql, file: string, log: Logger): Pro
     throw e;
   }
   log.info("first local account created", { username: FIRST_ADMIN, user_id: user.id });
+  await audit?.record({
+    actor: { kind: "system", label: "DESPACITO_ADMIN_PASSWORD_FILE" },
+    action: "user.created",
+    target: `user:${user.id}`,
+    details: { username: FIRST_ADMIN },
+  });
 }

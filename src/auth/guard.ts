@@ -12,7 +12,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
-import type { Access, AppContext, AppEnv } from "../http/types.ts";
+import type { Access, AppContext, RouteEnv } from "../http/types.ts";
 import { checkCsrf } from "./csrf.ts";
 import type { Principal } from "./principal.ts";
 import { looksLikeCliToken, verifyAccessToken } from "./oauth_store.ts";
@@ -76,7 +76,10 @@ async function cliPrincipal(c: AppContext, sql: Sql, raw: string): Promise<Princ
   );
 }
 
-export function accessGuard(access: Access, deps: GuardDeps): MiddlewareHandler<AppEnv> {
+export function accessGuard(
+  access: Access,
+  deps: GuardDeps,
+): MiddlewareHandler<RouteEnv<Principal>> {
   return async (c, next) => {
     if (access === "public" || access === "signed") return await next();
 

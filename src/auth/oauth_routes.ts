@@ -33,12 +33,13 @@ import {
   revokeByToken,
   revokeUserGrant,
 } from "./oauth_store.ts";
+import type { Principal } from "./principal.ts";
 import type { AuthRuntime } from "./runtime.ts";
 import { resolveSession } from "./sessions.ts";
 
 const CODE_TTL_MS = 60_000;
 
-export function oauthRoutes(rt: AuthRuntime): RouteDef[] {
+export function oauthRoutes(rt: AuthRuntime): RouteDef<Principal>[] {
   const life: Lifetimes = {
     accessMs: rt.config.cliAccessTokenTtlMs,
     refreshMs: rt.config.cliRefreshTokenTtlMs,

@@ -11,7 +11,7 @@ import type postgres from "postgres";
 import type { Sql } from "../db/connect.ts";
 import { type SessionPrincipal, sessionUser } from "./principal.ts";
 import { randomId } from "./sessions.ts";
-import { isUuid, sha256Hex } from "./tokens.ts";
+import { isUuid, sha256Hex } from "../core/ids.ts";
 
 export const ACCESS_PREFIX = "dcli_at_";
 export const REFRESH_PREFIX = "dcli_rt_";

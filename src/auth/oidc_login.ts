@@ -13,7 +13,7 @@ import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
 import type { OidcProviders } from "./oidc_providers.ts";
 import { randomId } from "./sessions.ts";
-import { sha256Hex } from "./tokens.ts";
+import { sha256Hex } from "../core/ids.ts";
 import { upsertOidcUser, type UserRecord } from "./users.ts";
 
 export const TRANSACTION_TTL_MS = 10 * 60_000;

@@ -1,5 +1,6 @@
 /** Who is asking: a bearer token or a signed-in user. */
 
+import type { AuditActor } from "../core/audit.ts";
 import type { UserRecord } from "./users.ts";
 
 export interface TokenPrincipal {
@@ -40,4 +41,17 @@ export function describePrincipal(p: Principal): string {
   return p.kind === "token"
     ? `token ${p.token.description}`
     : `user ${p.user.username ?? p.user.email ?? p.user.subject}`;
+}
+
+/** The audit trail's "who" for a request's principal (src/http/audit.ts). */
+export function auditActor(p: Principal | undefined): AuditActor {
+  if (p?.kind === "token") return { kind: "token", id: p.token.id, label: p.token.description };
+  if (p?.kind === "session") {
+    return {
+      kind: "user",
+      id: p.user.id,
+      label: p.user.username ?? p.user.email ?? p.user.subject,
+    };
+  }
+  return { kind: "anonymous" };
 }

@@ -8,9 +8,9 @@
 
 import { DomainError, invalidRequest, isDomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
-import type { AppContext, RouteDef } from "../http/types.ts";
 import type { Handler } from "hono";
-import type { AppEnv } from "../http/types.ts";
+import type { AppContext, AppEnv, RouteDef } from "../http/types.ts";
+import type { Principal } from "./principal.ts";
 import type { AuthRuntime } from "./runtime.ts";
 import { checkCsrf } from "./csrf.ts";
 import { finishLogin, safeReturnTo, startLogin, TRANSACTION_TTL_MS } from "./oidc_login.ts";
@@ -19,9 +19,9 @@ import { checkLocalLogin } from "./passwords.ts";
 import { resolveSession, revokeSession } from "./sessions.ts";
 import { userJson } from "./users.ts";
 
-export function authRoutes(rt: AuthRuntime): RouteDef[] {
+export function authRoutes(rt: AuthRuntime): RouteDef<Principal>[] {
   const providers = rt.oidc?.providers;
-  const routes: RouteDef[] = [
+  const routes: RouteDef<Principal>[] = [
     {
       method: "GET",
       path: "/api/auth/methods",
@@ -60,6 +60,13 @@ export function authRoutes(rt: AuthRuntime): RouteDef[] {
           if (p) checkCsrf(c.req, rt.expectedOrigin(c));
           const id = await revokeSession(rt.sql, token);
           if (id) rt.log(c).info("logout", { user_id: p?.user.id, session_id: id });
+          if (id && p) {
+            await rt.audit(c, {
+              action: "auth.sign_out",
+              actor: { kind: "user", id: p.user.id, label: userLabel(p.user) },
+              target: `user:${p.user.id}`,
+            });
+          }
         }
         rt.cookies.clearSession(c);
         return c.body(null, 204);
@@ -69,7 +76,10 @@ export function authRoutes(rt: AuthRuntime): RouteDef[] {
   return routes;
 }
 
-function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): RouteDef[] {
+function oidcRoutes(
+  rt: AuthRuntime,
+  oidc: NonNullable<AuthRuntime["oidc"]>,
+): RouteDef<Principal>[] {
   const deps = { sql: rt.sql, providers: oidc.providers, redirectUrl: oidc.redirectUrl };
   return [
     {
@@ -110,6 +120,10 @@ function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): Ro
             detail: (e as Error).message,
             client_address: rt.clientAddress(c),
           });
+          await rt.audit(c, {
+            action: "auth.sign_in_failed",
+            details: { method: "oidc", reason: isDomainError(e) ? e.code : "error" },
+          });
           throw e;
         }
         await rt.startSession(c, done.user.id);
@@ -119,6 +133,12 @@ function oidcRoutes(rt: AuthRuntime, oidc: NonNullable<AuthRuntime["oidc"]>): Ro
           user_id: done.user.id,
           username: done.user.username ?? done.user.email ?? done.user.subject,
           client_address: rt.clientAddress(c),
+        });
+        await rt.audit(c, {
+          action: "auth.sign_in",
+          actor: { kind: "user", id: done.user.id, label: userLabel(done.user) },
+          target: `user:${done.user.id}`,
+          details: { method: "oidc", issuer: done.issuer },
         });
         return c.redirect(done.returnTo, 302);
       }),
@@ -151,6 +171,10 @@ function localLogin(rt: AuthRuntime): Handler<AppEnv> {
         reason: result.reason,
         client_address: from,
       });
+      await rt.audit(c, {
+        action: "auth.sign_in_failed",
+        details: { method: "local", username: username.slice(0, 64), reason: result.reason },
+      });
       throw new DomainError("unauthenticated", "invalid_credentials", "wrong username or password");
     }
     await rt.startSession(c, result.user.id);
@@ -159,6 +183,12 @@ function localLogin(rt: AuthRuntime): Handler<AppEnv> {
       user_id: result.user.id,
       username: result.user.username,
       client_address: from,
+    });
+    await rt.audit(c, {
+      action: "auth.sign_in",
+      actor: { kind: "user", id: result.user.id, label: userLabel(result.user) },
+      target: `user:${result.user.id}`,
+      details: { method: "local" },
     });
     return c.json({ user: userJson(result.user) });
   };
@@ -184,4 +214,8 @@ function signinErrors(handler: (c: AppContext) => Promise<Response>): Handler<Ap
       return c.redirect(`/signin?${q}`, 302);
     }
   };
+}
+
+function userLabel(u: { username: string | null; email: string | null; subject: string }): string {
+  return u.username ?? u.email ?? u.subject;
 }

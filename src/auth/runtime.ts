@@ -10,15 +10,19 @@ import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/config.ts";
 import { DomainError } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
+import { type AuditSink, NO_AUDIT } from "../core/audit.ts";
+import { type RequestAudit, requestAudit } from "../http/audit.ts";
 import type { AppContext, AppEnv } from "../http/types.ts";
 import type { Logger } from "../log/log.ts";
-import { clientAddress, parseTrustedProxies } from "./client_address.ts";
+import { parseTrustedProxies } from "../config/trusted_proxies.ts";
+import { clientAddress } from "../http/client_address.ts";
 import { type CookieJar, cookieJar } from "./cookies.ts";
 import { oidcSettings } from "./oidc_config.ts";
 import { OidcProviders } from "./oidc_providers.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { createSession, revokeSession } from "./sessions.ts";
 import { noteLogin } from "./users.ts";
+import { auditActor } from "./principal.ts";
 
 export type LimitBucket = "local" | "oidc" | "bootstrap" | "oauth";
 
@@ -33,12 +37,14 @@ export interface AuthRuntime {
   /** Throws 429 rate_limited (with Retry-After) when the client's budget is spent. */
   take(c: AppContext, bucket: LimitBucket): void;
   limit(bucket: LimitBucket): MiddlewareHandler<AppEnv>;
+  /** Records sign-in, its failures and sign-out in the audit trail. */
+  audit: RequestAudit;
   /** Ends the browser's previous session, if any, and starts a new one (new id). */
   startSession(c: AppContext, userId: string): Promise<void>;
 }
 
 export function createAuthRuntime(
-  deps: { config: Readonly<Config>; sql: Sql; log: Logger },
+  deps: { config: Readonly<Config>; sql: Sql; log: Logger; audit?: AuditSink },
 ): AuthRuntime {
   const { config, sql } = deps;
   const trusted = parseTrustedProxies(config.trustedProxies);
@@ -68,6 +74,7 @@ export function createAuthRuntime(
     clientAddress: (c) =>
       clientAddress(c.env?.remoteAddr, c.req.header("x-forwarded-for"), trusted),
     expectedOrigin: (c) => baseOrigin ?? new URL(c.req.url).origin,
+    audit: requestAudit(deps.audit ?? NO_AUDIT, config, auditActor),
     take(c, bucket) {
       const address = rt.clientAddress(c);
       const r = limiters.get(bucket)!.take(address);

@@ -7,7 +7,7 @@
  */
 
 import type { Sql } from "../db/connect.ts";
-import { sha256Hex } from "./tokens.ts";
+import { sha256Hex } from "../core/ids.ts";
 import { type SessionPrincipal, sessionUser } from "./principal.ts";
 
 const SESSION_FORMAT = /^[A-Za-z0-9_-]{43}$/;

@@ -3,11 +3,13 @@
 import { DomainError } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import { readJsonObject } from "../http/json.ts";
+import type { RequestAudit } from "../http/audit.ts";
 import type { RouteDef } from "../http/types.ts";
+import type { Principal } from "./principal.ts";
 import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
 
-export function tokenRoutes(deps: { sql: Sql }): RouteDef[] {
-  const { sql } = deps;
+export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<Principal>[] {
+  const { sql, audit } = deps;
   return [
     {
       method: "POST",
@@ -37,6 +39,15 @@ export function tokenRoutes(deps: { sql: Sql }): RouteDef[] {
             ? `user:${p.user.id}`
             : "bootstrap",
         });
+        await audit(c, {
+          action: "token.created",
+          target: `token:${created.id}`,
+          details: {
+            description: input.description,
+            packages: input.packages ?? null,
+            bootstrap: p === undefined,
+          },
+        });
         return c.json({ ...tokenJson(created), token: created.token }, 201);
       },
     },
@@ -58,6 +69,7 @@ export function tokenRoutes(deps: { sql: Sql }): RouteDef[] {
           throw new DomainError("not_found", "token_not_found", "no such active token");
         }
         c.get("log").info("token revoked", { component: "auth", token_id: id });
+        await audit(c, { action: "token.revoked", target: `token:${id}` });
         return c.body(null, 204);
       },
     },

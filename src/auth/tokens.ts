@@ -8,6 +8,7 @@
 import type { Sql } from "../db/connect.ts";
 import { DomainError, type FieldProblem, invalidRequest } from "../core/errors.ts";
 import { parseDuration } from "../core/duration.ts";
+import { hex, isUuid, sha256Hex } from "../core/ids.ts";
 
 export interface TokenRecord {
   id: string;
@@ -39,14 +40,8 @@ const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 // Bootstrap decisions serialise on this lock so two first requests cannot both get in.
 const BOOTSTRAP_LOCK = 0x746f6b656e73n; // "tokens"
 
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** Validates the POST /api/tokens body; lists every problem. */
@@ -151,10 +146,6 @@ export async function revokeToken(sql: Sql, id: string): Promise<boolean> {
   const rows = await sql`
     update auth_token set revoked_at = now() where id = ${id} and revoked_at is null returning id`;
   return rows.length > 0;
-}
-
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 /** One indexed lookup by hash; also notes the use (at most once a minute per token). */

@@ -7,7 +7,7 @@
 
 import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
-import { isUuid } from "./tokens.ts";
+import { isUuid } from "../core/ids.ts";
 import { revokeUserGrants } from "./oauth_store.ts";
 import { revokeUserSessions } from "./sessions.ts";
 

@@ -1,11 +1,17 @@
 /**
- * Builds the operator's web UI: `deno bundle` turns ui/src/main.tsx (Preact,
- * automatic JSX runtime from deno.json) and ui/src/style.css into minified
- * files, which are renamed to content-hash names under `assets/` and
- * referenced from index.html (rendered from ui/index.html). The result lands
- * in ui/dist, which the server reads at startup (src/ui/assets.ts) and
+ * Builds the operator's web UI: esbuild (npm `esbuild`, locked in deno.lock,
+ * so the Nix build and offline machines need nothing beyond the installed
+ * npm dependencies; `deno bundle` would download its own esbuild) turns
+ * ui/src/main.tsx (Preact, automatic JSX runtime) and ui/src/style.css into
+ * minified files, which are renamed to content-hash names under `assets/`
+ * and referenced from index.html (rendered from ui/index.html). The result
+ * lands in ui/dist, which the server reads at startup (src/ui/assets.ts) and
  * `deno compile --include ui/dist` embeds. `deno task build:ui` runs this;
  * `deno task start` and the compile script call it first.
+ *
+ * esbuild runs its native binary from node_modules (a path that depends on
+ * the platform), hence the build task's unrestricted --allow-run; the
+ * server's own flags are unaffected.
  *
  * Never writes outside the output directory and its temporary sibling; the
  * new build replaces the old one only once it is complete.
@@ -13,14 +19,13 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
 
 export interface BundleOptions {
   /** The checkout (holds deno.json and ui/). Default: this module's repository. */
   root?: string;
   /** Where the build goes. Default: `<root>/ui/dist`. */
   outDir?: string;
-  /** The deno binary; default: `deno` from PATH (what `--allow-run=deno` names). */
-  deno?: string;
 }
 
 export interface BuiltAsset {
@@ -51,7 +56,7 @@ export async function bundleUi(options: BundleOptions = {}): Promise<BundleResul
   const raw = join(staging, "_raw");
   try {
     await Deno.mkdir(join(staging, "assets"), { recursive: true });
-    await runBundle(options.deno ?? "deno", root, raw);
+    await runBundle(root, raw);
 
     let html = await Deno.readTextFile(join(root, "ui", "index.html"));
     const assets: BuiltAsset[] = [];
@@ -86,25 +91,29 @@ export async function bundleUi(options: BundleOptions = {}): Promise<BundleResul
   }
 }
 
-async function runBundle(deno: string, root: string, outDir: string): Promise<void> {
-  const out = await new Deno.Command(deno, {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      "--minify",
-      "--outdir",
-      outDir,
-      ...ENTRIES.map((e) => e.source),
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-    throw new Error(`deno bundle exited with ${out.code}:\n${text}`);
+async function runBundle(root: string, outDir: string): Promise<void> {
+  try {
+    await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: ENTRIES.map((e) => e.source),
+      outdir: outDir,
+      bundle: true,
+      minify: true,
+      platform: "browser",
+      format: "esm",
+      jsx: "automatic",
+      jsxImportSource: "preact",
+      logLevel: "silent",
+    });
+  } catch (e) {
+    const failure = e as { errors?: esbuild.Message[] };
+    const text = failure.errors
+      ? (await esbuild.formatMessages(failure.errors, { kind: "error" })).join("")
+      : String(e);
+    throw new Error(`esbuild failed:\n${text}`);
+  } finally {
+    // The esbuild service is a child process: stop it so the caller can exit.
+    await esbuild.stop();
   }
 }
 

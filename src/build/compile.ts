@@ -2,14 +2,25 @@
  * `deno task compile`: builds the single `despacito` binary with `deno
  * compile`, under the permission flags of permissions.ts computed for the
  * NixOS paths (overridable by DESPACITO_* at build time), with the
- * migrations and, when built, the UI bundle embedded. Writes the git commit
- * into src/build_info.json for the build and puts the file back after.
+ * migrations and, when built, the UI bundle embedded, and the git commit
+ * (or DESPACITO_BUILD_COMMIT) in src/build_info.json.
+ *
+ * Only the server's npm packages go into the binary: deno compile embeds
+ * the whole node_modules directory (its --exclude does not reach into it),
+ * which may also hold the tests' packages (deno.test.json shares it) and
+ * esbuild (build time only). So the compile runs in a staging copy of the
+ * program, .compile/, whose node_modules holds exactly deno.lock's packages
+ * minus esbuild, with --node-modules-dir=manual so Deno takes that directory
+ * as it is; the staging copy also carries the commit in src/build_info.json,
+ * leaving the checkout untouched. Offline-safe: nothing is downloaded but
+ * denort (see below).
  *
  * deno compile copies a runtime ("denort") into the binary. It downloads
  * one unless DENORT_BIN names a local copy; the Nix build passes nixpkgs'
  * denort, and offline machines must do the same.
  */
 
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/config.ts";
@@ -53,6 +64,10 @@ export function compileArgs(inputs: CompileInputs): string[] {
   const flags = permissionFlags({ config, extraRead: inputs.extraRead });
   return [
     "compile",
+    // The staging dir's node_modules as it is (no install, nothing added).
+    "--node-modules-dir=manual",
+    // Type-checking is `deno task check`'s job; here it would want @types/node, a test-only package.
+    "--no-check",
     ...flags,
     "--include",
     "migrations",
@@ -61,6 +76,90 @@ export function compileArgs(inputs: CompileInputs): string[] {
     inputs.output,
     "main.ts",
   ];
+}
+
+/** Packages needed at build time only, never at run time. */
+const BUILD_ONLY = /^(esbuild|@esbuild\/.*)$/;
+
+/**
+ * The node_modules paths the binary must not carry: packages installed but
+ * not in the server's deno.lock (the tests'), and the build-only ones.
+ * `installed` lists node_modules/.deno's entries (`name@version`, scopes as
+ * `@scope+name@version`); `lockKeys` are deno.lock's npm keys.
+ */
+export function unshippedPackages(installed: string[], lockKeys: string[]): string[] {
+  const dirOf = (key: string) => {
+    const at = key.indexOf("@", 1);
+    const name = key.slice(0, at);
+    const version = key.slice(at + 1).split("_")[0];
+    return BUILD_ONLY.test(name) ? undefined : `${name.replace("/", "+")}@${version}`;
+  };
+  const shipped = new Set(lockKeys.map(dirOf).filter((d) => d !== undefined));
+  return installed
+    .filter((d) => !d.startsWith(".") && d !== "node_modules" && !shipped.has(d))
+    .sort()
+    .map((d) => `node_modules/.deno/${d}`);
+}
+
+/** Files of the checkout the staging copy needs (the module graph, includes, config). */
+const STAGED = [
+  "main.ts",
+  "deno.json",
+  "deno.lock",
+  "src",
+  "migrations",
+  "ui/dist",
+  "node_modules",
+];
+
+/**
+ * Removes `drop` under `dir` and every symlink that points into it (node_modules
+ * is a tree of symlinks: top-level names, .bin, hoisted dependencies).
+ */
+async function prune(dir: string, drop: string[]): Promise<void> {
+  const inDrop = (p: string) => drop.some((d) => p === d || p.startsWith(`${d}/`));
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (inDrop(path)) {
+      await Deno.remove(path, { recursive: true });
+    } else if (e.isSymlink) {
+      if (inDrop(resolve(dir, await Deno.readLink(path)))) await Deno.remove(path);
+    } else if (e.isDirectory) {
+      await prune(path, drop);
+    }
+  }
+}
+
+/** Builds .compile/: the program, the commit, and only the packages the binary ships. */
+export async function stage(programDir: string, stageDir: string, commit: string): Promise<void> {
+  await Deno.remove(stageDir, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await Deno.mkdir(stageDir, { recursive: true });
+  const present: string[] = [];
+  for (const p of STAGED) if (await exists(join(programDir, p))) present.push(p);
+  // cp keeps node_modules' symlinks (Deno.symlink would need unscoped permissions).
+  const cp = await new Deno.Command("cp", {
+    args: ["-a", "--parents", ...present, stageDir],
+    cwd: programDir,
+    stderr: "piped",
+  }).output();
+  if (!cp.success) throw new Error(`staging failed: ${new TextDecoder().decode(cp.stderr)}`);
+  await Deno.writeTextFile(
+    join(stageDir, "src/build_info.json"),
+    JSON.stringify({ commit }) + "\n",
+  );
+
+  const lock = JSON.parse(await Deno.readTextFile(join(programDir, "deno.lock")));
+  const installed: string[] = [];
+  for await (const e of Deno.readDir(join(stageDir, "node_modules/.deno"))) installed.push(e.name);
+  const drop = unshippedPackages(installed, Object.keys(lock.npm ?? {}))
+    // Deno's own bookkeeping of an install (differs between Deno releases) stays behind.
+    .concat(
+      [".setup-cache.bin", ".deno.lock", ".deno.lock.poll"].map((f) => `node_modules/.deno/${f}`),
+    )
+    .map((p) => join(stageDir, p));
+  await prune(join(stageDir, "node_modules"), drop);
 }
 
 async function gitCommit(programDir: string): Promise<string> {
@@ -92,34 +191,31 @@ async function main(args: string[]): Promise<number> {
     },
   });
   const programDir = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+  const stageDir = join(programDir, ".compile");
   const env: Record<string, string | undefined> = {};
   for (const o of OPTIONS) env[o.env] = Deno.env.get(o.env);
   const argv = compileArgs({
     env,
-    output: values.output!,
+    output: resolve(programDir, values.output!),
     includeUi: await exists(`${programDir}/ui/dist/index.html`),
     extraRead: values["extra-read"] ?? DEFAULT_EXTRA_READ,
   });
   if (!Deno.env.get("DENORT_BIN")) {
     err("DENORT_BIN is not set: deno compile will try to download denort.");
   }
-
-  const infoPath = `${programDir}/src/build_info.json`;
-  const original = await Deno.readTextFile(infoPath);
-  const commit = await gitCommit(programDir);
-  await Deno.writeTextFile(infoPath, JSON.stringify({ commit }) + "\n");
+  await stage(programDir, stageDir, await gitCommit(programDir));
   try {
     err(`deno ${argv.join(" ")}`);
     const status = await new Deno.Command("deno", {
       args: argv,
-      cwd: programDir,
+      cwd: stageDir,
       stdin: "null",
       stdout: "inherit",
       stderr: "inherit",
     }).spawn().status;
     return status.code;
   } finally {
-    await Deno.writeTextFile(infoPath, original);
+    await Deno.remove(stageDir, { recursive: true });
   }
 }
 

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { buildEnv, compileArgs, DEFAULT_EXTRA_READ, NIXOS_PATHS } from "./compile.ts";
+import {
+  buildEnv,
+  compileArgs,
+  DEFAULT_EXTRA_READ,
+  NIXOS_PATHS,
+  unshippedPackages,
+} from "./compile.ts";
 
 const valueOf = (argv: string[], flag: string) =>
   argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1).split(",");
@@ -11,7 +17,7 @@ Deno.test("compileArgs() builds for the NixOS paths with the shared permission f
     includeUi: false,
     extraRead: DEFAULT_EXTRA_READ,
   });
-  assert.equal(argv[0], "compile");
+  assert.deepEqual(argv.slice(0, 3), ["compile", "--node-modules-dir=manual", "--no-check"]);
   assert.deepEqual(argv.slice(-5), ["--include", "migrations", "--output", "despacito", "main.ts"]);
   assert.deepEqual(valueOf(argv, "--allow-write"), [
     "/var/lib/despacito",
@@ -60,4 +66,32 @@ Deno.test("buildEnv() starts from the NixOS paths and keeps only known options",
   const env = buildEnv({ DESPACITO_DATA_DIR: "/data", DESPACITO_NOPE: "x", DESPACITO_LISTEN: "" });
   assert.equal(env.DESPACITO_DATA_DIR, "/data");
   assert.equal("DESPACITO_NOPE" in env || "DESPACITO_LISTEN" in env, false);
+});
+
+Deno.test("unshippedPackages() keeps deno.lock's packages and drops test-only and build-only ones", () => {
+  const installed = [
+    ".deno.lock",
+    ".setup-cache.bin",
+    "node_modules",
+    "hono@4.13.19",
+    "@electric-sql+pglite-socket@0.2.17",
+    "@preact+signals@2.11.4",
+    "esbuild@0.28.2",
+    "@esbuild+linux-x64@0.28.2",
+    "playwright-core@1.65.1",
+    "@types+node@26.6.6",
+  ];
+  const lock = [
+    "hono@4.13.19",
+    "@electric-sql/pglite-socket@0.2.17_@electric-sql+pglite@0.5.16",
+    "@preact/signals@2.11.4_preact@11.2.0",
+    "esbuild@0.28.2",
+    "@esbuild/linux-x64@0.28.2",
+  ];
+  assert.deepEqual(unshippedPackages(installed, lock), [
+    "node_modules/.deno/@esbuild+linux-x64@0.28.2",
+    "node_modules/.deno/@types+node@26.6.6",
+    "node_modules/.deno/esbuild@0.28.2",
+    "node_modules/.deno/playwright-core@1.65.1",
+  ]);
 });

@@ -53,6 +53,8 @@ export const ENV_ALLOW = [
   "HOME",
   "TMPDIR",
   "NO_COLOR",
+  // systemd's marker that stdout goes to the journal: log lines then carry their priority.
+  "JOURNAL_STREAM",
   // The `yaml` package (DESPACITO_CONFIG) reads these two debug switches on every parse; without
   // them any settings file stopped startup with "Requires env access to LOG_TOKENS".
   "LOG_TOKENS",

@@ -5,6 +5,8 @@
  */
 
 import { configHelpText } from "../config/help.ts";
+import { auditCommand } from "./audit.ts";
+import { stateCommand } from "./state.ts";
 import { healthcheckCommand } from "./healthcheck.ts";
 import { migrateCommand } from "./migrate.ts";
 import { secretsCommand } from "./secrets.ts";
@@ -67,6 +69,18 @@ export const COMMANDS: Command[] = [
     usage: "despacito secrets rotate-key",
     summary: "re-seal stored forge secrets under a new server key (stop the server first)",
     run: secretsCommand,
+  },
+  {
+    name: "audit",
+    usage: "despacito audit verify [--json]",
+    summary: "check the audit trail's hash chain; names the first tampered row (exit 1)",
+    run: auditCommand,
+  },
+  {
+    name: "state",
+    usage: "despacito state export | state import FILE|- [--secrets-dir DIR]",
+    summary: "print the configured state as YAML (no secrets), or recreate it in an empty database",
+    run: stateCommand,
   },
   {
     name: "healthcheck",

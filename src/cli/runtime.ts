@@ -5,7 +5,7 @@
 
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { OPTIONS } from "../config/table.ts";
-import { createLogger, type Logger } from "../log/log.ts";
+import { createLogger, journaldFromEnv, type Logger } from "../log/log.ts";
 import { type Database, openConfiguredDatabase } from "../db/connect.ts";
 import { err } from "./io.ts";
 
@@ -48,10 +48,12 @@ export function configOrReport(): Readonly<Config> | undefined {
  * token create …)` captures the token and nothing else.
  */
 export function loggerFor(config: Readonly<Config>, to: "stdout" | "stderr" = "stdout"): Logger {
-  if (to === "stdout") return createLogger({ level: config.logLevel });
+  const journald = journaldFromEnv(Deno.env);
+  if (to === "stdout") return createLogger({ level: config.logLevel, journald });
   const enc = new TextEncoder();
   return createLogger({
     level: config.logLevel,
+    journald,
     sink: (line) => Deno.stderr.writeSync(enc.encode(line + "\n")),
   });
 }

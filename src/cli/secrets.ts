@@ -7,6 +7,7 @@
 import { loadMigrations, migrate } from "../db/migrate.ts";
 import { keyLocation } from "../secrets/key.ts";
 import { rotateServerKey } from "../secrets/rotate.ts";
+import { recordCli } from "./audit.ts";
 import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
 import { err, out } from "./io.ts";
 
@@ -28,6 +29,10 @@ export async function secretsCommand(args: string[]): Promise<number> {
         resealed: r.resealed,
         old_key_id: r.oldKeyId,
         new_key_id: r.newKeyId,
+      });
+      await recordCli(db.sql, {
+        action: "server_key.rotated",
+        details: { resealed: r.resealed, old_key_id: r.oldKeyId, new_key_id: r.newKeyId },
       });
       out(
         `re-sealed ${r.resealed} secret(s): server key ${r.oldKeyId} → ${r.newKeyId} in ${path}\n` +

@@ -4,6 +4,7 @@ import { strictArgs, UsageError } from "./args.ts";
 import { isDomainError } from "../core/errors.ts";
 import { loadMigrations, migrate, MigrationError } from "../db/migrate.ts";
 import { createToken, parseNewToken } from "../auth/tokens.ts";
+import { recordCli } from "./audit.ts";
 import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
 import { err, out } from "./io.ts";
 
@@ -53,6 +54,11 @@ export async function tokenCommand(args: string[]): Promise<number> {
     }
     const t = await createToken(db.sql, input);
     log.info("token created", { component: "cli", token_id: t.id });
+    await recordCli(db.sql, {
+      action: "token.created",
+      target: `token:${t.id}`,
+      details: { description: t.description, packages: t.packages },
+    });
     if (values.json) {
       out(
         JSON.stringify({

@@ -15,6 +15,7 @@ import {
   setLocalPassword,
   USERNAME,
 } from "../auth/users.ts";
+import { recordCli } from "./audit.ts";
 import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
 import { err, out } from "./io.ts";
 
@@ -56,6 +57,11 @@ export async function userCommand(args: string[]): Promise<number> {
         try {
           const u = await createLocalUser(sql, name, await hashPassword(password!));
           log.info("local user created", { username: name, user_id: u.id });
+          await recordCli(sql, {
+            action: "user.created",
+            target: `user:${u.id}`,
+            details: { username: name },
+          });
           out(`user ${name} created (${u.id})`);
           return 0;
         } catch (e) {
@@ -68,6 +74,7 @@ export async function userCommand(args: string[]): Promise<number> {
         const u = await setLocalPassword(sql, name, await hashPassword(password!));
         if (!u) return noSuchUser(name);
         log.info("local password changed; sessions ended", { username: name, user_id: u.id });
+        await recordCli(sql, { action: "user.password_changed", target: `user:${u.id}` });
         out(`password of ${name} changed; their sessions have ended`);
         return 0;
       }
@@ -76,6 +83,7 @@ export async function userCommand(args: string[]): Promise<number> {
         const u = await setDisabled(sql, name, action === "disable");
         if (!u) return noSuchUser(name);
         log.info(`user ${action}d`, { user_id: u.id });
+        await recordCli(sql, { action: `user.${action}d`, target: `user:${u.id}` });
         out(
           `user ${u.username ?? u.subject} ${action}d${
             action === "disable" ? "; their sessions have ended" : ""

@@ -52,15 +52,23 @@ export interface Config {
   forgeStatusAttempts: number;
   forgeStatusBackoffMs: number;
   forgeSecretOverlapMs: number;
-  // deploy (issue 3)
+  // deploy
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
   nixTimeoutMs: number;
   execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
-  // Rows added to OPTIONS by later areas appear here too; see table.ts.
-  [key: string]: unknown;
+  // operations (src/ops)
+  metrics: "off" | "public" | "token";
+  queueLimit: number;
+  webhookWaitingLimit: number;
+  notifySecrets?: string;
+  notifyAttempts: number;
+  notifyBackoffMs: number;
+  notifyTimeoutMs: number;
+  // Exactly the keys of OPTIONS (table.ts): a field without a row, or a row without a field, does
+  // not compile, and neither does a misspelt `config.flakeDri`.
 }
 
 export interface ConfigProblem {

@@ -19,7 +19,16 @@ export function configMarkdownTable(): string {
     const def = o.default === undefined ? "—" : `\`${o.default}\``;
     const name = o.secret ? `\`${o.env}\` (or \`${o.env}_FILE\`)` : `\`${o.env}\``;
     const type = o.values ? `${o.type}: ${o.values.join(", ")}` : o.type;
-    return `| ${name} | ${type} | ${def} | ${o.description.replaceAll("|", "\\|")} |`;
+    return `| ${name} | ${type} | ${def} | ${markdownText(o.description)} |`;
   });
   return ["| Variable | Type | Default | Description |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/**
+ * Escapes what Markdown would read as a cell border (everywhere: GFM splits cells even inside code)
+ * or as emphasis (`LC_*, … NIX_*`, outside code).
+ */
+function markdownText(text: string): string {
+  return text.split(/(`[^`]*`)/).map((part, i) => i % 2 === 1 ? part : part.replaceAll("*", "\\*"))
+    .join("").replaceAll("|", "\\|");
 }

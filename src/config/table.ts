@@ -5,8 +5,9 @@
  * permission flags. Adding an option means adding a row here, nothing else.
  */
 
-// Imported by value from a leaf module (no I/O): the same parser the server uses.
-import { trustedProxyProblem } from "../auth/client_address.ts";
+import type { Config } from "./config.ts";
+import { DEFAULT_FLAKE_REF_SCHEMES, FLAKE_REF_SCHEMES } from "./flake_ref_schemes.ts";
+import { trustedProxyProblem } from "./trusted_proxies.ts";
 
 export type OptionType =
   | "string"
@@ -24,7 +25,7 @@ export interface OptionSpec {
   /** Environment variable name. */
   env: string;
   /** Key in the frozen Config object. */
-  key: string;
+  key: keyof Config;
   type: OptionType;
   /** Default as the operator would write it; undefined means unset. */
   default?: string;
@@ -41,7 +42,7 @@ const positive = (
   v: unknown,
 ) => (typeof v === "number" && v > 0 ? undefined : "must be greater than zero");
 
-export const OPTIONS: readonly OptionSpec[] = [
+const ROWS = [
   {
     env: "DESPACITO_LISTEN",
     key: "listen",
@@ -88,7 +89,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "configFile",
     type: "path",
     description:
-      "YAML (or JSON) file with per-package deployment settings (on, goal, extra_args, timeout).",
+      "YAML (or JSON) file with per-package deployment settings (on, goal, extra_args, timeout) and notification targets.",
   },
   {
     env: "DESPACITO_COLMENA_BIN",
@@ -363,12 +364,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "After a webhook secret rotation, how long the previous secret is still accepted.",
     validate: positive,
   },
-  // --- deploy (issue 3) ---
+  // --- deploy ---
   {
     env: "DESPACITO_FLAKE_REF_SCHEMES",
     key: "flakeRefSchemes",
     type: "list",
-    default: "github,gitlab,sourcehut,git+https,git+ssh,https",
+    default: DEFAULT_FLAKE_REF_SCHEMES.join(","),
     description:
       "Flake reference schemes a webhook's flake_ref may use (https = tarballs). path: and file-based refs are off by default; tests add git+file.",
     validate: (v) => {
@@ -402,7 +403,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "list",
     default: "",
     description:
-      "More environment variables git, nix and colmena inherit, by name, beyond `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `LC_*`, `TZ`, `TMPDIR`, `NIX_*`, `SSH_AUTH_SOCK`, `XDG_*`, `LOCALE_ARCHIVE`, `TERM` and `NO_COLOR`. `DESPACITO_*` and `PG*` are never passed on.",
+      "More environment variables git, nix and colmena inherit, by name, beyond `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `LC_*`, `TZ`, `TMPDIR`, `NIX_*`, `SSH_AUTH_SOCK`, `XDG_*`, `LOCALE_ARCHIVE`, `TERM`, `NO_COLOR` and `GIT_CONFIG_*`. `DESPACITO_*` and `PG*` are never passed on.",
   },
   {
     env: "DESPACITO_GIT_AUTHOR_NAME",
@@ -418,28 +419,69 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "despacito@localhost",
     description: "Author and committer email of the commits despacito makes in the flake repo.",
   },
-];
+  // --- operations (src/ops): metrics, admission, load ---
+  {
+    env: "DESPACITO_METRICS",
+    key: "metrics",
+    type: "enum",
+    values: ["off", "public", "token"],
+    default: "token",
+    description:
+      "Who may read GET /metrics: `token` (any valid bearer token), `public` (anyone), `off` (no endpoint; 404).",
+  },
+  {
+    env: "DESPACITO_QUEUE_LIMIT",
+    key: "queueLimit",
+    type: "integer",
+    default: "100",
+    description:
+      "Queued deployments despacito accepts; beyond it webhooks answer 429 `queue_full` with Retry-After. Also scales the load gauge.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_WEBHOOK_WAITING_LIMIT",
+    key: "webhookWaitingLimit",
+    type: "integer",
+    default: "64",
+    description:
+      "Webhook clients (POST /webhook, forge deliveries) handled at once, including those waiting for an outcome; beyond it 429 `queue_full`.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_NOTIFY_SECRETS",
+    key: "notifySecrets",
+    type: "string",
+    secret: true,
+    description:
+      "Secrets of the notification targets in DESPACITO_CONFIG: `NAME=SECRET` lines (webhook: HMAC key, required; ntfy: access token, optional).",
+  },
+  {
+    env: "DESPACITO_NOTIFY_ATTEMPTS",
+    key: "notifyAttempts",
+    type: "integer",
+    default: "6",
+    description: "How many times a notification is tried before it is recorded as failed.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_NOTIFY_BACKOFF",
+    key: "notifyBackoffMs",
+    type: "duration",
+    default: "5s",
+    description: "Wait before a notification's first retry; doubles each retry (at most 10m).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_NOTIFY_TIMEOUT",
+    key: "notifyTimeoutMs",
+    type: "duration",
+    default: "10s",
+    description: "Timeout of one notification attempt.",
+    validate: positive,
+  },
+] as const satisfies readonly OptionSpec[];
 
-/** Every scheme DESPACITO_FLAKE_REF_SCHEMES may name. */
-export const FLAKE_REF_SCHEMES: readonly string[] = [
-  "github",
-  "gitlab",
-  "sourcehut",
-  "git+https",
-  "git+ssh",
-  "git+http",
-  "git+file",
-  "https",
-  "http",
-  "tarball+https",
-  "tarball+http",
-  "tarball+file",
-  "file+https",
-  "file+http",
-  "file+file",
-  "path",
-];
+export const OPTIONS: readonly OptionSpec[] = ROWS;
 
-export const OPTION_BY_ENV: ReadonlyMap<string, OptionSpec> = new Map(
-  OPTIONS.map((o) => [o.env, o]),
-);
+// A Config field without a row fails to compile here (`key` already refuses a row without a field).
+const _everyFieldHasARow: Record<Exclude<keyof Config, typeof ROWS[number]["key"]>, never> = {};

@@ -6,6 +6,7 @@
  * this binary. Migrations are append-only: never edit an applied file.
  */
 
+import { sha256Hex } from "../core/ids.ts";
 import type { Sql } from "./connect.ts";
 import type { Logger } from "../log/log.ts";
 
@@ -55,7 +56,7 @@ export async function loadMigrations(
       name: m[2],
       file: entry.name,
       sql,
-      checksum: await sha256(sql),
+      checksum: await sha256Hex(sql),
     });
   }
   out.sort((a, b) => a.version - b.version);
@@ -65,11 +66,6 @@ export async function loadMigrations(
     }
   }
   return out;
-}
-
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 interface AppliedRow {

@@ -8,8 +8,11 @@
  * Never runs anything at import time.
  */
 
-import type { Area, AreaContext } from "../core/area.ts";
+import { auditActor, type Principal } from "../auth/principal.ts";
+import type { Area, AreaContext } from "../http/area.ts";
+import { NO_AUDIT } from "../core/audit.ts";
 import { createBus } from "../events/bus.ts";
+import { requestAudit } from "../http/audit.ts";
 import { type Executor, runProcess } from "../exec/run.ts";
 import { childEnv } from "../exec/env.ts";
 import { createGroupGuard } from "../exec/orphans.ts";
@@ -24,7 +27,7 @@ import type { DeployEvent } from "./store.ts";
 import { createWorker } from "./worker.ts";
 import { resolve } from "node:path";
 
-export interface DeployArea extends Area {
+export interface DeployArea extends Area<Principal> {
   ports: DeployPorts;
 }
 
@@ -87,6 +90,7 @@ export async function createDeployArea(
     wake: () => worker?.wake(),
     log,
     stopping: ctx.stopping,
+    queueLimit: config.queueLimit,
   });
 
   return {
@@ -99,8 +103,9 @@ export async function createDeployArea(
       inputs,
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
+      audit: requestAudit(ctx.audit ?? NO_AUDIT, config, auditActor),
     }),
-    ports: createPorts({ service, bus, inputs }),
+    ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {
       if (!worker) {
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");

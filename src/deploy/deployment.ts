@@ -4,6 +4,7 @@
  * see README, "Deployments"). Pure data; no I/O.
  */
 
+import { DEPLOYMENT_STATUSES, type DeploymentStatus } from "../core/deployment_status.ts";
 import type { NodeOutcome } from "./colmena.ts";
 
 export const KINDS = ["deploy", "rollback"] as const;
@@ -32,16 +33,7 @@ export interface RollbackRecord {
   message: string | null;
 }
 
-export const STATUSES = [
-  "queued",
-  "running",
-  "deployed",
-  "failed",
-  "superseded",
-  "cancelled",
-  "interrupted",
-] as const;
-export type DeploymentStatus = typeof STATUSES[number];
+export { DEPLOYMENT_STATUSES as STATUSES, type DeploymentStatus };
 
 export const TERMINAL: ReadonlySet<DeploymentStatus> = new Set([
   "deployed",

@@ -33,8 +33,6 @@ export interface FlakeSource {
   dir?: string;
 }
 
-export const DEFAULT_SCHEMES = ["github", "gitlab", "sourcehut", "git+https", "git+ssh", "https"];
-
 const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2|tar\.zst|zip)$/i;
 const FORGES = new Set(["github", "gitlab", "sourcehut"]);
 const DEFAULT_HOST: Record<string, string> = {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
+import { DEFAULT_FLAKE_REF_SCHEMES as DEFAULT_SCHEMES } from "../config/flake_ref_schemes.ts";
 import {
-  DEFAULT_SCHEMES,
   FlakeRefError,
   parseFlakeRef,
   sameRepositoryProblem,

@@ -4,6 +4,7 @@
  * for a tag can be built. src/areas.ts hands them to the forge.
  */
 
+import type { AuditSink } from "../core/audit.ts";
 import type { Bus } from "../events/bus.ts";
 import { type DeploymentStatus, TERMINAL } from "./deployment.ts";
 import type { InputsReader } from "./inputs.ts";
@@ -31,6 +32,10 @@ export interface DeploymentStatusEvent {
   finishedAt: Date | null;
   /** "failure": colmena failed; "error": despacito could not run it. */
   failureKind: "failure" | "error" | null;
+  error: string | null;
+  /** The steps so far and per-node outcomes (metrics). */
+  steps: { name: string; status: string; duration_ms: number | null }[];
+  nodes: { node: string; status: string }[];
 }
 
 export interface DeclaredSource {
@@ -67,10 +72,19 @@ export function createPorts(o: {
   service: DeployService;
   bus: Bus<DeployEvent>;
   inputs: InputsReader | undefined;
+  audit: AuditSink;
 }): DeployPorts {
   return {
     async enqueue(req) {
       const r = await o.service.request(req);
+      if (r.outcome === "queued") {
+        await o.audit.record({
+          actor: { kind: "forge", id: req.trigger.id, label: req.trigger.label },
+          action: "deployment.requested",
+          target: `deployment:${r.deployment.id}`,
+          details: { package: req.package, version: req.version, flake_ref: req.flakeRef },
+        });
+      }
       return { outcome: r.outcome, deploymentId: r.deployment.id };
     },
     subscribe(fn) {
@@ -92,6 +106,9 @@ export function createPorts(o: {
               d.status !== "superseded"
             ? (d.failureKind ?? "error")
             : null,
+          error: d.error,
+          steps: d.steps,
+          nodes: d.nodes,
         });
       });
     },

@@ -5,7 +5,9 @@
  */
 
 import { DomainError, invalidRequest } from "../core/errors.ts";
+import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
+import type { RequestAudit } from "../http/audit.ts";
 import { readJsonObject } from "../http/json.ts";
 import type { AppContext, RouteDef } from "../http/types.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -24,7 +26,6 @@ import {
   type DeployEvent,
   type EnqueueResult,
   getDeployment,
-  isUuid,
   lastDeployments,
   listDeployments,
   logEntries,
@@ -42,6 +43,7 @@ export interface RouteDeps {
   inputs: InputsReader | undefined;
   schemes: readonly string[];
   stopping: AbortSignal;
+  audit: RequestAudit;
 }
 
 function mayDeploy(p: Principal | undefined, pkg: string): boolean {
@@ -90,7 +92,7 @@ function queuedAnswer(c: AppContext, r: EnqueueResult) {
   return c.json({ status: "queued", ...ids }, 202);
 }
 
-export function deployRoutes(deps: RouteDeps): RouteDef[] {
+export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
   const { sql, service } = deps;
   return [
     {
@@ -107,6 +109,11 @@ export function deployRoutes(deps: RouteDeps): RouteDef[] {
         const d = r.deployment;
         const ids = { package: d.package, version: d.version, deployment_id: d.id };
         if (r.outcome !== "queued") return c.json({ status: r.outcome, ...ids }, 409);
+        await deps.audit(c, {
+          action: "deployment.requested",
+          target: `deployment:${d.id}`,
+          details: { package: d.package, version: d.version, flake_ref: d.flakeRef },
+        });
         const location = `/api/deployments/${d.id}`;
         if (async) {
           c.header("Location", location);
@@ -190,6 +197,11 @@ export function deployRoutes(deps: RouteDeps): RouteDef[] {
             extra: { status: r.row?.status ?? row.status, deployment_id: row.id },
           });
         }
+        await deps.audit(c, {
+          action: "deployment.cancelled",
+          target: `deployment:${row.id}`,
+          details: { package: row.package, version: row.version, result: r.result },
+        });
         return c.json({ status: r.result, deployment_id: row.id }, 202);
       },
     },

@@ -65,6 +65,8 @@ export function createDeployService(o: {
   log: Logger;
   /** Aborted when shutdown begins. */
   stopping: AbortSignal;
+  /** DESPACITO_QUEUE_LIMIT: beyond it a new deployment is 429 queue_full. */
+  queueLimit?: number;
 }): DeployService {
   const input = async (pkg: string) => {
     if (!o.inputs) {
@@ -107,7 +109,7 @@ export function createDeployService(o: {
   };
   const admit = async (req: NewDeployment) => {
     await refuseHeld(req.package);
-    const result = await enqueue(o.sql, req);
+    const result = await enqueue(o.sql, req, { queueLimit: o.queueLimit });
     for (const e of result.events) o.bus.publish(e);
     if (result.outcome === "queued") o.wake();
     return result;

@@ -105,7 +105,10 @@ export function parseSettings(file: string, text: string): SettingsFile {
   const problems: string[] = [];
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) {
-    if (k !== "defaults" && k !== "packages") problems.push(`${k}: unknown key`);
+    // `notifications` belongs to the ops area (src/ops/notify_config.ts), which checks it.
+    if (k !== "defaults" && k !== "packages" && k !== "notifications") {
+      problems.push(`${k}: unknown key`);
+    }
   }
   const defaults = parseBlock("defaults", top.defaults, problems);
   const packages: Record<string, Partial<PackageSettings>> = {};

@@ -59,9 +59,9 @@ function fromEvent(e: DeployEvent): Outgoing {
   };
 }
 
-export function sseRoute(
+export function sseRoute<P>(
   deps: { sql: Sql; bus: Bus<DeployEvent>; stopping: AbortSignal },
-): RouteDef {
+): RouteDef<P> {
   return {
     method: "GET",
     path: "/api/deployments/:id/events",

@@ -8,6 +8,8 @@
  */
 
 import type postgres from "postgres";
+import { DomainError } from "../core/errors.ts";
+import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import type { NodeOutcome } from "./colmena.ts";
 import {
@@ -173,7 +175,11 @@ async function findLive(tx: Sql | Tx, pkg: string, version: string) {
  * Serialised per package by an advisory lock; the unique index is the
  * backstop if anything else races.
  */
-export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResult> {
+export async function enqueue(
+  sql: Sql,
+  req: NewDeployment,
+  limits: { queueLimit?: number } = {},
+): Promise<EnqueueResult> {
   for (let attempt = 0;; attempt++) {
     try {
       return await sql.begin(async (tx) => {
@@ -187,6 +193,7 @@ export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResu
             events: [],
           } as EnqueueResult;
         }
+        if (limits.queueLimit !== undefined) await admit(tx, req.package, limits.queueLimit);
         const id = crypto.randomUUID();
         await tx`
           insert into deployments (id, package, version, nix_store_path, flake_ref, status,
@@ -239,6 +246,29 @@ export async function enqueue(sql: Sql, req: NewDeployment): Promise<EnqueueResu
   }
 }
 
+/**
+ * The queue cap (DESPACITO_QUEUE_LIMIT): a new queued row is refused with 429
+ * queue_full once the queue is full, unless it supersedes a queued version of
+ * the same package (coalescing needs no new slot). One lock for every
+ * package makes the count exact under concurrent arrivals.
+ */
+async function admit(tx: Tx, pkg: string, limit: number) {
+  await tx`select pg_advisory_xact_lock(hashtext('despacito.enqueue.cap'))`;
+  const [q] = await tx<{ queued: number; mine: number }[]>`
+    select count(*)::int as queued, count(*) filter (where package = ${pkg})::int as mine
+    from deployments where status = 'queued'`;
+  if (q.mine === 0 && q.queued >= limit) {
+    throw new DomainError(
+      "rate_limited",
+      "queue_full",
+      `the deployment queue is full (${limit} queued); retry later`,
+      { retryAfter: QUEUE_FULL_RETRY_S },
+    );
+  }
+}
+
+const QUEUE_FULL_RETRY_S = 30;
+
 /** Marks the oldest queued deployment running; undefined when the queue is empty. */
 export async function claimNext(
   sql: Sql,
@@ -268,11 +298,6 @@ export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow
   const [row] = await sql<DeploymentRow[]>`
     select ${sql(DEPLOYMENT_COLUMNS)} from deployments where id = ${id}`;
   return row;
-}
-
-/** True for a UUID in its canonical text form. */
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 export async function markCancelRequested(sql: Sql, id: string): Promise<void> {

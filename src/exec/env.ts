@@ -23,6 +23,8 @@ export const CHILD_ENV_ALLOW = [
   "LOCALE_ARCHIVE",
   "TERM",
   "NO_COLOR",
+  // git configuration by environment: the NixOS module sets safe.directory, hooksPath, fsmonitor.
+  "GIT_CONFIG_*",
 ] as const;
 
 /**
@@ -50,6 +52,11 @@ const KNOWN: Record<string, string[]> = {
     "NIX_STATE_DIR",
     "NIX_STORE_DIR",
     "NIX_DAEMON_SOCKET_PATH",
+  ],
+  "GIT_CONFIG_*": [
+    "GIT_CONFIG_COUNT",
+    ...Array.from({ length: 10 }, (_, i) => [`GIT_CONFIG_KEY_${i}`, `GIT_CONFIG_VALUE_${i}`])
+      .flat(),
   ],
   "XDG_*": [
     "XDG_RUNTIME_DIR",

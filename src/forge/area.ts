@@ -8,7 +8,10 @@
  * unsealed, never lets a status post touch a deployment's outcome.
  */
 
-import type { Area, AreaContext } from "../core/area.ts";
+import { auditActor, type Principal } from "../auth/principal.ts";
+import type { Area, AreaContext } from "../http/area.ts";
+import { NO_AUDIT } from "../core/audit.ts";
+import { requestAudit } from "../http/audit.ts";
 import { createSealer, type Sealer } from "../secrets/box.ts";
 import { loadOrCreateKey } from "../secrets/key.ts";
 import { createForgeClient } from "./client.ts";
@@ -30,7 +33,9 @@ export interface ForgeAreaOptions extends AreaContext {
 }
 
 /** The forge area, or undefined (with a log line saying why) when it cannot run. */
-export async function createForgeArea(options: ForgeAreaOptions): Promise<Area | undefined> {
+export async function createForgeArea(
+  options: ForgeAreaOptions,
+): Promise<Area<Principal> | undefined> {
   const { config, log, sql, ports } = options;
   if (!config.baseUrl) {
     log.info(
@@ -68,7 +73,7 @@ export async function createForgeArea(options: ForgeAreaOptions): Promise<Area |
   let retries: { stop(): Promise<void> } | undefined;
   return {
     name: "forge",
-    routes: forgeRoutes(deps),
+    routes: forgeRoutes(deps, requestAudit(options.audit ?? NO_AUDIT, config, auditActor)),
     start() {
       unsubscribe = ports.subscribe((e) => poster.handle(e));
       retries = startPendingRetries(deps, options.retryEveryMs ?? 15_000);

@@ -67,8 +67,8 @@ export async function handleDelivery(deps: ForgeDeps, d: Delivery): Promise<Deli
   try {
     answer = await decide(deps, c, eventFrom(d.header), json, deliveryId);
   } catch (e) {
-    if (isDomainError(e) && e.kind === "unavailable") {
-      // Not now (flake dir unusable, forge not answering): kept and tried again (pending.ts).
+    if (isDomainError(e) && (e.kind === "unavailable" || e.kind === "rate_limited")) {
+      // Not now (flake dir unusable, forge not answering, queue full): kept and tried again (pending.ts).
       pending = { payload, until: new Date(deps.now().getTime() + PENDING_FOR_MS) };
       answer = pendingDecision(e, pending.until);
     } else {

@@ -4,6 +4,8 @@
  * (src/deploy/ports.ts) in; the type checker holds the two sides together.
  */
 
+import type { DeploymentStatus } from "../core/deployment_status.ts";
+
 export interface ForgeTrigger {
   kind: "forge";
   /** The repository connection's id. */
@@ -31,15 +33,6 @@ export interface EnqueueResult {
  * invalid ref (invalid), no flake dir (unavailable).
  */
 export type Enqueue = (req: EnqueueRequest) => Promise<EnqueueResult>;
-
-export type DeploymentStatus =
-  | "queued"
-  | "running"
-  | "deployed"
-  | "failed"
-  | "superseded"
-  | "cancelled"
-  | "interrupted";
 
 export interface DeploymentStatusEvent {
   deploymentId: string;

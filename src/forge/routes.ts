@@ -1,20 +1,22 @@
 /** The forge's route table, read top to bottom; handlers parse → call the domain → respond. */
 
-import { describePrincipal } from "../auth/principal.ts";
+import { describePrincipal, type Principal } from "../auth/principal.ts";
 import { DomainError } from "../core/errors.ts";
 import { readJsonObject } from "../http/json.ts";
+import type { RequestAudit } from "../http/audit.ts";
 import type { RouteDef } from "../http/types.ts";
 import { createConnection, deleteConnection } from "./connections.ts";
 import { rotateWebhookSecret } from "./rotation.ts";
 import { parseNewConnection } from "./connection_input.ts";
 import { handleDelivery } from "./deliveries.ts";
 import type { ForgeDeps } from "./deps.ts";
+import { isUuid } from "../core/ids.ts";
 import { statusPostJson, statusPostsOf } from "./status_store.ts";
-import { connectionViews, isUuid, repoJson } from "./store.ts";
+import { connectionViews, repoJson } from "./store.ts";
 
 const NEW_FIELDS = ["forge_url", "owner", "repo", "package", "token", "trigger", "source_url"];
 
-export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
+export function forgeRoutes(deps: ForgeDeps, audit: RequestAudit): RouteDef<Principal>[] {
   return [
     {
       method: "POST",
@@ -25,6 +27,16 @@ export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
         const input = parseNewConnection(await readJsonObject(c, NEW_FIELDS));
         const by = describePrincipal(c.get("principal")!);
         const { view, webhook } = await createConnection(deps, input, by);
+        await audit(c, {
+          action: "repository.connected",
+          target: `repository:${view.id}`,
+          details: {
+            forge_url: view.forgeUrl,
+            owner: view.owner,
+            repo: view.repo,
+            package: view.package,
+          },
+        });
         return c.json({ repository: repoJson(view, deps.now()), webhook }, 201);
       },
     },
@@ -60,14 +72,28 @@ export function forgeRoutes(deps: ForgeDeps): RouteDef[] {
       path: "/api/repositories/:id",
       access: "manage",
       summary: "disconnect a repository (removes the webhook on the forge, best effort)",
-      handler: async (c) => c.json(await deleteConnection(deps, c.req.param("id") ?? "")),
+      handler: async (c) => {
+        const id = c.req.param("id") ?? "";
+        const result = await deleteConnection(deps, id);
+        await audit(c, { action: "repository.disconnected", target: `repository:${id}` });
+        return c.json(result);
+      },
     },
     {
       method: "POST",
       path: "/api/repositories/:id/rotate-secret",
       access: "manage",
       summary: "new webhook secret (shown once); the previous one stays valid for the overlap",
-      handler: async (c) => c.json(await rotateWebhookSecret(deps, c.req.param("id") ?? "")),
+      handler: async (c) => {
+        const id = c.req.param("id") ?? "";
+        const result = await rotateWebhookSecret(deps, id);
+        await audit(c, {
+          action: "repository.secret_rotated",
+          target: `repository:${id}`,
+          details: { previous_valid_until: result.previous_valid_until },
+        });
+        return c.json(result);
+      },
     },
     {
       method: "GET",

@@ -7,13 +7,6 @@
  * Comparison is constant-time. Never logs or returns the secret.
  */
 
-export interface SignedPayload {
-  /** The bytes the forge signed. */
-  payload: Uint8Array;
-  /** Lowercase hex from the first signature header present, or undefined. */
-  signature: string | undefined;
-}
-
 type HeaderGetter = (name: string) => string | undefined;
 
 /** The signature a delivery carries; undefined when missing or empty. */

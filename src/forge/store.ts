@@ -5,6 +5,7 @@
  * handle or a transaction; knows nothing of HTTP or of the forge API.
  */
 
+import { isUuid } from "../core/ids.ts";
 import type { Queryable } from "../secrets/store.ts";
 import type { ForgeType } from "./client.ts";
 import type { Trigger } from "./events.ts";
@@ -61,9 +62,6 @@ export interface ConnectionView extends Connection {
 const COLUMNS = `id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
   token_secret_id, webhook_secret_id, previous_secret_id, previous_valid_until,
   created_by, created_at, problem_code, problem_message, problem_at`;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string) => UUID.test(s);
 
 export async function insertConnection(
   q: Queryable,

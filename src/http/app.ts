@@ -2,7 +2,9 @@
  * Composes the HTTP application: cross-cutting middleware, then every
  * area's route table, each route behind the access guard it declares.
  * Optional areas contribute routes only when configured. This file is the
- * one place to read to know every endpoint despacito serves.
+ * one place to read to know every endpoint despacito serves. It knows no
+ * area: the guard (and with it the principal type `P`) and the fallback
+ * page are handed in by the composition root (src/areas.ts).
  */
 
 import { Hono } from "hono";
@@ -11,62 +13,60 @@ import type { Sql } from "../db/connect.ts";
 import type { Migration } from "../db/migrate.ts";
 import type { Logger } from "../log/log.ts";
 import type { VersionInfo } from "../version.ts";
-import type { Area } from "../core/area.ts";
-import { accessGuard, type GuardDeps } from "../auth/guard.ts";
-import { tokenRoutes } from "../auth/token_routes.ts";
+import type { Area } from "./area.ts";
 import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { limitBody, requestContext, requestLog, securityHeaders } from "./middleware.ts";
-import type { AppEnv, RouteDef } from "./types.ts";
+import type { AppContext, Guard, RouteDef, RouteEnv } from "./types.ts";
 
-export interface AppDeps {
+export interface AppDeps<P> {
   config: Readonly<Config>;
   log: Logger;
   sql: Sql;
   migrations: Migration[];
   version: VersionInfo;
-  /** The areas built by buildAreas (deploy, sign-in, forge, UI), in mount order. */
-  areas?: Area[];
+  /** The areas built by buildAreas (sign-in, deploy, forge, UI), in mount order. */
+  areas: Area<P>[];
+  /** Every route passes through it, chosen by the route's declared access (sign-in's). */
+  guard: Guard<P>;
+  /** Answers GET requests no route matched outside the API prefixes (the UI's SPA page). */
+  fallback?: (c: AppContext) => Response | Promise<Response>;
 }
 
 /** Every route despacito serves, in order; the auth matrix test walks this. */
-export function routeTable(deps: AppDeps): RouteDef[] {
+export function routeTable<P>(
+  deps: Pick<AppDeps<P>, "sql" | "migrations" | "version" | "areas">,
+): RouteDef<P>[] {
   return [
-    ...healthRoutes({
+    ...healthRoutes<P>({
       ...deps,
-      readiness: (deps.areas ?? []).flatMap((a) => a.readiness ? [() => a.readiness!()] : []),
+      readiness: deps.areas.flatMap((a) => a.readiness ? [() => a.readiness!()] : []),
     }),
-    ...tokenRoutes(deps),
-    ...(deps.areas ?? []).flatMap((a) => a.routes),
+    ...deps.areas.flatMap((a) => a.routes),
   ];
 }
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  const guardDeps: GuardDeps = {
-    sql: deps.sql,
-    tokenBootstrap: deps.config.tokenBootstrap,
-    sessionPrincipal: deps.areas?.find((a) => a.sessionPrincipal)?.sessionPrincipal,
-    rateLimitBootstrap: deps.areas?.find((a) => a.rateLimitBootstrap)?.rateLimitBootstrap,
-    publicOrigin: deps.config.baseUrl ? new URL(deps.config.baseUrl).origin : undefined,
-  };
-  const fallback = deps.areas?.find((a) => a.fallback)?.fallback;
+const API_PREFIXES = ["/api", "/auth", "/oauth", "/.well-known", "/webhook", "/health", "/metrics"];
 
+export function createApp<P>(deps: AppDeps<P>): Hono<RouteEnv<P>> {
+  const app = new Hono<RouteEnv<P>>();
   app.use(requestContext(deps.log));
   app.use(requestLog());
   app.use(securityHeaders({ hsts: deps.config.baseUrl?.startsWith("https://") ?? false }));
   app.use(limitBody(deps.config.maxBodyBytes));
+  for (const m of (deps.areas ?? []).flatMap((a) => a.middleware ?? [])) app.use(m);
   app.onError(onError);
 
-  for (const r of routeTable(deps)) {
-    app.on(r.method, r.path, accessGuard(r.access, guardDeps), ...(r.before ?? []), r.handler);
+  const routes = routeTable(deps);
+  for (const a of deps.areas) a.withRouteTable?.(routes);
+  for (const r of routes) {
+    app.on(r.method, r.path, deps.guard(r.access), ...(r.before ?? []), r.handler);
   }
 
+  const fallback = deps.fallback;
   app.notFound((c) => {
     const p = c.req.path;
-    const apiLike = ["/api", "/auth", "/oauth", "/.well-known", "/webhook", "/health"].some((x) =>
-      p === x || p.startsWith(x + "/")
-    );
+    const apiLike = API_PREFIXES.some((x) => p === x || p.startsWith(x + "/"));
     if (!apiLike && fallback && (c.req.method === "GET" || c.req.method === "HEAD")) {
       return fallback(c);
     }

@@ -23,10 +23,6 @@ const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   unavailable: 503,
 };
 
-export function statusOf(kind: ErrorKind): ContentfulStatusCode {
-  return STATUS[kind];
-}
-
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }

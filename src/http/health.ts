@@ -20,7 +20,7 @@ export interface HealthDeps {
   readiness?: (() => Promise<string | undefined>)[];
 }
 
-export function healthRoutes(deps: HealthDeps): RouteDef[] {
+export function healthRoutes<P>(deps: HealthDeps): RouteDef<P>[] {
   return [
     {
       method: "GET",

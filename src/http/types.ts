@@ -1,9 +1,14 @@
-/** Types shared by every HTTP area: the Hono environment and the route table. */
+/**
+ * Types shared by every HTTP area: the Hono environment, the route table and
+ * the access guard's shape. Generic in the principal: this layer knows that
+ * a guard may put "who is asking" into the context, not what that is. The
+ * area that authenticates (src/auth) supplies both the type and the guard.
+ */
 
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Logger } from "../log/log.ts";
-import type { Principal } from "../auth/principal.ts";
 
+/** What every request carries, whatever route it reaches: the peer, its id and its logger. */
 export interface AppEnv {
   Bindings: {
     /** The peer as the listener saw it (TCP address or Unix socket). */
@@ -12,12 +17,22 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     log: Logger;
-    /** Set by the access guard on routes that need credentials. */
-    principal?: Principal;
   };
 }
 
 export type AppContext = Context<AppEnv>;
+
+/**
+ * A route's environment: AppEnv plus who is asking, set by the access guard
+ * on routes that need credentials. `P` is the authenticating area's principal.
+ * (Helpers that take an AppContext accept a RouteContext: it only adds.)
+ */
+export interface RouteEnv<P> {
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & { principal?: P };
+}
+
+export type RouteContext<P> = Context<RouteEnv<P>>;
 
 /**
  * Who may call a route. Every route declares one; the auth matrix test walks
@@ -34,12 +49,15 @@ export type Access = "public" | "authenticated" | "manage" | "token" | "bootstra
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
-export interface RouteDef {
+export interface RouteDef<P> {
   method: Method;
   path: string;
   access: Access;
-  handler: Handler<AppEnv>;
+  handler: Handler<RouteEnv<P>>;
   /** Extra middleware run after the access guard (rate limits, body parsing). */
-  before?: MiddlewareHandler<AppEnv>[];
+  before?: MiddlewareHandler<RouteEnv<P>>[];
   summary: string;
 }
+
+/** Enforces a route's declared access; sets `principal` when it lets a caller with credentials in. */
+export type Guard<P> = (access: Access) => MiddlewareHandler<RouteEnv<P>>;

@@ -2,6 +2,8 @@
  * Structured JSON logging: one object per line on stdout, with a component
  * and whatever context a child logger carries (request id, deployment id…).
  * Owns redaction: credentials never reach a log line, whoever passes them.
+ * Under systemd (JOURNAL_STREAM set) each line starts with its syslog
+ * priority, `<3>` for errors, so `journalctl -p err` finds them.
  */
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -24,6 +26,16 @@ export interface LoggerOptions {
   sink?: (line: string) => void;
   fields?: Fields;
   now?: () => Date;
+  /** Prefix lines with `<priority>` for journald (see journaldFromEnv). */
+  journald?: boolean;
+}
+
+// syslog priorities (sd-daemon(3)): the journal strips the prefix and files the line under it.
+const PRIORITY: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+/** systemd sets JOURNAL_STREAM when stdout or stderr goes to the journal. */
+export function journaldFromEnv(env: { get(name: string): string | undefined }): boolean {
+  return !!env.get("JOURNAL_STREAM");
 }
 
 // Keys whose values are credentials, whatever they are nested in.
@@ -68,7 +80,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = (level: Level, msg: string, fields?: Fields) => {
     if (RANK[level] < min) return;
     const record = redact({ time: now().toISOString(), level, msg: msg, ...base, ...fields });
-    sink(JSON.stringify(record));
+    sink((options.journald ? `<${PRIORITY[level]}>` : "") + JSON.stringify(record));
   };
 
   return {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger } from "./log.ts";
+import { createLogger, journaldFromEnv } from "./log.ts";
 
 Deno.test("createLogger() writes JSON lines with level, message and context", () => {
   const lines: string[] = [];
@@ -34,4 +34,32 @@ Deno.test("createLogger() never writes credentials, nested or in text", () => {
   assert.ok(!out.includes("hunter2"));
   assert.ok(!out.includes("s=1"));
   assert.match(out, /"token_id":"kept"/);
+});
+
+Deno.test("createLogger({ journald }) prefixes each line with its syslog priority", () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", journald: true, sink: (l) => lines.push(l) })
+    .child({ component: "x" });
+  log.debug("d");
+  log.info("i");
+  log.warn("w");
+  log.error("e", { password: "hunter2" });
+  assert.deepEqual(lines.map((l) => l.slice(0, 4)), ["<7>{", "<6>{", "<4>{", "<3>{"]);
+  assert.deepEqual(JSON.parse(lines[3].slice(3)), {
+    time: JSON.parse(lines[3].slice(3)).time,
+    level: "error",
+    msg: "e",
+    component: "x",
+    password: "[redacted]",
+  });
+  const plain: string[] = [];
+  createLogger({ sink: (l) => plain.push(l) }).error("e");
+  assert.ok(plain[0].startsWith("{"));
+});
+
+Deno.test("journaldFromEnv() is on only when systemd set JOURNAL_STREAM", () => {
+  const env = (v?: string) => ({ get: (n: string) => (n === "JOURNAL_STREAM" ? v : undefined) });
+  assert.equal(journaldFromEnv(env("8:12345")), true);
+  assert.equal(journaldFromEnv(env(undefined)), false);
+  assert.equal(journaldFromEnv(env("")), false);
 });

@@ -8,6 +8,7 @@
  */
 
 import nacl from "tweetnacl";
+import { hex } from "../core/ids.ts";
 
 export const KEY_BYTES = nacl.secretbox.keyLength; // 32
 
@@ -20,7 +21,7 @@ export class SealError extends Error {
 
 /** A short public fingerprint of a key (first 6 bytes of its SHA-512, hex). */
 export function keyId(key: Uint8Array): string {
-  return toHex(nacl.hash(key).subarray(0, 6));
+  return hex(nacl.hash(key).subarray(0, 6));
 }
 
 export interface Sealer {
@@ -85,8 +86,4 @@ export function fromBase64(text: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -9,7 +9,7 @@
  * This area owns no data and calls no API: the browser does that.
  */
 
-import type { Area, AreaContext } from "../core/area.ts";
+import type { Area, AreaContext } from "../http/area.ts";
 import type { AppContext } from "../http/types.ts";
 import { type Asset, loadUiAssets, type UiAssets } from "./assets.ts";
 
@@ -44,7 +44,15 @@ export interface UiAreaOptions {
   distDir?: URL | string;
 }
 
-export async function createUiArea(ctx: AreaContext, options: UiAreaOptions = {}): Promise<Area> {
+export interface UiArea<P> extends Area<P> {
+  /** Handed to createApp: answers GET requests no route matched (SPA fallback). */
+  fallback: (c: AppContext) => Response;
+}
+
+export async function createUiArea<P>(
+  ctx: AreaContext,
+  options: UiAreaOptions = {},
+): Promise<UiArea<P>> {
   const assets = await loadUiAssets(options.distDir);
   if (!assets) {
     ctx.log.warn("web UI not built; serving a page that says how to build it", {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createAuthArea } from "../auth/area.ts";
+import type { Principal } from "../auth/principal.ts";
 import { loadConfig } from "../config/config.ts";
 import { openDatabase } from "../db/connect.ts";
 import { createApp } from "../http/app.ts";
@@ -31,12 +33,8 @@ async function withApp(
   });
   const db = await openDatabase({ postgresUri: uri, dataDir: distDir, log: silentLogger });
   try {
-    const ui = await createUiArea({
-      config,
-      log: silentLogger,
-      sql: db.sql,
-      stopping: new AbortController().signal,
-    }, { distDir });
+    const ctx = { config, log: silentLogger, sql: db.sql, stopping: new AbortController().signal };
+    const ui = await createUiArea<Principal>(ctx, { distDir });
     const app = createApp({
       config,
       log: silentLogger,
@@ -44,6 +42,9 @@ async function withApp(
       migrations: [],
       version: VERSION_INFO,
       areas: [ui],
+      // The real guard: the UI's routes are public, and the test shows it.
+      guard: createAuthArea(ctx).guard,
+      fallback: ui.fallback,
     });
     await fn(async (path, init) => await app.request(path, init));
   } finally {

@@ -6,6 +6,8 @@
  * never builds the UI and never serves anything.
  */
 
+import { hex } from "../core/ids.ts";
+
 export interface Asset {
   body: Uint8Array<ArrayBuffer>;
   /** Present when compressing saved bytes. */
@@ -65,9 +67,7 @@ export async function loadUiAssets(dir: URL | string = DEFAULT_DIST_DIR): Promis
 async function asset(body: Uint8Array<ArrayBuffer>, name: string): Promise<Asset> {
   const ext = name.slice(name.lastIndexOf("."));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  const etag = `"${
-    Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")
-  }"`;
+  const etag = `"${hex(digest.slice(0, 12))}"`;
   const contentType = TYPES[ext] ?? "application/octet-stream";
   const compressible = contentType.startsWith("text/") || contentType.includes("json") ||
     ext === ".svg";

@@ -8,7 +8,7 @@
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-// @ts-types="npm:@types/oidc-provider@9.12.1"
+// @ts-types="@types/oidc-provider"
 import Provider from "oidc-provider";
 
 export interface TestUser {

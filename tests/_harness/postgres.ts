@@ -7,6 +7,8 @@
  */
 
 import postgres from "postgres";
+import { type Database, openDatabase } from "../../src/db/connect.ts";
+import { silentLogger } from "../../src/log/log.ts";
 
 export interface Cluster {
   /** Admin URI (database "postgres"). */
@@ -153,4 +155,12 @@ export async function freshDatabase(
       }
     },
   };
+}
+
+/**
+ * A handle on `uri` configured exactly as the server's (camelCase rows, int8
+ * as number), for tests that call the stores or inspect what the server wrote.
+ */
+export function storeDatabase(uri: string, poolSize = 2): Promise<Database> {
+  return openDatabase({ postgresUri: uri, poolSize, dataDir: "", log: silentLogger });
 }

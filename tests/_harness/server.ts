@@ -9,6 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/config.ts";
 import { flagsForCommand, secretFilesFrom } from "../../src/build/permissions.ts";
+import { freshDatabase } from "./postgres.ts";
 
 export const REPO_DIR = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
@@ -213,5 +214,30 @@ export async function fetchUnix(
     return new Response(body, { status: res.status, headers: res.headers });
   } finally {
     client.close();
+  }
+}
+
+export interface ServerEnv {
+  /** DESPACITO_DATA_DIR, DESPACITO_POSTGRES_CONNECTION_URI, DESPACITO_LISTEN=127.0.0.1:0. */
+  env: Env;
+  dataDir: string;
+  /** The fresh database's URI (also in `env`). */
+  dbUri: string;
+}
+
+/** A fresh database and data directory for one test, both removed afterwards whatever happens. */
+export async function withServerEnv(fn: (w: ServerEnv) => Promise<void>): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "despacito-test-" });
+  const db = await freshDatabase();
+  const env = {
+    DESPACITO_DATA_DIR: dataDir,
+    DESPACITO_POSTGRES_CONNECTION_URI: db.uri,
+    DESPACITO_LISTEN: "127.0.0.1:0",
+  };
+  try {
+    await fn({ env, dataDir, dbUri: db.uri });
+  } finally {
+    await db.drop();
+    await Deno.remove(dataDir, { recursive: true });
   }
 }

@@ -8,6 +8,8 @@
 
 import { here, navigate, signInPath } from "./router.ts";
 import type {
+  AuditPage,
+  AuditVerdict,
   AuthMethods,
   CliSession,
   Connected,
@@ -16,6 +18,7 @@ import type {
   DeploymentPage,
   Me,
   NewRepository,
+  Notification,
   Package,
   Repository,
   StatusPost,
@@ -142,6 +145,19 @@ export const api = {
       "GET",
       `/api/forge/status-posts?deployment_id=${enc(deploymentId)}`,
     ),
+  audit: (q: { action?: string; cursor?: string; limit?: number }) => {
+    const p = new URLSearchParams();
+    if (q.action) p.set("action", q.action);
+    p.set("limit", String(q.limit ?? 50));
+    if (q.cursor) p.set("cursor", q.cursor);
+    return call<AuditPage>("GET", `/api/audit?${p}`);
+  },
+  notifications: (deploymentId: string) =>
+    call<{ notifications: Notification[] }>(
+      "GET",
+      `/api/deployments/${enc(deploymentId)}/notifications`,
+    ),
+  verifyAudit: () => call<AuditVerdict>("GET", "/api/audit/verify"),
   rotateSecret: (id: string) =>
     call<{
       secret: string;

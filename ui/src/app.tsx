@@ -10,12 +10,14 @@ import { DeploymentView } from "./screens/deployment.tsx";
 import { History } from "./screens/history.tsx";
 import { Tokens } from "./screens/tokens.tsx";
 import { Repositories } from "./screens/repositories.tsx";
+import { Audit } from "./screens/audit.tsx";
 
 const NAV = [
   { href: "/", label: "Overview" },
   { href: "/deployments", label: "History" },
   { href: "/tokens", label: "Tokens" },
   { href: "/repositories", label: "Repositories" },
+  { href: "/audit", label: "Audit" },
 ];
 
 export function App() {
@@ -67,6 +69,7 @@ function Screen({ path }: { path: string }) {
   if (m) return <DeploymentView id={decodeURIComponent(m[1])} />;
   if (path === "/tokens") return <Tokens />;
   if (path === "/repositories") return <Repositories />;
+  if (path === "/audit") return <Audit />;
   return (
     <section>
       <h1>Not found</h1>

@@ -1,23 +1,13 @@
-/** The JSON shapes the UI reads, as CONTRACTS.md defines them (snake_case over the wire). */
+/**
+ * The JSON shapes the UI reads, as README's API section documents them
+ * (snake_case over the wire). The deployment statuses are the server's own
+ * list (src/core/deployment_status.ts, pure data), not a copy.
+ */
 
-export type DeploymentStatus =
-  | "queued"
-  | "running"
-  | "deployed"
-  | "failed"
-  | "superseded"
-  | "cancelled"
-  | "interrupted";
+import type { DeploymentStatus } from "../../src/core/deployment_status.ts";
 
-export const DEPLOYMENT_STATUSES: DeploymentStatus[] = [
-  "queued",
-  "running",
-  "deployed",
-  "failed",
-  "superseded",
-  "cancelled",
-  "interrupted",
-];
+export { DEPLOYMENT_STATUSES } from "../../src/core/deployment_status.ts";
+export type { DeploymentStatus };
 
 export const ACTIVE: DeploymentStatus[] = ["queued", "running"];
 
@@ -196,4 +186,49 @@ export interface CliSession {
   client_address: string | null;
   user_agent: string | null;
   current: boolean;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: { kind: string; id: string | null; label: string | null };
+  action: string;
+  target: string | null;
+  request_id: string | null;
+  client_address: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}
+
+export interface AuditVerdict {
+  ok: boolean;
+  rows: number;
+  head: { id: number; hash: string } | null;
+  problem: { row_id: number; kind: string; message: string } | null;
+}
+
+export interface NotificationAttempt {
+  attempt: number;
+  at: string;
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface Notification {
+  id: string;
+  target: string;
+  event: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: NotificationAttempt[];
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
 }

@@ -14,6 +14,7 @@ import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
 import { Nodes, Request, Steps } from "./deployment_facts.tsx";
 import { LogView } from "./log_view.tsx";
 import { StatusPosts } from "./status_posts.tsx";
+import { Notifications } from "./notifications.tsx";
 
 export function DeploymentView({ id }: { id: string }) {
   const dep = useSignal<Deployment | undefined>(undefined);
@@ -106,6 +107,7 @@ export function DeploymentView({ id }: { id: string }) {
       <Steps d={d} />
       {d.nodes && d.nodes.length > 0 && <Nodes d={d} />}
       {d.triggered_by?.kind === "forge" && <StatusPosts d={d} />}
+      <Notifications d={d} />
       <section aria-labelledby="log-title">
         <div class="title-row">
           <h2 id="log-title">Log</h2>

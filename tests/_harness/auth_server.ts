@@ -5,11 +5,10 @@
  * captured, plus small request helpers.
  */
 
-import postgres from "postgres";
-import type { Sql } from "../src/db/connect.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
-import { type ServerProcess, spawnServer } from "./_harness/server.ts";
-import { freePort } from "./_harness/oidc_provider.ts";
+import type { Sql } from "../../src/db/connect.ts";
+import { freshDatabase, storeDatabase } from "./postgres.ts";
+import { type ServerProcess, spawnServer } from "./server.ts";
+import { freePort } from "./oidc_provider.ts";
 
 export interface AuthServer {
   base: string;
@@ -52,11 +51,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       ...options.env,
     },
   });
-  const sql = postgres(db.uri, {
-    max: 2,
-    onnotice: () => {},
-    transform: { column: { from: postgres.toCamel } },
-  }) as unknown as Sql;
+  const store = await storeDatabase(db.uri, 2);
+  const sql = store.sql;
   return {
     base,
     port,
@@ -67,7 +63,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     },
     logged: (msg) => server.logs().filter((r) => r.msg === msg),
     close: async () => {
-      await sql.end();
+      await store.close();
       await server.stop();
       await db.drop();
       await Deno.remove(dataDir, { recursive: true });

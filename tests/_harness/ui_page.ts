@@ -6,7 +6,7 @@
  */
 
 import type { Page } from "playwright-core";
-import type { DeployUiWorld } from "./ui_deploy_support.ts";
+import type { DeployUiWorld } from "./ui_deploy_world.ts";
 
 export interface ShownLine {
   seq: number;

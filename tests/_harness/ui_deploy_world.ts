@@ -10,9 +10,9 @@
 
 import assert from "node:assert/strict";
 import type { BrowserContextOptions } from "playwright-core";
-import { createDeployEnv, type DeployEnv } from "./_harness/deploy_env.ts";
-import { startTcpProxy, type TcpProxy } from "./_harness/tcp_proxy.ts";
-import { addLocalUser, signedInState, type UiWorld, withUiWorld } from "./ui_support.ts";
+import { createDeployEnv, type DeployEnv } from "./deploy_env.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
+import { addLocalUser, signedInState, type UiWorld, withUiWorld } from "./ui_world.ts";
 
 export const USER = "alice";
 const PASSWORD = "correct horse battery";

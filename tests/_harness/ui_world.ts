@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
-import { bundleUi } from "../src/build/bundle_ui.ts";
-import { launchChromium, watchForeignRequests } from "./_harness/chromium.ts";
-import { freshDatabase } from "./_harness/postgres.ts";
-import { type RunningDespacito, spawnDespacito } from "./_harness/spawn_despacito.ts";
+import { bundleUi } from "../../src/build/bundle_ui.ts";
+import { launchChromium, watchForeignRequests } from "./chromium.ts";
+import { freshDatabase } from "./postgres.ts";
+import { type RunningDespacito, spawnDespacito } from "./spawn_despacito.ts";
 
 export interface UiWorld {
   server: RunningDespacito;

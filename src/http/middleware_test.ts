@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { createLogger } from "../log/log.ts";
+import { onError } from "./errors.ts";
+import { limitBody, requestContext, requestLog, securityHeaders } from "./middleware.ts";
+import type { AppEnv } from "./types.ts";
+
+/** The middleware in the order app.ts uses, a logger into `lines`, and a few routes. */
+function app(lines: string[], options: { hsts?: boolean; maxBody?: number } = {}) {
+  const a = new Hono<AppEnv>();
+  a.use(requestContext(createLogger({ sink: (l) => lines.push(l) })));
+  a.use(requestLog());
+  a.use(securityHeaders({ hsts: options.hsts ?? false }));
+  a.use(limitBody(options.maxBody ?? 16));
+  a.onError(onError);
+  a.get("/id", (c) => {
+    c.get("log").info("in handler");
+    return c.text(c.get("requestId"));
+  });
+  a.get(
+    "/page",
+    (c) => c.html("<p>x</p>", 200, { "Content-Security-Policy": "default-src 'self'" }),
+  );
+  a.get("/fail", (c) => c.text("down", 503));
+  a.post("/echo", async (c) => c.text(await c.req.text()));
+  return a;
+}
+
+const logged = (lines: string[]) => lines.map((l) => JSON.parse(l));
+
+Deno.test("requestContext() adopts a sane X-Request-Id, replaces a bad one, tags every log line", async () => {
+  const lines: string[] = [];
+  const kept = await app(lines).request("/id", { headers: { "x-request-id": "caddy-1.2_3" } });
+  assert.equal(await kept.text(), "caddy-1.2_3");
+  assert.equal(kept.headers.get("x-request-id"), "caddy-1.2_3");
+  assert.ok(logged(lines).every((l) => l.request_id === "caddy-1.2_3"));
+
+  for (const bad of ["has space", "x".repeat(65), "<script>"]) {
+    const res = await app([]).request("/id", { headers: { "x-request-id": bad } });
+    const id = await res.text();
+    assert.notEqual(id, bad);
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.equal(res.headers.get("x-request-id"), id);
+  }
+});
+
+Deno.test("requestLog() writes one line per request: path without query, status, level", async () => {
+  const lines: string[] = [];
+  const a = app(lines);
+  await (await a.request("/id?token=abc")).text();
+  await (await a.request("/fail")).text();
+  const requests = logged(lines).filter((l) => l.msg === "request");
+  assert.equal(requests.length, 2);
+  assert.equal(requests[0].path, "/id");
+  assert.ok(!lines.join("\n").includes("token=abc"), "the query is never logged");
+  assert.equal(requests[0].status, 200);
+  assert.equal(requests[0].level, "info");
+  assert.equal(typeof requests[0].duration_ms, "number");
+  assert.equal(requests[1].status, 503);
+  assert.equal(requests[1].level, "error");
+});
+
+Deno.test("securityHeaders() sets the headers, keeps a route's own CSP, HSTS only when asked", async () => {
+  const plain = await app([]).request("/id");
+  await plain.text();
+  assert.equal(plain.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(plain.headers.get("x-frame-options"), "DENY");
+  assert.equal(plain.headers.get("referrer-policy"), "same-origin");
+  assert.equal(
+    plain.headers.get("content-security-policy"),
+    "default-src 'none'; frame-ancestors 'none'",
+  );
+  assert.equal(plain.headers.get("strict-transport-security"), null);
+
+  const page = await app([], { hsts: true }).request("/page");
+  await page.text();
+  assert.equal(page.headers.get("content-security-policy"), "default-src 'self'");
+  assert.equal(page.headers.get("strict-transport-security"), "max-age=31536000");
+});
+
+Deno.test("limitBody() passes a body within the limit and answers 413 beyond it", async () => {
+  const ok = await app([]).request("/echo", { method: "POST", body: "x".repeat(16) });
+  assert.equal(ok.status, 200);
+  assert.equal(await ok.text(), "x".repeat(16));
+  const big = await app([]).request("/echo", { method: "POST", body: "x".repeat(17) });
+  assert.equal(big.status, 413);
+  assert.equal((await big.json()).error.code, "payload_too_large");
+});
+
+Deno.test("limitBody() turns a body that cannot be read to the end into a 400, not a 500", async () => {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("x"));
+      controller.error(new Error("client went away"));
+    },
+  });
+  const res = await app([]).request(
+    "/echo",
+    { method: "POST", body, duplex: "half" } as RequestInit,
+  );
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error.code, "invalid_body");
+});

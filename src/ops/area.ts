@@ -1,0 +1,95 @@
+/**
+ * The ops area: what an operator needs to run despacito — Prometheus
+ * metrics, the load gauge and the webhook admission cap, the hash-chained
+ * audit trail other areas record into (through the AuditSink port),
+ * deployment notifications, the state export and the OpenAPI document of
+ * the whole route table. It follows deployments
+ * through deploy's status port and never imports another area. Built first
+ * by src/areas.ts so every other area gets its audit sink. No I/O at import.
+ */
+
+import type { AuditSink } from "../core/audit.ts";
+import type { Area, AreaContext } from "../http/area.ts";
+import type { Access, RouteDef } from "../http/types.ts";
+import { VERSION_INFO } from "../version.ts";
+import { createAuditSink } from "./audit_store.ts";
+import { createLoadGauge } from "./load.ts";
+import { createMetrics, type StatusChange } from "./metrics.ts";
+import { createNotifier, type DeploymentChange } from "./notifier.ts";
+import { opsMiddleware } from "./middleware.ts";
+import { buildOpenApi } from "./openapi.ts";
+import { opsRoutes } from "./routes.ts";
+
+export interface OpsArea<P> extends Area<P> {
+  audit: AuditSink;
+  /** Wired by src/areas.ts once deploy exists: deployment status changes feed the metrics. */
+  followDeployments(
+    subscribe: (fn: (e: StatusChange & DeploymentChange) => void) => () => void,
+  ): void;
+}
+
+const METRICS_ACCESS: Record<string, Access | undefined> = {
+  public: "public",
+  token: "token",
+  off: undefined,
+};
+
+export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
+  const { config, sql } = ctx;
+  const log = ctx.log.child({ component: "ops" });
+  const metricsAccess = METRICS_ACCESS[config.metrics];
+  const metrics = metricsAccess
+    ? createMetrics({ sql, version: VERSION_INFO, poolSize: config.postgresPoolSize })
+    : undefined;
+  const load = createLoadGauge({
+    sql,
+    log,
+    limits: { queueLimit: config.queueLimit, waitingLimit: config.webhookWaitingLimit },
+  });
+  const notifier = await createNotifier({
+    sql,
+    log,
+    configFile: config.configFile,
+    secrets: config.notifySecrets,
+    attempts: config.notifyAttempts,
+    backoffMs: config.notifyBackoffMs,
+    timeoutMs: config.notifyTimeoutMs,
+    baseUrl: config.baseUrl,
+    userAgent: `despacito/${VERSION_INFO.version}`,
+  });
+  let routeTable: RouteDef<P>[] = [];
+  let openapi: unknown;
+  let unsubscribe: (() => void) | undefined;
+
+  return {
+    name: "ops",
+    audit: createAuditSink(sql, log),
+    routes: opsRoutes({
+      sql,
+      metrics,
+      metricsAccess: metricsAccess ?? "token",
+      load,
+      openapi: () => (openapi ??= buildOpenApi(routeTable, VERSION_INFO.version)),
+    }),
+    middleware: [opsMiddleware({ metrics, load, waitingLimit: config.webhookWaitingLimit })],
+    withRouteTable(routes) {
+      routeTable = routes;
+      openapi = undefined;
+    },
+    followDeployments(subscribe) {
+      unsubscribe = subscribe((e) => {
+        metrics?.deploymentChanged(e);
+        notifier.handle(e);
+      });
+    },
+    start() {
+      load.start();
+      notifier.start();
+    },
+    async stop(deadline) {
+      load.stop();
+      unsubscribe?.();
+      await notifier.stop(deadline);
+    },
+  };
+}

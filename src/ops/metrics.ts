@@ -1,0 +1,198 @@
+/**
+ * Prometheus metrics (prom-client): one registry per server, never the
+ * library's global one. Counters and histograms are fed by events (HTTP
+ * middleware, deployment status changes); gauges about durable state
+ * (queue depth, running age, status posts, database connections) are read
+ * from PostgreSQL at scrape time, so they are right after a restart and
+ * agree between instances. README, "Metrics", lists every name here.
+ */
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Sql } from "../db/connect.ts";
+import type { VersionInfo } from "../version.ts";
+
+export interface StatusChange {
+  package: string;
+  status: string;
+  steps: { name: string; status: string; duration_ms: number | null }[];
+  nodes: { status: string }[];
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface Metrics {
+  registry: Registry;
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  inFlight(route: string, delta: 1 | -1): void;
+  sse(delta: 1 | -1): void;
+  deploymentChanged(e: StatusChange): void;
+  text(): Promise<string>;
+}
+
+const TERMINAL = new Set(["deployed", "failed", "superseded", "cancelled", "interrupted"]);
+// Steps run from seconds (commit) to the deploy timeout (colmena, 30m by default).
+const STEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: number }): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const { sql } = o;
+
+  new Gauge({
+    name: "despacito_build_info",
+    help: "Version and commit of the running despacito (always 1).",
+    labelNames: ["version", "commit"],
+    registers,
+  }).set({ version: o.version.version, commit: o.version.commit }, 1);
+
+  const dbErrors = new Counter({
+    name: "despacito_metrics_database_errors_total",
+    help: "Scrapes in which a database-backed gauge could not be read (it kept its last value).",
+    registers,
+  });
+  // A gauge read from the database at scrape time. When the database does not answer, the
+  // gauge keeps its last value and the scrape still succeeds: readiness is where outages show.
+  const fromDb = <L extends string>(read: (g: Gauge<L>) => Promise<void>) =>
+    async function (this: Gauge<L>) {
+      try {
+        await read(this);
+      } catch {
+        dbErrors.inc();
+      }
+    };
+  const requests = new Counter({
+    name: "despacito_http_requests_total",
+    help: "HTTP requests answered, by method, route template and status.",
+    labelNames: ["method", "route", "status"],
+    registers,
+  });
+  const duration = new Histogram({
+    name: "despacito_http_request_duration_seconds",
+    help: "Time to the response head, by method and route template.",
+    labelNames: ["method", "route"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: "despacito_http_requests_in_flight",
+    help: "Requests being handled now, by route template (waiting webhook clients included).",
+    labelNames: ["route"],
+    registers,
+  });
+  const sse = new Gauge({
+    name: "despacito_sse_subscribers",
+    help: "Open server-sent event streams.",
+    registers,
+  });
+  const deployments = new Counter({
+    name: "despacito_deployments_total",
+    help: "Deployments that reached a final status, by package and outcome.",
+    labelNames: ["package", "outcome"],
+    registers,
+  });
+  const steps = new Histogram({
+    name: "despacito_deployment_step_duration_seconds",
+    help: "Duration of finished deployment steps, by step and status.",
+    labelNames: ["step", "status"],
+    buckets: STEP_BUCKETS,
+    registers,
+  });
+  const total = new Histogram({
+    name: "despacito_deployment_duration_seconds",
+    help: "From start to final status of deployments that ran, by outcome.",
+    labelNames: ["outcome"],
+    buckets: STEP_BUCKETS,
+    registers,
+  });
+  const nodes = new Counter({
+    name: "despacito_node_outcomes_total",
+    help: "Per-node results of finished deployments, by node status.",
+    labelNames: ["status"],
+    registers,
+  });
+
+  new Gauge({
+    name: "despacito_queue_depth",
+    help: "Deployments queued and not yet started.",
+    registers,
+    collect: fromDb(async (g) => {
+      const [r] = await sql<{ n: number }[]>`
+        select count(*)::int as n from deployments where status = 'queued'`;
+      g.set(r.n);
+    }),
+  });
+  new Gauge({
+    name: "despacito_running_deployment_age_seconds",
+    help: "Age of the running deployment (0 when none runs).",
+    registers,
+    collect: fromDb(async (g) => {
+      const [r] = await sql<{ s: number | null }[]>`
+        select extract(epoch from now() - min(started_at))::float8 as s
+        from deployments where status = 'running'`;
+      g.set(r.s ?? 0);
+    }),
+  });
+  new Gauge({
+    name: "despacito_forge_status_posts",
+    help: "Commit statuses posted to forges, by result (pending = still trying).",
+    labelNames: ["result"],
+    registers,
+    collect: fromDb(async (g) => {
+      const rows = await sql<{ result: string; n: number }[]>`
+        select case when ok then 'ok' when ok is null then 'pending' else 'failed' end as result,
+          count(*)::int as n
+        from forge_status_post group by 1`;
+      for (const result of ["ok", "failed", "pending"]) {
+        g.set({ result }, rows.find((r) => r.result === result)?.n ?? 0);
+      }
+    }),
+  });
+  new Gauge({
+    name: "despacito_database_pool_size",
+    help: "Connections the pool may open (DESPACITO_POSTGRES_POOL_SIZE).",
+    registers,
+  }).set(o.poolSize);
+  new Gauge({
+    name: "despacito_database_connections",
+    help: "Connections open to despacito's database by its user (every instance).",
+    registers,
+    collect: fromDb(async (g) => {
+      const [r] = await sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and usename = current_user`;
+      g.set(r.n);
+    }),
+  });
+
+  return {
+    registry,
+    observeRequest(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ method, route }, seconds);
+    },
+    inFlight(route, delta) {
+      inFlight.inc({ route }, delta);
+    },
+    sse(delta) {
+      sse.inc(delta);
+    },
+    deploymentChanged(e) {
+      if (!TERMINAL.has(e.status)) return;
+      deployments.inc({ package: e.package, outcome: e.status });
+      for (const s of e.steps) {
+        if (s.duration_ms !== null) {
+          steps.observe({ step: s.name, status: s.status }, s.duration_ms / 1000);
+        }
+      }
+      for (const n of e.nodes) nodes.inc({ status: n.status });
+      if (e.startedAt && e.finishedAt) {
+        total.observe(
+          { outcome: e.status },
+          (e.finishedAt.getTime() - e.startedAt.getTime()) / 1000,
+        );
+      }
+    },
+    text: () => registry.metrics(),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The ops area's HTTP middleware (with routes.ts, its HTTP edge): per-route
+ * request metrics, the X-Despacito-Load header on every response, the count
+ * of open SSE streams, and the cap on webhook clients waiting for their
+ * deployment's outcome (429 queue_full beyond DESPACITO_WEBHOOK_WAITING_LIMIT).
+ */
+
+import type { MiddlewareHandler } from "hono";
+import { errorBody } from "../http/errors.ts";
+import type { AppContext, AppEnv } from "../http/types.ts";
+import type { LoadGauge } from "./load.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Routes whose clients may wait for a deployment's outcome. */
+const WAITING_ROUTES = new Set(["POST /webhook", "POST /webhook/forgejo/:id"]);
+export const RETRY_AFTER_S = 30;
+
+/** The route template that matched ("/api/deployments/:id"), or "unmatched". */
+export function routeTemplate(c: AppContext): string {
+  const routes = c.req.matchedRoutes.filter((r) => r.method !== "ALL");
+  return routes.at(-1)?.path ?? "unmatched";
+}
+
+export function opsMiddleware(o: {
+  metrics: Metrics | undefined;
+  load: LoadGauge;
+  waitingLimit: number;
+}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const route = routeTemplate(c);
+    const waits = WAITING_ROUTES.has(`${c.req.method} ${route}`);
+    if (waits && o.load.waitingClients >= o.waitingLimit) {
+      c.header("Retry-After", String(RETRY_AFTER_S));
+      c.header("X-Despacito-Load", "high");
+      o.metrics?.observeRequest(c.req.method, route, 429, 0);
+      return c.json(
+        errorBody(
+          "queue_full",
+          `${o.waitingLimit} webhook clients are already waiting; retry in ${RETRY_AFTER_S}s`,
+        ),
+        429,
+      );
+    }
+    if (waits) o.load.waiting(1);
+    o.metrics?.inFlight(route, 1);
+    try {
+      await next();
+    } finally {
+      if (waits) o.load.waiting(-1);
+      o.metrics?.inFlight(route, -1);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const stream = c.res.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
+    if (!stream && !waits) o.load.observe(seconds * 1000);
+    o.metrics?.observeRequest(c.req.method, route, c.res.status, seconds);
+    if (stream && c.res.body && o.metrics) c.res = countStream(c.res, o.metrics);
+    c.res.headers.set("X-Despacito-Load", o.load.level());
+    return undefined;
+  };
+}
+
+/** Counts an SSE stream as a subscriber until it ends or the client goes away. */
+function countStream(res: Response, metrics: Metrics): Response {
+  const reader = res.body!.getReader();
+  let open = true;
+  const close = () => {
+    if (open) metrics.sse(-1);
+    open = false;
+  };
+  metrics.sse(1);
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          close();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        close();
+        controller.error(e);
+      }
+    },
+    async cancel(reason) {
+      close();
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+}
