@@ -51,6 +51,10 @@ Deno.test("/oauth/token: refresh tokens rotate; a replay revokes the family, the
     const [grant] = await w.sql<{ revokedReason: string }[]>`
       select revoked_reason from oauth_grants`;
     assert.equal(grant.revokedReason, "refresh_token_replayed");
+    const audit = await w.sql<{ action: string; target: string }[]>`
+      select action, target from audit_log where action like 'auth.cli_%' order by id`;
+    assert.deepEqual(audit.map((a) => a.action), ["auth.cli_sign_in", "auth.cli_token_replayed"]);
+    assert.match(audit[1].target, /^cli_session:[0-9a-f-]{36}$/);
     assert.ok(
       w.server.logs().some((l) => l.msg === "CLI token request refused" && l.reason === "replayed"),
     );

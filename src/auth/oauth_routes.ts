@@ -33,7 +33,7 @@ import {
   revokeByToken,
   revokeUserGrant,
 } from "./oauth_store.ts";
-import type { Principal } from "./principal.ts";
+import { auditActor, type Principal } from "./principal.ts";
 import type { AuthRuntime } from "./runtime.ts";
 import { resolveSession } from "./sessions.ts";
 
@@ -116,7 +116,14 @@ export function oauthRoutes(rt: AuthRuntime): RouteDef<Principal>[] {
           return oauthError(c, "invalid_client", "unknown client", 401);
         }
         const grantId = await revokeByToken(rt.sql, token, clientId);
-        if (grantId) rt.log(c).info("CLI sign-in revoked", { grant_id: grantId, by: "client" });
+        if (grantId) {
+          rt.log(c).info("CLI sign-in revoked", { grant_id: grantId, by: "client" });
+          await rt.audit(c, {
+            action: "auth.cli_sign_out",
+            target: `cli_session:${grantId}`,
+            details: { by: "client", client_id: clientId },
+          });
+        }
         c.header("Cache-Control", "no-store");
         return c.body(null, 200);
       },
@@ -149,6 +156,11 @@ export function oauthRoutes(rt: AuthRuntime): RouteDef<Principal>[] {
           throw new DomainError("not_found", "cli_session_not_found", "no such CLI sign-in");
         }
         rt.log(c).info("CLI sign-in revoked", { grant_id: id, user_id: p.user.id, by: "user" });
+        await rt.audit(c, {
+          action: "auth.cli_sign_out",
+          target: `cli_session:${id}`,
+          details: { by: "user" },
+        });
         return c.body(null, 204);
       },
     },
@@ -211,6 +223,12 @@ function authorize(rt: AuthRuntime, step: "show" | "decide"): Handler<AppEnv> {
       ttlMs: CODE_TTL_MS,
     });
     rt.log(c).info("CLI sign-in approved", { user_id: session.user.id, client_id: r.clientId });
+    await rt.audit(c, {
+      action: "auth.cli_sign_in",
+      actor: auditActor(session),
+      target: `user:${session.user.id}`,
+      details: { client_id: r.clientId, redirect_host: new URL(r.redirectUri).host },
+    });
     return c.redirect(redirectBack(r.redirectUri, { code, state: r.state }), 303);
   };
 }
@@ -271,6 +289,13 @@ function tokenEndpoint(rt: AuthRuntime, life: Lifetimes): Handler<AppEnv> {
         client_address: rt.clientAddress(c),
         family_revoked: result.reason === "replayed" ? true : undefined,
       });
+      if (result.reason === "replayed") {
+        await rt.audit(c, {
+          action: "auth.cli_token_replayed",
+          target: result.grantId ? `cli_session:${result.grantId}` : undefined,
+          details: { grant_type: grantType, family_revoked: true },
+        });
+      }
       return oauthError(c, "invalid_grant", grantMessage(result.reason));
     }
     const t = result.tokens;
