@@ -56,13 +56,18 @@ const printErr = (l: string) => Deno.stderr.writeSync(new TextEncoder().encode(l
 export const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
 
 export async function createDeployEnv(
-  options: { extraEnv?: Record<string, string>; start?: boolean } = {},
+  options: {
+    extraEnv?: Record<string, string>;
+    start?: boolean;
+    /** Inputs declared with a ref in flake.nix, e.g. { webapp: "refs/tags/v1.0.0" }. */
+    pins?: Record<string, string>;
+  } = {},
 ): Promise<DeployEnv> {
   const root = await Deno.makeTempDir({ prefix: "despacito-deploy-" });
   const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
   const api = await createAppRepo(root, "api", ["2.0.0"]);
   // Locked while webapp is at 1.0.0; later releases are what tests deploy.
-  const flake = await createDeployFlake(root, [webapp, api]);
+  const flake = await createDeployFlake(root, [webapp, api], options.pins);
   await webapp.release("1.1.0");
   await webapp.release("1.2.0");
   const colmena = await createFakeColmena(root);
@@ -168,4 +173,24 @@ export async function createDeployEnv(
   };
   if (options.start !== false) await env.startServer();
   return env;
+}
+
+/** Runs `fn` in a fresh deploy environment and always closes it (overlap and protocol checked). */
+export async function withDeployEnv(
+  options: Parameters<typeof createDeployEnv>[0],
+  fn: (env: DeployEnv) => Promise<void>,
+): Promise<void> {
+  const env = await createDeployEnv(options);
+  try {
+    await fn(env);
+  } finally {
+    await env.close();
+  }
+}
+
+/** Writes a DESPACITO_CONFIG file into the environment and returns its path. */
+export async function settingsFile(env: DeployEnv, yaml: string): Promise<string> {
+  const path = `${env.root}/despacito.yaml`;
+  await Deno.writeTextFile(path, yaml);
+  return path;
 }

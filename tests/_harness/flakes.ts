@@ -81,12 +81,21 @@ export interface DeployFlake {
   log(): Promise<string[]>;
 }
 
-/** A deployment flake whose inputs are the given app repos, locked and committed. */
-export async function createDeployFlake(root: string, apps: AppRepo[]): Promise<DeployFlake> {
+/**
+ * A deployment flake whose inputs are the given app repos, locked and
+ * committed; `pins` declares an input with a ref (`?ref=refs/tags/v1.0.0`).
+ */
+export async function createDeployFlake(
+  root: string,
+  apps: AppRepo[],
+  pins: Record<string, string> = {},
+): Promise<DeployFlake> {
   const dir = `${root}/deployment`;
   await Deno.mkdir(dir, { recursive: true });
   await git(dir, "init", "-q", "-b", "main");
-  const inputs = apps.map((a) => `  inputs.${a.name}.url = "${a.url}";`).join("\n");
+  const inputs = apps.map((a) =>
+    `  inputs.${a.name}.url = "${a.url}${pins[a.name] ? `?ref=${pins[a.name]}` : ""}";`
+  ).join("\n");
   const args = apps.map((a) => a.name).join(", ");
   await Deno.writeTextFile(
     `${dir}/flake.nix`,
