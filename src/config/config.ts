@@ -43,6 +43,10 @@ export interface Config {
   trustedProxies?: string[];
   authRateLimit: number;
   authRateWindowMs: number;
+  cliAccessTokenTtlMs: number;
+  cliRefreshTokenTtlMs: number;
+  cliUrl?: string;
+  cliToken?: string;
   // forge and sealed secrets
   secretKeyFile?: string;
   forgeTimeoutMs: number;

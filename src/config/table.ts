@@ -298,6 +298,40 @@ const ROWS = [
     description: "The window of DESPACITO_AUTH_RATE_LIMIT; attempts refill evenly over it.",
     validate: positive,
   },
+  {
+    env: "DESPACITO_CLI_ACCESS_TOKEN_TTL",
+    key: "cliAccessTokenTtlMs",
+    type: "duration",
+    default: "1h",
+    description:
+      "Lifetime of an access token issued to `despacito login` (the CLI refreshes it silently).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_CLI_REFRESH_TOKEN_TTL",
+    key: "cliRefreshTokenTtlMs",
+    type: "duration",
+    default: "30d",
+    description:
+      "A CLI sign-in unused for this long ends (sliding: every refresh moves it forward).",
+    validate: positive,
+  },
+  // --- the operator CLI on another machine (despacito status, deploy, logs …) --
+  {
+    env: "DESPACITO_URL",
+    key: "cliUrl",
+    type: "url",
+    description:
+      "Operator commands: the despacito server to talk to (else the one `despacito login` signed in to).",
+  },
+  {
+    env: "DESPACITO_TOKEN",
+    key: "cliToken",
+    type: "string",
+    secret: true,
+    description:
+      "Operator commands: a bearer token to use instead of `despacito login` (CI); needs DESPACITO_URL.",
+  },
   // --- forge (Forgejo/Gitea integration) and sealed secrets -----------------
   {
     env: "DESPACITO_SECRET_KEY_FILE",

@@ -52,7 +52,7 @@ export function routeTable<P>(
   ];
 }
 
-const API_PREFIXES = ["/api", "/auth", "/webhook", "/health", "/metrics"];
+const API_PREFIXES = ["/api", "/auth", "/oauth", "/.well-known", "/webhook", "/health", "/metrics"];
 
 export function createApp<P>(deps: AppDeps<P>): Hono<RouteEnv<P>> {
   const app = new Hono<RouteEnv<P>>();
