@@ -161,12 +161,19 @@ export async function changeDeployment(
   return { row, event: { type: "status", deploymentId: id, seq: row.seq, deployment: row } };
 }
 
-async function findLive(tx: Sql | Tx, pkg: string, version: string) {
-  const [row] = await tx<DeploymentRow[]>`
+function findLive(tx: Sql | Tx, pkg: string, version: string) {
+  return tx<DeploymentRow[]>`
     select ${tx(DEPLOYMENT_COLUMNS)} from deployments
     where package = ${pkg} and version = ${version} and kind = 'deploy'
       and status in ('queued', 'running', 'deployed')`;
-  return row;
+}
+
+function liveOutcome(live: DeploymentRow): EnqueueResult {
+  return {
+    outcome: live.status === "deployed" ? "already_deployed" : "in_progress",
+    deployment: live,
+    events: [],
+  };
 }
 
 /**
@@ -174,76 +181,104 @@ async function findLive(tx: Sql | Tx, pkg: string, version: string) {
  * queued/running already; supersedes older queued versions of the package.
  * Serialised per package by an advisory lock; the unique index is the
  * backstop if anything else races.
+ *
+ * Few round trips, because admissions of one package wait for each other
+ * behind the lock: a repeat is answered by one read outside any transaction
+ * (a live row stays live for as long as a request could care); a new one is
+ * begin, [lock + live check], [insert + supersede], one insert of every log
+ * and status entry, commit. Statements in brackets are pipelined: postgres.js
+ * sends them together, PostgreSQL runs them in order, each with its own
+ * snapshot, so the check still sees everything committed before the lock.
  */
 export async function enqueue(
   sql: Sql,
   req: NewDeployment,
   limits: { queueLimit?: number } = {},
 ): Promise<EnqueueResult> {
+  const kind = req.kind ?? "deploy";
+  if (kind === "deploy") {
+    const [live] = await findLive(sql, req.package, req.version);
+    if (live) return liveOutcome(live);
+  }
   for (let attempt = 0;; attempt++) {
     try {
       return await sql.begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(hashtext(${`despacito.enqueue:${req.package}`}))`;
-        const kind = req.kind ?? "deploy";
-        const live = kind === "deploy" ? await findLive(tx, req.package, req.version) : undefined;
-        if (live) {
-          return {
-            outcome: live.status === "deployed" ? "already_deployed" : "in_progress",
-            deployment: live,
-            events: [],
-          } as EnqueueResult;
-        }
-        if (limits.queueLimit !== undefined) await admit(tx, req.package, limits.queueLimit);
-        const id = crypto.randomUUID();
-        await tx`
-          insert into deployments (id, package, version, nix_store_path, flake_ref, status,
-                                   trigger_kind, trigger_id, trigger_label, steps, kind,
-                                   rollback_to, retry_of)
-          values (${id}, ${req.package}, ${req.version}, ${req.nixStorePath}, ${req.flakeRef},
-                  'queued', ${req.trigger.kind}, ${req.trigger.id}, ${req.trigger.label},
-                  ${tx.json([] as never)}, ${kind}, ${req.rollbackTo ?? null},
-                  ${req.retryOf ?? null})`;
-        const events: DeployEvent[] = [];
-        const what = kind === "rollback"
-          ? `rollback of ${req.package} to ${req.version} (${req.rollbackTo})`
-          : `${req.package} ${req.version}`;
-        const retry = req.retryOf ? `, a retry of ${req.retryOf}` : "";
-        events.push(
-          await appendLog(
-            tx,
-            id,
-            "system",
-            `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`,
-          ),
-        );
-        const older = await tx<{ id: string }[]>`
-          select id from deployments
-          where package = ${req.package} and status = 'queued' and id <> ${id}
-          order by arrival`;
-        const superseded: DeploymentRow[] = [];
-        for (const o of older) {
-          await appendLog(tx, o.id, "system", `superseded by ${req.version} (${id})`)
-            .then((e) => events.push(e));
-          const changed = await changeDeployment(tx, o.id, ["queued"], {
-            status: "superseded",
-            supersededBy: id,
-            finishedAt: new Date(),
-            error: `superseded by ${req.package} ${req.version} before it started`,
-          });
-          if (changed) {
-            superseded.push(changed.row);
-            events.push(changed.event);
-          }
-        }
-        const created = await changeDeployment(tx, id, ["queued"], {});
-        events.push(created!.event);
-        return { outcome: "queued", deployment: created!.row, superseded, events } as EnqueueResult;
+        const [, found] = await Promise.all([
+          tx`select pg_advisory_xact_lock(hashtext(${`despacito.enqueue:${req.package}`}))`,
+          kind === "deploy" ? findLive(tx, req.package, req.version) : [],
+          limits.queueLimit !== undefined ? admit(tx, req.package, limits.queueLimit) : undefined,
+        ]);
+        if (found[0]) return liveOutcome(found[0]);
+        return await insertQueued(tx, req, kind);
       });
     } catch (e) {
       if (attempt < 2 && (e as { code?: string }).code === UNIQUE_VIOLATION) continue;
       throw e;
     }
   }
+}
+
+/** The new row and the supersession of older queued ones (under the package's lock). */
+async function insertQueued(tx: Tx, req: NewDeployment, kind: DeploymentKind) {
+  const id = crypto.randomUUID();
+  const what = kind === "rollback"
+    ? `rollback of ${req.package} to ${req.version} (${req.rollbackTo})`
+    : `${req.package} ${req.version}`;
+  const retry = req.retryOf ? `, a retry of ${req.retryOf}` : "";
+  const queuedLine = `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`;
+  const supersededLine = `superseded by ${req.version} (${id})`;
+  // seq 1: the "queued" line, seq 2: the queued status; a superseded row: its line, its status.
+  const [[created], older] = await Promise.all([
+    tx<DeploymentRow[]>`
+      insert into deployments (id, package, version, nix_store_path, flake_ref, status,
+                               trigger_kind, trigger_id, trigger_label, steps, kind,
+                               rollback_to, retry_of, seq)
+      values (${id}, ${req.package}, ${req.version}, ${req.nixStorePath}, ${req.flakeRef},
+              'queued', ${req.trigger.kind}, ${req.trigger.id}, ${req.trigger.label},
+              ${tx.json([] as never)}, ${kind}, ${req.rollbackTo ?? null},
+              ${req.retryOf ?? null}, 2)
+      returning ${tx(DEPLOYMENT_COLUMNS)}`,
+    tx<DeploymentRow[]>`
+      update deployments set status = 'superseded', superseded_by = ${id},
+        finished_at = now(), seq = seq + 2,
+        error = ${`superseded by ${req.package} ${req.version} before it started`}
+      where package = ${req.package} and status = 'queued' and id <> ${id}
+      returning ${tx(DEPLOYMENT_COLUMNS)}`,
+  ]);
+  older.sort((a, b) => Number(a.arrival) - Number(b.arrival));
+  const entries = [
+    { row: created, line: queuedLine },
+    ...older.map((row) => ({ row, line: supersededLine })),
+  ];
+  const logRows = entries.flatMap(({ row, line }) => [
+    { deployment_id: row.id, seq: row.seq - 1, stream: "system", line, data: null },
+    {
+      deployment_id: row.id,
+      seq: row.seq,
+      stream: "status",
+      line: row.status,
+      data: JSON.stringify({ ...deploymentJson(row), seq: row.seq }),
+    },
+  ]);
+  const stored = await tx<{ deploymentId: string; seq: number; at: Date }[]>`
+    insert into deployment_log (deployment_id, seq, stream, line, data)
+    select deployment_id, seq, stream, line, data::jsonb
+    from jsonb_to_recordset(${tx.json(logRows as never)})
+      as t(deployment_id uuid, seq bigint, stream text, line text, data text)
+    returning deployment_id, seq, at`;
+  const at = new Map(stored.map((r) => [`${r.deploymentId}/${r.seq}`, r.at]));
+  const events: DeployEvent[] = entries.flatMap(({ row, line }) => [
+    {
+      type: "log" as const,
+      deploymentId: row.id,
+      seq: row.seq - 1,
+      stream: "system" as const,
+      line,
+      at: at.get(`${row.id}/${row.seq - 1}`) ?? new Date(),
+    },
+    { type: "status" as const, deploymentId: row.id, seq: row.seq, deployment: row },
+  ]);
+  return { outcome: "queued", deployment: created, superseded: older, events } as EnqueueResult;
 }
 
 /**

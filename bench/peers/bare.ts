@@ -1,0 +1,115 @@
+/**
+ * The bare peer: Deno + Hono doing only what the request needs, no
+ * middleware, no logging, so despacito's overhead shows against it. One
+ * process serves every variant on its own path (bench/compare.ts picks):
+ *
+ *   GET  /        hello
+ *   POST /hmac    HMAC-SHA256 of the body checked against X-Hub-Signature-256, JSON parsed
+ *                 and validated, 202 with a JSON answer
+ *   POST /insert  the same + one INSERT (postgres.js pool of 10, despacito's default);
+ *                 ?unique=1 inserts into a table unique on (package, version): 409 on a repeat
+ *   GET  /select  one SELECT of 50 rows, as JSON
+ *
+ * Env: BENCH_SECRET (HMAC key), BENCH_PG_URI (optional; /insert and /select need it).
+ * Prints "listening <port>" once it accepts connections.
+ */
+
+import { Hono } from "hono";
+import postgres from "postgres";
+
+const enc = new TextEncoder();
+const secret = Deno.env.get("BENCH_SECRET") ?? "bench";
+const key = await crypto.subtle.importKey(
+  "raw",
+  enc.encode(secret),
+  { name: "HMAC", hash: "SHA-256" },
+  false,
+  ["verify"],
+);
+const pgUri = Deno.env.get("BENCH_PG_URI");
+const sql = pgUri ? postgres(pgUri, { max: 10, onnotice: () => {} }) : undefined;
+if (sql) {
+  await sql`create table if not exists bench_events (
+    id uuid primary key, package text not null, version text not null,
+    nix_store_path text, created_at timestamptz not null default now())`;
+  await sql`create index if not exists bench_events_created on bench_events (created_at)`;
+  await sql`create table if not exists bench_unique (
+    id uuid primary key, package text not null, version text not null,
+    created_at timestamptz not null default now(), unique (package, version))`;
+}
+
+function hexToBytes(hex: string): Uint8Array<ArrayBuffer> | undefined {
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+interface Payload {
+  package: string;
+  version: string;
+  nix_store_path: string;
+}
+
+/** The signed, valid payload, or an error response. */
+async function verified(
+  req: Request,
+): Promise<Payload | Response> {
+  const body = new Uint8Array(await req.arrayBuffer());
+  const sig = hexToBytes((req.headers.get("x-hub-signature-256") ?? "").replace(/^sha256=/, ""));
+  if (!sig || !(await crypto.subtle.verify("HMAC", key, sig, body))) {
+    return Response.json({ error: { code: "unauthenticated" } }, { status: 401 });
+  }
+  let v: Partial<Payload>;
+  try {
+    v = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return Response.json({ error: { code: "invalid_request" } }, { status: 400 });
+  }
+  if (
+    typeof v?.package !== "string" || typeof v.version !== "string" ||
+    typeof v.nix_store_path !== "string" || !/^\S{1,128}$/.test(v.version)
+  ) {
+    return Response.json({ error: { code: "invalid_request" } }, { status: 400 });
+  }
+  return v as Payload;
+}
+
+const app = new Hono();
+app.get("/", (c) => c.text("hello"));
+app.post("/hmac", async (c) => {
+  const p = await verified(c.req.raw);
+  if (p instanceof Response) return p;
+  return c.json({ status: "queued", package: p.package, version: p.version }, 202);
+});
+app.post("/insert", async (c) => {
+  const p = await verified(c.req.raw);
+  if (p instanceof Response) return p;
+  if (!sql) return c.json({ error: "no database" }, 503);
+  const id = crypto.randomUUID();
+  if (c.req.query("unique")) {
+    const rows = await sql`
+      insert into bench_unique (id, package, version) values (${id}, ${p.package}, ${p.version})
+      on conflict (package, version) do nothing returning id`;
+    if (rows.length === 0) return c.json({ status: "in_progress", package: p.package }, 409);
+  } else {
+    await sql`
+      insert into bench_events (id, package, version, nix_store_path)
+      values (${id}, ${p.package}, ${p.version}, ${p.nix_store_path})`;
+  }
+  return c.json({ status: "queued", package: p.package, version: p.version, id }, 202);
+});
+app.get("/select", async (c) => {
+  if (!sql) return c.json({ error: "no database" }, 503);
+  const rows = await sql`
+    select id, package, version, nix_store_path, created_at from bench_events
+    order by created_at desc limit 50`;
+  return c.json({ items: rows });
+});
+
+Deno.serve({
+  hostname: "127.0.0.1",
+  port: Number(Deno.env.get("BENCH_PORT") ?? 0),
+  // deno-lint-ignore no-console
+  onListen: ({ port }) => console.log(`listening ${port}`),
+}, app.fetch);
