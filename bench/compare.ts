@@ -328,7 +328,9 @@ async function wrk(url: string, script: string, connections = CONNECTIONS): Prom
   }).output();
   const text = new TextDecoder().decode(r.stdout);
   if (!r.success) throw new Error(`wrk ${url} failed: ${new TextDecoder().decode(r.stderr)}`);
-  if (Deno.env.get("BENCH_VERBOSE")) note(`wrk ${url}\n${text}${new TextDecoder().decode(r.stderr)}`);
+  if (Deno.env.get("BENCH_VERBOSE")) {
+    note(`wrk ${url}\n${text}${new TextDecoder().decode(r.stderr)}`);
+  }
   return parseWrk(text);
 }
 
@@ -412,7 +414,9 @@ async function createBlockingColmena(
       "#!/bin/sh",
       // A real colmena answers --version at once; the fake one is a Deno script (slow to start).
       `[ "$1" = --version ] && { echo "colmena 0.4.0 (bench)"; exit 0; }`,
-      `case " $* " in *" apply "*) while [ -e ${JSON.stringify(block)} ]; do sleep 0.2; done;; esac`,
+      `case " $* " in *" apply "*) while [ -e ${
+        JSON.stringify(block)
+      } ]; do sleep 0.2; done;; esac`,
       `exec ${JSON.stringify(fake.bin)} "$@"`,
       "",
     ].join("\n"),

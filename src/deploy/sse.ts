@@ -5,6 +5,11 @@
  * repeat-free: subscribe to the bus first, replay from Postgres, then send
  * live events whose seq follows the last one sent, refilling from Postgres
  * whenever a live event skips ahead. After a terminal status: `end`, close.
+ *
+ * Fan-out is cheap: a live event is turned into its SSE frame once, however
+ * many subscribers send it (the bus hands each the same object), and a
+ * subscriber waits on one Promise per wake-up with one heartbeat timer for
+ * its whole life.
  */
 
 import { streamSSE } from "hono/streaming";
@@ -19,25 +24,31 @@ const HEARTBEAT_MS = 15_000;
 
 interface Outgoing {
   seq: number;
-  event: "log" | "status";
-  data: unknown;
+  /** The whole SSE frame (event, data, id), as hono's writeSSE would write it. */
+  frame: string;
   terminal: boolean;
 }
+
+/** JSON.stringify never emits a line break, so the data is one `data:` line. */
+const frameOf = (event: string, data: unknown, seq: number) =>
+  `event: ${event}\ndata: ${JSON.stringify(data)}\nid: ${seq}\n\n`;
 
 function fromEntry(e: LogEntry): Outgoing {
   if (e.stream === "status") {
     const status = (e.data as { status?: DeploymentStatus } | null)?.status ?? e.line;
     return {
       seq: e.seq,
-      event: "status",
-      data: e.data,
+      frame: frameOf("status", e.data, e.seq),
       terminal: TERMINAL.has(status as DeploymentStatus),
     };
   }
   return {
     seq: e.seq,
-    event: "log",
-    data: { seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() },
+    frame: frameOf(
+      "log",
+      { seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() },
+      e.seq,
+    ),
     terminal: false,
   };
 }
@@ -46,15 +57,17 @@ function fromEvent(e: DeployEvent): Outgoing {
   if (e.type === "status") {
     return {
       seq: e.seq,
-      event: "status",
-      data: { ...deploymentJson(e.deployment), seq: e.seq },
+      frame: frameOf("status", { ...deploymentJson(e.deployment), seq: e.seq }, e.seq),
       terminal: TERMINAL.has(e.deployment.status),
     };
   }
   return {
     seq: e.seq,
-    event: "log",
-    data: { seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() },
+    frame: frameOf(
+      "log",
+      { seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() },
+      e.seq,
+    ),
     terminal: false,
   };
 }
@@ -62,6 +75,13 @@ function fromEvent(e: DeployEvent): Outgoing {
 export function sseRoute<P>(
   deps: { sql: Sql; bus: Bus<DeployEvent>; stopping: AbortSignal },
 ): RouteDef<P> {
+  // Every subscriber of a deployment gets the same event object from the bus: one frame for all.
+  const frames = new WeakMap<DeployEvent, Outgoing>();
+  const shared = (e: DeployEvent) => {
+    let o = frames.get(e);
+    if (!o) frames.set(e, o = fromEvent(e));
+    return o;
+  };
   return {
     method: "GET",
     path: "/api/deployments/:id/events",
@@ -78,24 +98,30 @@ export function sseRoute<P>(
 
       return streamSSE(c, async (stream) => {
         const pending: DeployEvent[] = [];
-        let notify: (() => void) | undefined;
+        let wake: (() => void) | undefined;
+        const notify = () => {
+          wake?.();
+          wake = undefined;
+        };
         const off = deps.bus.subscribe((e) => {
           if (e.deploymentId !== id) return;
           pending.push(e);
-          notify?.();
+          notify();
         });
         const closed = AbortSignal.any([c.req.raw.signal, deps.stopping]);
-        const onClose = () => notify?.();
-        closed.addEventListener("abort", onClose);
+        closed.addEventListener("abort", notify);
         let last = Number(raw);
         let ended = false;
+        let quiet = true;
+        // A comment line now and then keeps proxies from closing a quiet stream.
+        const heartbeat = setInterval(() => {
+          if (quiet && !ended && !closed.aborted) stream.write(": keepalive\n\n").catch(() => {});
+          quiet = true;
+        }, HEARTBEAT_MS);
         const send = async (o: Outgoing) => {
           if (o.seq <= last || ended) return;
-          await stream.writeSSE({
-            id: String(o.seq),
-            event: o.event,
-            data: JSON.stringify(o.data),
-          });
+          quiet = false;
+          await stream.write(o.frame);
           last = o.seq;
           if (o.terminal) {
             ended = true;
@@ -113,27 +139,20 @@ export function sseRoute<P>(
           await replay();
           while (!ended && !closed.aborted) {
             if (pending.length === 0) {
-              await new Promise<void>((resolve) => {
-                const t = setTimeout(resolve, HEARTBEAT_MS);
-                notify = () => {
-                  clearTimeout(t);
-                  resolve();
-                };
-              });
-              notify = undefined;
-              if (pending.length === 0 && !closed.aborted) await stream.write(": keepalive\n\n");
+              await new Promise<void>((resolve) => wake = resolve);
               continue;
             }
             for (const e of pending.splice(0)) {
               if (e.seq <= last) continue;
               // Something was published out of order or before we subscribed: fill from the record.
               if (e.seq > last + 1) await replay();
-              await send(fromEvent(e));
+              await send(shared(e));
             }
           }
         } finally {
+          clearInterval(heartbeat);
           off();
-          closed.removeEventListener("abort", onClose);
+          closed.removeEventListener("abort", notify);
         }
       });
     },

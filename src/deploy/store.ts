@@ -127,6 +127,38 @@ export async function appendLog(
 }
 
 /**
+ * Appends several lines in one statement: the deployment's seq moves by
+ * their number and they take the numbers in between, in order, so the
+ * sequence stays gap-free. Atomic: on failure nothing was stored and the
+ * whole batch may be retried.
+ */
+export async function appendLogs(
+  sql: Sql | Tx,
+  id: string,
+  lines: readonly { stream: LogStream; line: string }[],
+): Promise<DeployEvent[]> {
+  const n = lines.length;
+  if (n === 0) return [];
+  const rows = await sql<{ seq: number; at: Date }[]>`
+    with s as (update deployments set seq = seq + ${n} where id = ${id} returning seq)
+    insert into deployment_log (deployment_id, seq, stream, line)
+    select ${id}, s.seq - ${n} + t.n, t.stream, t.line
+    from s, unnest(${lines.map((l) => l.stream)}::text[], ${lines.map((l) => l.line)}::text[])
+      with ordinality as t(stream, line, n)
+    returning seq, at`;
+  if (rows.length !== n) throw new Error(`deployment ${id} does not exist`);
+  rows.sort((a, b) => a.seq - b.seq);
+  return rows.map((r, i) => ({
+    type: "log",
+    deploymentId: id,
+    seq: r.seq,
+    stream: lines[i].stream,
+    line: lines[i].line,
+    at: r.at,
+  }));
+}
+
+/**
  * Applies `patch` to the deployment if its status is one of `from`, records
  * the status event, and returns the new row; or undefined when the
  * deployment was not in one of those states.
@@ -225,7 +257,8 @@ async function insertQueued(tx: Tx, req: NewDeployment, kind: DeploymentKind) {
     ? `rollback of ${req.package} to ${req.version} (${req.rollbackTo})`
     : `${req.package} ${req.version}`;
   const retry = req.retryOf ? `, a retry of ${req.retryOf}` : "";
-  const queuedLine = `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`;
+  const queuedLine =
+    `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`;
   const supersededLine = `superseded by ${req.version} (${id})`;
   // seq 1: the "queued" line, seq 2: the queued status; a superseded row: its line, its status.
   const [[created], older] = await Promise.all([
