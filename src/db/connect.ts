@@ -102,7 +102,10 @@ async function openEmbedded(dataDir: string, log: Logger): Promise<Database> {
     throw new DatabaseInUseError(dbDir);
   }
 
-  const db = await PGlite.create(dbDir);
+  // PostgreSQL's default 128 MB of shared buffers are allocated inside PGlite's WASM memory and
+  // touched at start: idle RSS 280 MB against 160 MB with 16 MB, plenty for despacito's tables
+  // (measurements: bench/README.md, "PGlite memory").
+  const db = await PGlite.create(dbDir, { postgresqlconf: ["shared_buffers = 16MB"] });
   const server = new PGLiteSocketServer({ db, path: socketPath });
   await server.start();
   // PGlite serves one connection at a time, so the pool has exactly one.
