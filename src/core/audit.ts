@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = [
   "repository.secret_rotated",
   "deployment.requested",
   "deployment.cancelled",
+  "deployment.promoted",
   "server_key.rotated",
   "state.imported",
 ] as const;
