@@ -21,6 +21,10 @@ export const AUDIT_ACTIONS = [
   "repository.secret_rotated",
   "deployment.requested",
   "deployment.cancelled",
+  "deployment.retried",
+  "deployment.rolled_back",
+  "package.held",
+  "package.released",
   "server_key.rotated",
   "state.imported",
 ] as const;
