@@ -133,6 +133,14 @@ notifications:
         schema("get", "/api/deployments/{id}", 200, held.d);
         await checkRead("/api/packages");
         await checkRead("/api/nodes");
+        // The state export shows the hold (import refuses it: tests/ops_state_test.ts).
+        const exported = await (await env.fetch("/api/state/export")).text();
+        assert.match(
+          exported,
+          new RegExp(
+            `holds:\\n  - package: webapp\\n    deployment_id: ${held.d.id}\\n    reason: `,
+          ),
+        );
         // Recorded once the final status is out, which the webhook's answer may precede.
         await env.waitFor(async () => (await audit(env, "package.held")).length === 1);
         const [heldRow] = await audit(env, "package.held");
