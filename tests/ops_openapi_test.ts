@@ -75,6 +75,8 @@ Deno.test("GET /api/openapi.json is valid OpenAPI 3.1 covering every route, and 
       ["/api/me", "/api/me"],
       ["/api/auth/methods", "/api/auth/methods"],
       ["/api/oidc/providers", "/api/oidc/providers"],
+      ["/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server"],
+      ["/api/cli-sessions", "/api/cli-sessions"],
       ["/api/repositories", "/api/repositories"],
       ["/api/deployments", "/api/deployments"],
       ["/api/packages", "/api/packages"],

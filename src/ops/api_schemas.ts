@@ -20,6 +20,8 @@ export interface RouteSchema {
   query?: QueryParam[];
   /** JSON request body. */
   body?: Schema;
+  /** Form request body (application/x-www-form-urlencoded: OAuth's endpoints). */
+  form?: Schema;
   /** Success responses by status; "text" and "sse" bodies are not JSON. */
   responses: Record<
     string,
@@ -201,6 +203,80 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     responses: { 200: obj({ user: obj({ id: str, username: nstr }) }, ["user"]) },
   },
   "POST /auth/logout": { responses: { 204: "empty" } },
+  "GET /.well-known/oauth-authorization-server": {
+    responses: {
+      200: obj({
+        issuer: str,
+        authorization_endpoint: str,
+        token_endpoint: str,
+        revocation_endpoint: str,
+        response_types_supported: arr(str),
+        grant_types_supported: arr(str),
+        code_challenge_methods_supported: arr(str),
+        token_endpoint_auth_methods_supported: arr(str),
+        revocation_endpoint_auth_methods_supported: arr(str),
+      }),
+    },
+  },
+  "GET /oauth/authorize": {
+    query: ["response_type", "client_id", "redirect_uri", "state", "code_challenge"].map((n) =>
+      q(n, "OAuth 2.1 authorization request (PKCE S256, loopback redirect_uri)")
+    ).concat([q("code_challenge_method", "S256", { const: "S256" })]),
+    responses: { 200: "html", 302: "redirect", 303: "redirect" },
+  },
+  "GET /oauth/consent.css": { responses: { 200: "asset" } },
+  "POST /oauth/authorize": {
+    form: obj({
+      response_type: str,
+      client_id: str,
+      redirect_uri: str,
+      state: str,
+      code_challenge: str,
+      code_challenge_method: { const: "S256" },
+      decision: { enum: ["allow", "deny"] },
+    }),
+    responses: { 303: "redirect" },
+  },
+  "POST /oauth/token": {
+    form: obj({
+      grant_type: { enum: ["authorization_code", "refresh_token"] },
+      client_id: str,
+      code: str,
+      redirect_uri: str,
+      code_verifier: str,
+      refresh_token: str,
+    }, ["grant_type", "client_id"]),
+    responses: {
+      200: obj({
+        access_token: str,
+        token_type: { const: "Bearer" },
+        expires_in: int,
+        refresh_token: str,
+      }),
+    },
+  },
+  "POST /oauth/revoke": {
+    form: obj({ token: str, token_type_hint: str, client_id: str }, ["token", "client_id"]),
+    responses: { 200: "empty" },
+  },
+  "GET /api/cli-sessions": {
+    responses: {
+      200: obj({
+        cli_sessions: arr(obj({
+          id: str,
+          client_id: str,
+          client_name: str,
+          created_at: time,
+          last_used_at: time,
+          expires_at: time,
+          client_address: nstr,
+          user_agent: nstr,
+          current: bool,
+        })),
+      }),
+    },
+  },
+  "DELETE /api/cli-sessions/:id": { responses: { 204: "empty" } },
   "POST /api/repositories": {
     body: obj({
       forge_url: str,
