@@ -25,6 +25,10 @@ export const AUDIT_ACTIONS = [
   "deployment.requested",
   "deployment.cancelled",
   "deployment.promoted",
+  "deployment.retried",
+  "deployment.rolled_back",
+  "package.held",
+  "package.released",
   "server_key.rotated",
   "state.imported",
 ] as const;

@@ -245,7 +245,15 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         const row = await requireDeployment(sql, c.req.param("id") ?? "");
         const principal = c.get("principal");
         if (!mayDeploy(principal, row.package)) throw forbidden(row.package);
-        return queuedAnswer(c, await service.retry(row, triggerOf(principal)));
+        const r = await service.retry(row, triggerOf(principal));
+        if (r.outcome === "queued") {
+          await deps.audit(c, {
+            action: "deployment.retried",
+            target: `deployment:${r.deployment.id}`,
+            details: { package: row.package, version: row.version, retry_of: row.id },
+          });
+        }
+        return queuedAnswer(c, r);
       },
     },
     {
@@ -264,7 +272,15 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         if (typeof to !== "string" || !isUuid(to)) {
           throw invalidRequest([{ field: "deployment_id", message: "required, a deployment id" }]);
         }
-        return queuedAnswer(c, await service.rollback(pkg, to, triggerOf(principal)));
+        const r = await service.rollback(pkg, to, triggerOf(principal));
+        if (r.outcome === "queued") {
+          await deps.audit(c, {
+            action: "deployment.rolled_back",
+            target: `deployment:${r.deployment.id}`,
+            details: { package: pkg, version: r.deployment.version, rollback_to: to },
+          });
+        }
+        return queuedAnswer(c, r);
       },
     },
     {
@@ -278,6 +294,11 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         if (bad) throw invalidRequest([{ field: "name", message: bad }]);
         if (!mayDeploy(c.get("principal"), pkg)) throw forbidden(pkg);
         const hold = await service.release(pkg);
+        await deps.audit(c, {
+          action: "package.released",
+          target: `package:${pkg}`,
+          details: { held_by: hold.deploymentId, reason: hold.reason },
+        });
         return c.json({
           status: "released",
           package: pkg,
