@@ -87,6 +87,7 @@ export const COMPONENTS: Record<string, Schema> = {
     rollback_to: nstr,
     retry_of: nstr,
     targets: nstr,
+    awaiting_promotion: nstr,
     checks: arr(obj({
       name: str,
       kind: { enum: ["http", "command"] },
@@ -109,6 +110,23 @@ export const COMPONENTS: Record<string, Schema> = {
     },
   }),
   NodeOutcome: obj({ node: str, status: str }),
+  /** GET /api/nodes and POST /api/nodes/refresh. */
+  Nodes: obj({
+    nodes: arr(obj({
+      node: str,
+      tags: arr(str),
+      commit: nstr,
+      deployment_id: nstr,
+      activated_at: ntime,
+      outcome: { enum: ["activated", "rolled_back", "failed", "rollback_failed", "observed"] },
+      packages: { type: "object", additionalProperties: str },
+      expected_system: nstr,
+      running_system: nstr,
+      drift: { type: ["boolean", "null"] },
+      reachable: { type: ["boolean", "null"] },
+      checked_at: ntime,
+    })),
+  }),
   WebhookAnswer: obj({ status: str, package: str, version: str, deployment_id: str }),
   /** POST /api/deployments/:id/retry and /api/packages/:name/rollback: queued, or the live one. */
   QueuedAnswer: obj({
@@ -346,18 +364,11 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
       200: obj({ status: { const: "released" }, package: str, held_by: str, reason: str }),
     },
   },
-  "GET /api/nodes": {
+  "GET /api/nodes": { responses: { 200: ref("Nodes") } },
+  "POST /api/nodes/refresh": { responses: { 200: ref("Nodes") } },
+  "POST /api/deployments/:id/promote": {
     responses: {
-      200: obj({
-        nodes: arr(obj({
-          node: str,
-          commit: nstr,
-          deployment_id: nstr,
-          activated_at: ntime,
-          outcome: { enum: ["activated", "rolled_back", "failed", "rollback_failed"] },
-          packages: { type: "object", additionalProperties: str },
-        })),
-      }),
+      202: obj({ status: { const: "promoting" }, deployment_id: str }),
     },
   },
   "GET /api/packages": {
