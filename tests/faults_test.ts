@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { type DeployEnv, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { startCluster } from "./_harness/postgres.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 const hook = (env: DeployEnv, version: string, tag: string, pkg = "webapp", query = "") =>
   env.webhook({

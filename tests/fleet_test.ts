@@ -17,7 +17,7 @@ import {
   withDeployEnv,
 } from "./_harness/deploy_env.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 const FLEET = { alpha: ["canary", "web"], beta: ["web"] };
 
 const hook = (env: DeployEnv, version: string, query = "") =>
