@@ -155,6 +155,10 @@ export function Dialog(
 export function ConfirmDialog(props: {
   title: string;
   confirm: string;
+  /** The button that closes without doing anything; never "Cancel" next to "Cancel deployment". */
+  dismiss?: string;
+  /** The confirm button is not a destructive one. */
+  plain?: boolean;
   children: ComponentChildren;
   onConfirm: () => Promise<void>;
   onClose: () => void;
@@ -166,10 +170,10 @@ export function ConfirmDialog(props: {
       {props.children}
       <ErrorNote message={error.value} />
       <div class="actions">
-        <button type="button" onClick={props.onClose}>Cancel</button>
+        <button type="button" onClick={props.onClose}>{props.dismiss ?? "Cancel"}</button>
         <button
           type="button"
-          class="danger"
+          class={props.plain ? "primary" : "danger"}
           disabled={busy.value}
           onClick={async () => {
             busy.value = true;

@@ -19,6 +19,28 @@ export interface Step {
   status: "running" | "ok" | "failed" | "skipped";
 }
 
+/** One post-activation check as it ran. */
+export interface CheckRecord {
+  name: string;
+  kind: "http" | "command";
+  /** The URL, or the argv and the nodes it ran on. */
+  target: string;
+  attempts: number;
+  result: "passed" | "failed";
+  duration_ms: number;
+  message: string | null;
+  /** command checks: each node's result. */
+  nodes?: { node: string; result: "passed" | "failed"; message: string | null }[];
+}
+
+/** The fleet rollback after a failure: which nodes went back, and how that went. */
+export interface RollbackRecord {
+  status: "ok" | "failed" | "skipped";
+  commit_sha: string | null;
+  nodes: NodeOutcome[];
+  message: string | null;
+}
+
 export interface NodeOutcome {
   node: string;
   status: "succeeded" | "failed" | "unknown";
@@ -44,12 +66,24 @@ export interface Deployment {
   previous_locked_rev: string | null;
   nodes?: NodeOutcome[];
   error: string | null;
-  /** "failure": colmena failed; "error": despacito could not run it. */
+  /** "failure": the fleet or a check said no; "error": despacito could not do its part. */
   failure_kind?: "failure" | "error" | null;
+  /** Machine-readable: activation_failed, check_failed, version_mismatch, cancelled, … */
+  failure_code?: string | null;
   exit_code: number | null;
   superseded_by: string | null;
   /** A cancel was asked for and the run is being stopped. */
   cancel_requested?: boolean;
+  /** "rollback": asked for with POST /api/packages/:name/rollback. */
+  kind?: "deploy" | "rollback";
+  /** The earlier deployment a rollback goes back to. */
+  rollback_to?: string | null;
+  /** The deployment this one repeats (POST /api/deployments/:id/retry). */
+  retry_of?: string | null;
+  /** colmena's --on selection, when the package has one. */
+  targets?: string | null;
+  checks?: CheckRecord[];
+  rollback?: RollbackRecord | null;
   seq?: number;
 }
 
@@ -69,6 +103,24 @@ export interface Package {
   last_status: DeploymentStatus | null;
   /** The package's newest deployment, whatever its status. */
   last_deployment_id?: string | null;
+  /** Set after a failed rollback (or on_failure: hold): no deployment runs until released. */
+  held?: { deployment_id: string; reason: string; held_at: string } | null;
+}
+
+/** What one node runs, as GET /api/nodes reports it. */
+export interface FleetNode {
+  node: string;
+  commit: string | null;
+  deployment_id: string | null;
+  activated_at: string | null;
+  outcome: "activated" | "rolled_back" | "failed" | "rollback_failed";
+  packages: Record<string, string>;
+}
+
+/** What POST /api/deployments/:id/retry and POST /api/packages/:name/rollback answer. */
+export interface Queued {
+  status: string;
+  deployment_id: string;
 }
 
 export interface Token {

@@ -2,7 +2,9 @@
  * One deployment: what was asked and by whom, step timings, per-node
  * outcome, the deploy commit, and the log — live over SSE while it runs
  * (resuming without gaps or duplicates, see log_stream.ts), the stored log
- * once it is done. Cancel while it is queued or running.
+ * once it is done. Cancel while it is queued or running; retry one that
+ * failed, was cancelled or interrupted; roll back to one that deployed;
+ * release the package when this deployment left it held.
  */
 
 import { useEffect } from "preact/hooks";
@@ -11,7 +13,9 @@ import { api, describeError } from "../api.ts";
 import { Badge, ConfirmDialog, ErrorNote, Loading } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
-import { Nodes, Request, Steps } from "./deployment_facts.tsx";
+import { Checks, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
+import { ReleaseButton, RETRYABLE, RetryButton, RollbackButton } from "./deployment_actions.tsx";
+import { useLoad } from "../load.ts";
 import { LogView } from "./log_view.tsx";
 import { StatusPosts } from "./status_posts.tsx";
 import { Notifications } from "./notifications.tsx";
@@ -100,12 +104,17 @@ export function DeploymentView({ id }: { id: string }) {
           </button>
         )}
         {active && d.cancel_requested && <span class="muted" role="status">cancelling…</span>}
+        {RETRYABLE.includes(d.status) && <RetryButton d={d} />}
+        {d.status === "deployed" && <RollbackButton d={d} />}
       </div>
       <ErrorNote message={error.value} />
       {d.error && <p class="error" role="status">{d.error}</p>}
+      {!active && d.status !== "deployed" && <HeldNote d={d} />}
       <Request d={d} />
       <Steps d={d} />
       {d.nodes && d.nodes.length > 0 && <Nodes d={d} />}
+      <Checks d={d} />
+      <Rollback d={d} />
       {d.triggered_by?.kind === "forge" && <StatusPosts d={d} />}
       <Notifications d={d} />
       <section aria-labelledby="log-title">
@@ -119,6 +128,7 @@ export function DeploymentView({ id }: { id: string }) {
         <ConfirmDialog
           title="Cancel this deployment?"
           confirm="Cancel deployment"
+          dismiss="Keep it running"
           onClose={() => (confirming.value = false)}
           onConfirm={async () => {
             await api.cancel(d.id);
@@ -127,12 +137,27 @@ export function DeploymentView({ id }: { id: string }) {
         >
           <p>
             {d.package} {d.version}{" "}
-            will stop; a running colmena is interrupted and the flake repository goes back to its
-            last good commit.
+            will stop: a queued one never runs; a running one has its git, nix or colmena process
+            stopped, the lock change is reverted by a new commit, and every node that may already
+            run the new version is activated again at the restored lock.
           </p>
         </ConfirmDialog>
       )}
     </>
+  );
+}
+
+/** This deployment left its package held: say so, and offer the release. */
+function HeldNote({ d }: { d: Deployment }) {
+  const packages = useLoad(api.packages, `${d.id} ${d.status}`);
+  const held = packages.data.value?.packages.find((p) => p.name === d.package)?.held;
+  if (!held || held.deployment_id !== d.id) return null;
+  return (
+    <p class="held" role="status">
+      <Badge status="held" /> {d.package} is held: no deployment of it runs until it is released.
+      {" "}
+      <ReleaseButton pkg={d.package} held={held} onDone={packages.reload} />
+    </p>
   );
 }
 

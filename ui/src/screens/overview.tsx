@@ -4,6 +4,7 @@ import { api } from "../api.ts";
 import { Badge, ErrorNote, Link, Loading, Short, Table, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
 import type { Deployment } from "../types.ts";
+import { ReleaseButton } from "./deployment_actions.tsx";
 
 export function Overview() {
   const packages = useLoad(api.packages, "packages", 5000);
@@ -65,6 +66,13 @@ export function Overview() {
                 </td>
                 <td data-label="Status">
                   <Badge status={p.last_status} />
+                  {p.held && (
+                    <div class="held">
+                      <Badge status="held" />{" "}
+                      <Link href={`/deployments/${p.held.deployment_id}`}>why</Link>{" "}
+                      <ReleaseButton pkg={p.name} held={p.held} onDone={packages.reload} />
+                    </div>
+                  )}
                 </td>
                 <td data-label="Locked rev">
                   <Short value={p.locked_rev} />
