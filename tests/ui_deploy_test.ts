@@ -197,8 +197,12 @@ Deno.test(
             await row.locator(`code[title="${await deploy.flake.lockedRev("webapp")}"]`).waitFor();
             await row.locator(`code[title="${STORE_PATH}"]`, { hasText: "01234567…-webapp-1.1.0" })
               .waitFor();
-            // Its badge: the newest deployment of the package (1.4.0, waiting).
-            await row.locator(".badge", { hasText: "queued" }).waitFor();
+            // Running now (1.2.0, linked) apart from the latest request (1.4.0, waiting).
+            await row.locator('td[data-label="Running now"]', { hasText: /^1\.2\.0\s*since/ })
+              .waitFor();
+            const latest = row.locator('td[data-label="Latest request"]');
+            await latest.getByRole("link", { name: "1.4.0", exact: true }).waitFor();
+            await latest.locator(".badge", { hasText: "queued" }).waitFor();
             await page.locator("tr", { hasText: "api" }).getByText("never deployed").waitFor();
             await screenshot(page, `overview-queue-${mode.name}`);
             await context.close();
@@ -218,6 +222,7 @@ Deno.test(
           assert.ok(d.revert_sha, "the deploy commit was reverted");
           await page.locator(`code[title="${d.revert_sha}"]`).waitFor();
           await page.getByText("Reverted by").waitFor();
+          await page.locator("main > p.error strong", { hasText: "Cancelled." }).waitFor();
           // The stopped step was cancelled, not a red failure; the revert is a step of its own.
           const steps = await page.locator("#steps-title + .table-wrap tbody tr").allInnerTexts();
           assert.deepEqual(

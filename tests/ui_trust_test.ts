@@ -143,7 +143,10 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
       assert.equal(d.rollback.status, "failed");
       await page.goto(`/deployments/${bad}`);
       await page.getByRole("heading", { name: "webapp 1.3.0" }).waitFor();
-      await page.locator("main > p.error", { hasText: d.error }).waitFor();
+      // The banner: what went wrong in a word (failure_code), then the server's sentence.
+      assert.equal(d.failure_code, "activation_failed");
+      const banner = page.locator("main > p.error", { hasText: d.error });
+      assert.equal(await banner.locator("strong").innerText(), "Activation failed.");
       assert.deepEqual(await stepsShown(page), [
         "queued ok",
         "preflight ok",

@@ -108,7 +108,11 @@ export function DeploymentView({ id }: { id: string }) {
         {d.status === "deployed" && <RollbackButton d={d} />}
       </div>
       <ErrorNote message={error.value} />
-      {d.error && <p class="error" role="status">{d.error}</p>}
+      {d.error && (
+        <p class="error" role="status">
+          <strong>{failureTitle(d)}</strong> {d.error}
+        </p>
+      )}
       {!active && d.status !== "deployed" && <HeldNote d={d} />}
       <Request d={d} />
       <Steps d={d} />
@@ -145,6 +149,30 @@ export function DeploymentView({ id }: { id: string }) {
       )}
     </>
   );
+}
+
+const FAILURES: Record<string, string> = {
+  activation_failed: "Activation failed.",
+  activation_timeout: "Activation timed out.",
+  check_failed: "A check failed.",
+  version_mismatch: "The version does not name the locked revision.",
+  nix_failed: "nix failed.",
+  flake_dirty: "The flake repository is not clean.",
+  tools_unusable: "git, nix or colmena cannot run.",
+  package_held: "The package is held.",
+  cancelled: "Cancelled.",
+  interrupted: "Interrupted.",
+};
+
+/**
+ * The banner's headline, from the machine-readable failure_code; the server's
+ * `error` after it already names the failing nodes and the first real error line.
+ */
+function failureTitle(d: Deployment): string {
+  const code = d.failure_code;
+  if (!code) return "";
+  return FAILURES[code] ??
+    (d.failure_kind === "error" ? "despacito could not do its part." : "It failed.");
 }
 
 /** This deployment left its package held: say so, and offer the release. */
