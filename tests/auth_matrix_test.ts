@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { buildAreas } from "../src/areas.ts";
 import { createSession } from "../src/auth/sessions.ts";
 import { createToken, revokeToken } from "../src/auth/tokens.ts";
-import { createLocalUser } from "../src/auth/users.ts";
+import { createLocalUser, setDisabled } from "../src/auth/users.ts";
+import { createCode, exchangeCode, revokeByToken, s256 } from "../src/auth/oauth_store.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { openDatabase } from "../src/db/connect.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
@@ -64,6 +65,8 @@ const EXPECTED: Record<string, Decision> = {
   "POST /api/packages/:name/rollback": { access: "authenticated" },
   "POST /api/packages/:name/release": { access: "authenticated" },
   "GET /api/nodes": { access: "authenticated" },
+  "POST /api/nodes/refresh": { access: "authenticated" },
+  "POST /api/deployments/:id/promote": { access: "authenticated" },
   "GET /api/packages": { access: "authenticated" },
   "GET /metrics": { access: "token" },
   "GET /api/health/load": { access: "public" },
@@ -72,6 +75,14 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/state/export": { access: "manage" },
   "GET /api/deployments/:id/notifications": { access: "authenticated" },
   "GET /api/openapi.json": { access: "public" },
+  "GET /.well-known/oauth-authorization-server": { access: "public" },
+  "GET /oauth/authorize": { access: "public" },
+  "GET /oauth/consent.css": { access: "public" },
+  "POST /oauth/authorize": { access: "public", selfCsrf: true },
+  "POST /oauth/token": { access: "public" },
+  "POST /oauth/revoke": { access: "public" },
+  "GET /api/cli-sessions": { access: "authenticated" },
+  "DELETE /api/cli-sessions/:id": { access: "manage" },
 };
 
 const ACCESS_KINDS: Access[] = [
@@ -93,6 +104,9 @@ const SCENARIOS = [
   "scoped token",
   "valid session",
   "session without CSRF proof",
+  "CLI access token",
+  "revoked CLI access token",
+  "CLI access token of a disabled user",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 type Outcome = "allowed" | 401 | 403;
@@ -104,12 +118,18 @@ function expectedOutcome(d: Decision, method: Method, scenario: Scenario): Outco
     case "signed":
       return d.selfCsrf && write && scenario === "session without CSRF proof" ? 403 : "allowed";
     case "token":
-      return scenario === "valid token" || scenario === "scoped token" ? "allowed" : 401;
+      // A CLI access token is a bearer too: `despacito deploy` posts to the webhook as its user.
+      return scenario === "valid token" || scenario === "scoped token" ||
+          scenario === "CLI access token"
+        ? "allowed"
+        : 401;
     case "authenticated":
     case "manage":
     case "bootstrap": // bootstrap is closed here: tokens exist
       if (scenario === "scoped token") return d.access === "authenticated" ? "allowed" : 403;
       if (scenario === "valid token" || scenario === "valid session") return "allowed";
+      // Acts as its user's session, without CSRF proof: no cookie is involved.
+      if (scenario === "CLI access token") return "allowed";
       if (scenario === "session without CSRF proof") return write ? 403 : "allowed";
       return 401;
   }
@@ -197,6 +217,31 @@ Deno.test("auth matrix: every route × every credential gets its declared access
       const s = await createSession(db.sql, { userId: user.id, maxAgeMs: 3_600_000 });
       return `__Host-despacito_session=${s.token}`;
     };
+    // CLI access tokens through the real code exchange (PKCE) of the store.
+    const cliToken = async (username: string) => {
+      const u = await createLocalUser(db.sql, username, "!unusable");
+      const verifier = "v".repeat(43);
+      const code = await createCode(db.sql, {
+        clientId: "despacito-cli",
+        userId: u.id,
+        redirectUri: "http://127.0.0.1:1/cb",
+        codeChallenge: await s256(verifier),
+        ttlMs: 60_000,
+      });
+      const r = await exchangeCode(db.sql, {
+        code,
+        clientId: "despacito-cli",
+        redirectUri: "http://127.0.0.1:1/cb",
+        codeVerifier: verifier,
+      }, { accessMs: 3_600_000, refreshMs: 86_400_000 });
+      assert.ok(r.ok);
+      return { user: u, tokens: r.tokens };
+    };
+    const cli = (await cliToken("matrix-cli")).tokens.accessToken;
+    const revokedCli = (await cliToken("matrix-cli-revoked")).tokens;
+    await revokeByToken(db.sql, revokedCli.refreshToken, "despacito-cli");
+    const disabledCli = await cliToken("matrix-cli-disabled");
+    await setDisabled(db.sql, disabledCli.user.id, true);
     const headersFor = async (scenario: Scenario): Promise<Record<string, string>> => {
       switch (scenario) {
         case "no credentials":
@@ -215,6 +260,12 @@ Deno.test("auth matrix: every route × every credential gets its declared access
           return { cookie: await sessionCookie(), "sec-fetch-site": "same-origin", origin };
         case "session without CSRF proof":
           return { cookie: await sessionCookie() };
+        case "CLI access token":
+          return { authorization: `Bearer ${cli}` };
+        case "revoked CLI access token":
+          return { authorization: `Bearer ${revokedCli.accessToken}` };
+        case "CLI access token of a disabled user":
+          return { authorization: `Bearer ${disabledCli.tokens.accessToken}` };
       }
     };
 

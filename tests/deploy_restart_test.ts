@@ -17,6 +17,15 @@ Deno.test(
         "?wait=false",
       ))
         .json();
+      await env.colmena.waitFor((r) => r.length === 1, "colmena to start");
+      assert.equal((await env.flake.log())[0], "deploy webapp 1.1.0");
+      // Parked (printing nothing more), as a colmena waiting on ssh would be: a process still
+      // writing to its dead parent's pipe would end by itself.
+      await env.waitFor(async () =>
+        (await (await env.fetch(`/api/deployments/${first.deployment_id}/log`)).text())
+          .includes("hanging")
+      );
+      // Queued behind the running one (a request arriving earlier would supersede the first).
       const second = await (await env.webhook({
         package: "webapp",
         version: "1.2.0",
@@ -24,8 +33,6 @@ Deno.test(
         flake_ref: `${env.webapp.url}?ref=refs/tags/v1.2.0`,
       }, "?wait=false")).json();
       assert.equal(second.status, "queued");
-      await env.colmena.waitFor((r) => r.length === 1, "colmena to start");
-      assert.equal((await env.flake.log())[0], "deploy webapp 1.1.0");
 
       await env.killServer();
       // colmena runs in its own session: it outlives despacito, as it would without systemd.

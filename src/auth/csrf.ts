@@ -28,11 +28,12 @@ export function isStateChanging(method: string): boolean {
 export function checkCsrf(
   req: CsrfRequest,
   expectedOrigin: string,
-  options: { requireProof?: boolean } = {},
+  options: { requireProof?: boolean; form?: boolean } = {},
 ): void {
   if (!isStateChanging(req.method)) return;
   const type = (req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (type !== "application/json") {
+  // `form`: an HTML form of our own (the CLI's consent page); only the origin proof counts there.
+  if (!options.form && type !== "application/json") {
     throw refuse("Content-Type must be application/json");
   }
   const site = req.header("sec-fetch-site");

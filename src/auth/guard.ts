@@ -4,7 +4,9 @@
  * cookie (bearer first: a bad Authorization header is refused even with a
  * good cookie), refuses what the route does not allow, and checks CSRF on
  * cookie-authenticated state-changing requests. `token` routes (the
- * webhook) never look at cookies. Handlers read c.get("principal").
+ * webhook) never look at cookies. A bearer is an API token or a CLI access
+ * token (`despacito login`), which acts as its user's session without CSRF
+ * checks (no cookie is involved). Handlers read c.get("principal").
  */
 
 import type { MiddlewareHandler } from "hono";
@@ -13,6 +15,7 @@ import { DomainError } from "../core/errors.ts";
 import type { Access, AppContext, RouteEnv } from "../http/types.ts";
 import { checkCsrf } from "./csrf.ts";
 import type { Principal } from "./principal.ts";
+import { looksLikeCliToken, verifyAccessToken } from "./oauth_store.ts";
 import { noTokensYet, verifyToken } from "./tokens.ts";
 
 export interface GuardDeps {
@@ -37,6 +40,7 @@ export async function bearerPrincipal(c: AppContext, sql: Sql): Promise<Principa
   if (header === undefined) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthenticated("Authorization must be `Bearer <token>`");
+  if (looksLikeCliToken(m[1])) return await cliPrincipal(c, sql, m[1]);
   const check = await verifyToken(sql, m[1]);
   if (!check.ok) {
     c.get("log").info("bearer token refused", {
@@ -58,6 +62,20 @@ export async function bearerPrincipal(c: AppContext, sql: Sql): Promise<Principa
   };
 }
 
+/** A `despacito login` access token: the signed-in user, as with a session (no cookie, no CSRF). */
+async function cliPrincipal(c: AppContext, sql: Sql, raw: string): Promise<Principal> {
+  const check = await verifyAccessToken(sql, raw);
+  if (check.ok) return check.principal;
+  c.get("log").info("CLI access token refused", {
+    component: "auth",
+    reason: check.reason,
+    grant_id: check.grantId,
+  });
+  throw unauthenticated(
+    check.reason === "expired" ? "access token expired" : "invalid or revoked access token",
+  );
+}
+
 export function accessGuard(
   access: Access,
   deps: GuardDeps,
@@ -74,7 +92,7 @@ export function accessGuard(
 
     const principal = bearer ?? (await deps.sessionPrincipal?.(c));
     if (principal) {
-      if (principal.kind === "session") {
+      if (principal.kind === "session" && !bearer) {
         checkCsrf(c.req, deps.publicOrigin ?? new URL(c.req.url).origin);
       }
       if ((access === "manage" || access === "bootstrap") && isScopedToken(principal)) {

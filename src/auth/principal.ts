@@ -17,10 +17,24 @@ export interface SessionPrincipal {
   kind: "session";
   /** The user's identity; the account's dates stay in UserRecord. */
   user: Pick<UserRecord, "id" | "issuer" | "subject" | "username" | "email" | "displayName">;
-  session: { id: string };
+  /**
+   * A browser session, or with `cli` a CLI sign-in (an OAuth grant) whose
+   * access token came as a bearer: no cookie, so no CSRF check.
+   */
+  session: { id: string; cli?: true };
 }
 
 export type Principal = TokenPrincipal | SessionPrincipal;
+
+/** The user of a session principal from a row joined with users (`user_id as userId`). */
+export function sessionUser(
+  row: Pick<UserRecord, "issuer" | "subject" | "username" | "email" | "displayName"> & {
+    userId: string;
+  },
+): SessionPrincipal["user"] {
+  const { userId: id, issuer, subject, username, email, displayName } = row;
+  return { id, issuer, subject, username, email, displayName };
+}
 
 /** A short label for logs and "triggered by" fields. */
 export function describePrincipal(p: Principal): string {

@@ -14,6 +14,7 @@ import type { Principal } from "./principal.ts";
 import type { AuthRuntime } from "./runtime.ts";
 import { checkCsrf } from "./csrf.ts";
 import { finishLogin, safeReturnTo, startLogin, TRANSACTION_TTL_MS } from "./oidc_login.ts";
+import { oauthRoutes } from "./oauth_routes.ts";
 import { checkLocalLogin } from "./passwords.ts";
 import { resolveSession, revokeSession } from "./sessions.ts";
 import { userJson } from "./users.ts";
@@ -37,6 +38,7 @@ export function authRoutes(rt: AuthRuntime): RouteDef<Principal>[] {
     },
   ];
   if (rt.oidc) routes.push(...oidcRoutes(rt, rt.oidc));
+  routes.push(...oauthRoutes(rt));
   routes.push(
     {
       method: "POST",

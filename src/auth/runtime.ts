@@ -24,7 +24,7 @@ import { createSession, revokeSession } from "./sessions.ts";
 import { noteLogin } from "./users.ts";
 import { auditActor } from "./principal.ts";
 
-export type LimitBucket = "local" | "oidc" | "bootstrap";
+export type LimitBucket = "local" | "oidc" | "bootstrap" | "oauth";
 
 export interface AuthRuntime {
   config: Readonly<Config>;
@@ -49,7 +49,7 @@ export function createAuthRuntime(
   const { config, sql } = deps;
   const trusted = parseTrustedProxies(config.trustedProxies);
   const limiters = new Map<LimitBucket, RateLimiter>(
-    (["local", "oidc", "bootstrap"] as const).map((b) => [
+    (["local", "oidc", "bootstrap", "oauth"] as const).map((b) => [
       b,
       new RateLimiter({ limit: config.authRateLimit, windowMs: config.authRateWindowMs }),
     ]),

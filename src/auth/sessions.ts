@@ -8,7 +8,7 @@
 
 import type { Sql } from "../db/connect.ts";
 import { sha256Hex } from "../core/ids.ts";
-import type { SessionPrincipal } from "./principal.ts";
+import { type SessionPrincipal, sessionUser } from "./principal.ts";
 
 const SESSION_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 // last_seen_at is written at most this often, so a busy UI is not a write per request.
@@ -88,14 +88,7 @@ export async function resolveSession(
   return {
     kind: "session",
     session: { id: row.sessionId },
-    user: {
-      id: row.userId,
-      issuer: row.issuer,
-      subject: row.subject,
-      username: row.username,
-      email: row.email,
-      displayName: row.displayName,
-    },
+    user: sessionUser(row),
   };
 }
 

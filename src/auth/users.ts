@@ -1,13 +1,14 @@
 /**
  * People: users keyed by (issuer, subject) — OIDC accounts and local ones
  * (issuer 'local', subject = username). Owns upserts at OIDC sign-in (never
- * matching by email), local account records, disabling (which also ends
- * every session) and the JSON shape of a user. Knows nothing of HTTP.
+ * matching by email), local account records, disabling and password
+ * changes (which also end every session and CLI sign-in) and the JSON shape of a user. Knows nothing of HTTP.
  */
 
 import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
 import { isUuid } from "../core/ids.ts";
+import { revokeUserGrants } from "./oauth_store.ts";
 import { revokeUserSessions } from "./sessions.ts";
 
 export const LOCAL_ISSUER = "local";
@@ -96,7 +97,10 @@ export async function setLocalPassword(
       update users set password_hash = ${passwordHash}, updated_at = now()
       where issuer = ${LOCAL_ISSUER} and subject = ${username}
       returning ${tx.unsafe(COLUMNS)}`;
-    if (row) await revokeUserSessions(tx as unknown as Sql, row.id);
+    if (row) {
+      await revokeUserSessions(tx as unknown as Sql, row.id);
+      await revokeUserGrants(tx as unknown as Sql, row.id, "password_changed");
+    }
     return row;
   });
 }
@@ -116,7 +120,10 @@ export async function setDisabled(
       where (issuer = ${LOCAL_ISSUER} and subject = ${who})
          or (${isUuid(who)} and id = ${isUuid(who) ? who : null}::uuid)
       returning ${tx.unsafe(COLUMNS)}`;
-    if (row && disabled) await revokeUserSessions(tx as unknown as Sql, row.id);
+    if (row && disabled) {
+      await revokeUserSessions(tx as unknown as Sql, row.id);
+      await revokeUserGrants(tx as unknown as Sql, row.id, "user_disabled");
+    }
     return row;
   });
 }

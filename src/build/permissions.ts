@@ -14,6 +14,11 @@
 import { dirname, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
 import { OPTIONS } from "../config/table.ts";
+import {
+  isOperatorCommand,
+  operatorPermissionFlags,
+  readStoredServer,
+} from "./operator_permissions.ts";
 import { childEnvNames } from "../exec/env.ts";
 
 export interface PermissionInputs {
@@ -107,4 +112,25 @@ export function secretFilesFrom(env: Record<string, string | undefined>): string
   return OPTIONS.filter((o) => o.secret).map((o) => env[`${o.env}_FILE`]).filter((f): f is string =>
     !!f
   );
+}
+
+/**
+ * The flags for one invocation (`args` after the program): operator
+ * commands get their own, much smaller set (operator_permissions.ts);
+ * everything else the server's.
+ */
+export function flagsForCommand(
+  args: string[],
+  inputs: PermissionInputs,
+  env: (name: string) => string | undefined,
+): string[] {
+  if (!isOperatorCommand(args)) return permissionFlags(inputs);
+  return operatorPermissionFlags({
+    config: inputs.config,
+    args,
+    env,
+    secretFiles: inputs.secretFiles,
+    programDir: inputs.programDir,
+    storedServer: readStoredServer,
+  });
 }

@@ -8,7 +8,11 @@ import { parseListen } from "../config/config.ts";
 import { configOrReport } from "./runtime.ts";
 import { err, out } from "./io.ts";
 
-export async function healthcheckCommand(_args: string[]): Promise<number> {
+export async function healthcheckCommand(args: string[]): Promise<number> {
+  if (args.length > 0) {
+    err(`despacito: unexpected argument "${args[0]}"\nusage: despacito healthcheck`);
+    return 2;
+  }
   const config = configOrReport();
   if (!config) return 2;
   try {

@@ -15,6 +15,22 @@ import { tokenCommand } from "./token.ts";
 import { userCommand } from "./user.ts";
 import { versionCommand } from "./version.ts";
 import { err, out } from "./io.ts";
+import { EXIT } from "./args.ts";
+import { DatabaseInUseError } from "../db/connect.ts";
+import { isOperatorCommand } from "../build/operator_permissions.ts";
+import { cancelCommand } from "./remote/cancel.ts";
+import { deployCommand } from "./remote/deploy.ts";
+import { deploymentsCommand } from "./remote/deployments.ts";
+import { loginCommand } from "./remote/login.ts";
+import { logoutCommand } from "./remote/logout.ts";
+import { logsCommand } from "./remote/logs.ts";
+import { promoteCommand } from "./remote/promote.ts";
+import { releaseCommand } from "./remote/release.ts";
+import { retryCommand } from "./remote/retry.ts";
+import { rollbackCommand } from "./remote/rollback.ts";
+import { showCommand } from "./remote/show.ts";
+import { statusCommand } from "./remote/status.ts";
+import { tokensCommand } from "./remote/tokens.ts";
 
 export interface Command {
   name: string;
@@ -78,6 +94,80 @@ export const COMMANDS: Command[] = [
     summary: "print version and commit",
     run: versionCommand,
   },
+  // Operator commands: talk to a (remote) server over its API; see README "The operator CLI".
+  {
+    name: "login",
+    usage: "despacito login [URL]",
+    summary: "sign this command line in to a server through the browser",
+    run: loginCommand,
+  },
+  {
+    name: "logout",
+    usage: "despacito logout",
+    summary: "revoke the sign-in and delete the stored credentials",
+    run: logoutCommand,
+  },
+  {
+    name: "status",
+    usage: "despacito status",
+    summary: "queue, packages, nodes and held packages",
+    run: statusCommand,
+  },
+  {
+    name: "deployments",
+    usage: "despacito deployments [--package P] [--status S] [--limit N]",
+    summary: "list deployments, newest first",
+    run: deploymentsCommand,
+  },
+  { name: "show", usage: "despacito show ID", summary: "one deployment", run: showCommand },
+  {
+    name: "logs",
+    usage: "despacito logs [-f] ID",
+    summary: "a deployment's output; -f follows it to the end",
+    run: logsCommand,
+  },
+  {
+    name: "deploy",
+    usage: "despacito deploy PACKAGE VERSION --store-path P [--flake-ref R] [--no-wait]",
+    summary: "deploy a version and wait for the outcome",
+    run: deployCommand,
+  },
+  {
+    name: "cancel",
+    usage: "despacito cancel ID",
+    summary: "cancel a queued or running deployment",
+    run: cancelCommand,
+  },
+  {
+    name: "retry",
+    usage: "despacito retry ID",
+    summary: "queue a deployment again",
+    run: retryCommand,
+  },
+  {
+    name: "rollback",
+    usage: "despacito rollback PACKAGE --to ID",
+    summary: "roll a package back to an earlier deployment's version",
+    run: rollbackCommand,
+  },
+  {
+    name: "promote",
+    usage: "despacito promote ID",
+    summary: "promote a deployment past its manual gate",
+    run: promoteCommand,
+  },
+  {
+    name: "release",
+    usage: "despacito release PACKAGE",
+    summary: "release a held package",
+    run: releaseCommand,
+  },
+  {
+    name: "tokens",
+    usage: "despacito tokens list | create --description TEXT | revoke ID",
+    summary: "the server's bearer tokens, remotely",
+    run: tokensCommand,
+  },
   {
     name: "help",
     usage: "despacito help [config]",
@@ -87,20 +177,35 @@ export const COMMANDS: Command[] = [
 ];
 
 export function usageText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  // Usage and summary on one line while that fits 100 columns, else the summary below.
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length).filter((n) => n <= 36));
   return [
     "despacito: continuous delivery for NixOS fleets (Forgejo → flake.lock → colmena apply)",
     "",
     "Usage:",
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.map((c) =>
+      c.usage.length <= width && 4 + width + c.summary.length <= 100
+        ? `  ${c.usage.padEnd(width)}  ${c.summary}`
+        : `  ${c.usage}\n      ${c.summary}`
+    ),
+    "",
+    "Every operator command (login … tokens) takes --json and --help. Exit status: 0 ok,",
+    "1 the operation failed, 2 usage or configuration error, 3 not signed in or forbidden,",
+    "4 server unreachable.",
     "",
     configHelpText(),
   ].join("\n");
 }
 
 async function helpCommand(args: string[]): Promise<number> {
+  if (args.length > 1 || (args.length === 1 && args[0] !== "config")) {
+    err(
+      `despacito: unexpected argument "${args[args.length - 1]}"\nusage: despacito help [config]`,
+    );
+    return await Promise.resolve(EXIT.usage);
+  }
   out(args[0] === "config" ? configHelpText() : usageText());
-  return await Promise.resolve(0);
+  return await Promise.resolve(EXIT.ok);
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -113,5 +218,20 @@ export async function main(args: string[]): Promise<number> {
     err(`despacito: unknown command "${first}"\n\n${usageText()}`);
     return 2;
   }
-  return await command.run(rest);
+  // Operator commands print their own, longer usage.
+  if ((rest.includes("--help") || rest.includes("-h")) && !isOperatorCommand([first])) {
+    out(`usage: ${command.usage}\n  ${command.summary}`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (!(e instanceof DatabaseInUseError)) throw e;
+    // One line, no stack trace: the operator's next step is all that matters.
+    err(
+      `despacito: ${e.message} (is the server running?): stop it first, or use PostgreSQL ` +
+        "(DESPACITO_POSTGRES_CONNECTION_URI) to run database commands beside the server",
+    );
+    return EXIT.failed;
+  }
 }

@@ -1,12 +1,19 @@
 /** `despacito migrate [--status]`: apply pending migrations and exit, or list them. */
 
-import { parseArgs } from "node:util";
+import { strictArgs, UsageError } from "./args.ts";
 import { loadMigrations, migrate, MigrationError, migrationStatus } from "../db/migrate.ts";
 import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
 import { err, out } from "./io.ts";
 
 export async function migrateCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { status: { type: "boolean" } }, strict: true });
+  let values;
+  try {
+    ({ values } = strictArgs(args, { status: { type: "boolean" } }));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`despacito: ${e.message}\nusage: despacito migrate [--status]`);
+    return 2;
+  }
   const config = configOrReport();
   if (!config) return 2;
   const log = loggerFor(config, "stderr");

@@ -7,7 +7,19 @@ import { SettingsError } from "../deploy/settings.ts";
 import { configOrReport, loggerFor } from "./runtime.ts";
 import { err } from "./io.ts";
 
-export async function serveCommand(_args: string[]): Promise<number> {
+const USAGE = "usage: despacito [serve]\n" +
+  "  Runs the server; it is configured only through DESPACITO_* (see `despacito help config`).";
+
+export async function serveCommand(args: string[]): Promise<number> {
+  // `serve --port 9999` must not quietly start on :8080: every argument is an error.
+  if (args.length > 0) {
+    err(
+      `despacito: serve takes no arguments, got "${
+        args[0]
+      }" (set DESPACITO_LISTEN=:9999 for a port)\n${USAGE}`,
+    );
+    return 2;
+  }
   const config = configOrReport();
   if (!config) return 2;
   const log = loggerFor(config);

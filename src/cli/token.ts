@@ -1,6 +1,6 @@
 /** `despacito token create`: a bearer token from the CLI, whether or not bootstrap is open. */
 
-import { parseArgs } from "node:util";
+import { strictArgs, UsageError } from "./args.ts";
 import { isDomainError } from "../core/errors.ts";
 import { loadMigrations, migrate, MigrationError } from "../db/migrate.ts";
 import { createToken, parseNewToken } from "../auth/tokens.ts";
@@ -9,20 +9,24 @@ import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
 import { err, out } from "./io.ts";
 
 export async function tokenCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
+  const usage =
+    "usage: despacito token create --description TEXT [--expires-in 30d] [--package NAME]... [--json]";
+  let parsed;
+  try {
+    parsed = strictArgs(args, {
       description: { type: "string" },
       "expires-in": { type: "string" },
       package: { type: "string", multiple: true },
       json: { type: "boolean" },
-    },
-  });
+    }, { min: 1, max: 1 });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`despacito: ${e.message}\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (positionals[0] !== "create") {
-    err(
-      "usage: despacito token create --description TEXT [--expires-in 30d] [--package NAME]... [--json]",
-    );
+    err(usage);
     return 2;
   }
   let input;

@@ -25,6 +25,10 @@ const USAGE =
 export async function userCommand(args: string[]): Promise<number> {
   const [action, name, ...rest] = args;
   const needsName = ["add", "passwd", "disable", "enable"].includes(action ?? "");
+  if (args.some((a) => a.startsWith("-"))) {
+    err(`despacito: unknown option "${args.find((a) => a.startsWith("-"))}"\n${USAGE}`);
+    return 2;
+  }
   if (!action || rest.length > 0 || (needsName ? !name : action !== "list" || name)) {
     err(USAGE);
     return 2;

@@ -26,6 +26,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   tokenBootstrap: boolean;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
   // sign-in (src/auth)
   oidcIssuerUrls?: string[];
   oidcClientId?: string;
@@ -42,6 +43,10 @@ export interface Config {
   trustedProxies?: string[];
   authRateLimit: number;
   authRateWindowMs: number;
+  cliAccessTokenTtlMs: number;
+  cliRefreshTokenTtlMs: number;
+  cliUrl?: string;
+  cliToken?: string;
   // forge and sealed secrets
   secretKeyFile?: string;
   forgeTimeoutMs: number;
@@ -52,6 +57,7 @@ export interface Config {
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
   nixTimeoutMs: number;
+  driftIntervalMs?: number;
   execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;

@@ -172,6 +172,15 @@ const ROWS = [
     description: "Largest accepted request body; larger requests get 413.",
     validate: positive,
   },
+  {
+    env: "DESPACITO_BODY_TIMEOUT",
+    key: "bodyTimeoutMs",
+    type: "duration",
+    default: "30s",
+    description:
+      "How long a client may take to send a request body once it started; slower ones get 408 (incomplete headers are the front proxy's to time out).",
+    validate: positive,
+  },
   // --- sign-in (src/auth): OIDC, local accounts, sessions, abuse limits ---
   {
     env: "DESPACITO_OIDC_ISSUER_URLS",
@@ -289,6 +298,40 @@ const ROWS = [
     description: "The window of DESPACITO_AUTH_RATE_LIMIT; attempts refill evenly over it.",
     validate: positive,
   },
+  {
+    env: "DESPACITO_CLI_ACCESS_TOKEN_TTL",
+    key: "cliAccessTokenTtlMs",
+    type: "duration",
+    default: "1h",
+    description:
+      "Lifetime of an access token issued to `despacito login` (the CLI refreshes it silently).",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_CLI_REFRESH_TOKEN_TTL",
+    key: "cliRefreshTokenTtlMs",
+    type: "duration",
+    default: "30d",
+    description:
+      "A CLI sign-in unused for this long ends (sliding: every refresh moves it forward).",
+    validate: positive,
+  },
+  // --- the operator CLI on another machine (despacito status, deploy, logs …) --
+  {
+    env: "DESPACITO_URL",
+    key: "cliUrl",
+    type: "url",
+    description:
+      "Operator commands: the despacito server to talk to (else the one `despacito login` signed in to).",
+  },
+  {
+    env: "DESPACITO_TOKEN",
+    key: "cliToken",
+    type: "string",
+    secret: true,
+    description:
+      "Operator commands: a bearer token to use instead of `despacito login` (CI); needs DESPACITO_URL.",
+  },
   // --- forge (Forgejo/Gitea integration) and sealed secrets -----------------
   {
     env: "DESPACITO_SECRET_KEY_FILE",
@@ -361,6 +404,14 @@ const ROWS = [
     default: "10m",
     description:
       "How long `nix flake lock` (pinning an input) and other nix/git calls of a deployment may run.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_DRIFT_INTERVAL",
+    key: "driftIntervalMs",
+    type: "duration",
+    description:
+      "How often every node's running system is compared with the one the flake's HEAD evaluates to (unset: only on POST /api/nodes/refresh).",
     validate: positive,
   },
   {

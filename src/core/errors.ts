@@ -11,6 +11,7 @@ export type ErrorKind =
   | "forbidden" // 403
   | "not_found" // 404
   | "conflict" // 409
+  | "request_timeout" // 408: the client did not send its body in time
   | "too_large" // 413
   | "unsupported_media_type" // 415: a body that is not the declared JSON
   | "unprocessable" // 422: well-formed but refers to something we cannot act on

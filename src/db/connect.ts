@@ -60,6 +60,14 @@ export function openConfiguredDatabase(
   });
 }
 
+/** The embedded database is open in another process (one process per data dir). */
+export class DatabaseInUseError extends Error {
+  constructor(readonly dbDir: string) {
+    super(`the embedded database at ${dbDir} is in use by another despacito process`);
+    this.name = "DatabaseInUseError";
+  }
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const log = options.log.child({ component: "db" });
   if (options.postgresUri) {
@@ -91,9 +99,7 @@ async function openEmbedded(dataDir: string, log: Logger): Promise<Database> {
   }
   // A live socket means another despacito has this data dir open; PGlite must not be opened twice.
   if ((await clearStaleSocket(socketPath)) !== "free") {
-    throw new Error(
-      `the embedded database at ${socketPath} is in use by another despacito process`,
-    );
+    throw new DatabaseInUseError(dbDir);
   }
 
   const db = await PGlite.create(dbDir);

@@ -16,7 +16,13 @@ import type { VersionInfo } from "../version.ts";
 import type { Area } from "./area.ts";
 import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
-import { limitBody, requestContext, requestLog, securityHeaders } from "./middleware.ts";
+import {
+  bodyTimeout,
+  limitBody,
+  requestContext,
+  requestLog,
+  securityHeaders,
+} from "./middleware.ts";
 import type { AppContext, Guard, RouteDef, RouteEnv } from "./types.ts";
 
 export interface AppDeps<P> {
@@ -46,13 +52,14 @@ export function routeTable<P>(
   ];
 }
 
-const API_PREFIXES = ["/api", "/auth", "/webhook", "/health", "/metrics"];
+const API_PREFIXES = ["/api", "/auth", "/oauth", "/.well-known", "/webhook", "/health", "/metrics"];
 
 export function createApp<P>(deps: AppDeps<P>): Hono<RouteEnv<P>> {
   const app = new Hono<RouteEnv<P>>();
   app.use(requestContext(deps.log));
   app.use(requestLog());
   app.use(securityHeaders({ hsts: deps.config.baseUrl?.startsWith("https://") ?? false }));
+  app.use(bodyTimeout(deps.config.bodyTimeoutMs));
   app.use(limitBody(deps.config.maxBodyBytes));
   for (const m of (deps.areas ?? []).flatMap((a) => a.middleware ?? [])) app.use(m);
   app.onError(onError);

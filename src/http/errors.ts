@@ -16,6 +16,7 @@ const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  request_timeout: 408,
   too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,

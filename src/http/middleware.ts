@@ -93,3 +93,52 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
     }
   };
 }
+
+/**
+ * A body must arrive within `ms` of the first read: a client that sends
+ * headers and then trickles (or never sends) its body gets 408 and its
+ * request ends, instead of holding a connection and a handler forever.
+ * (Incomplete headers are the front proxy's to time out: Deno.serve has no
+ * header timeout; README, "Limits".)
+ */
+export function bodyTimeout(ms: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (!raw.body) return await next();
+    const reader = raw.body.getReader();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new DomainError(
+      "request_timeout",
+      "request_timeout",
+      `the request body did not arrive within ${ms} ms`,
+    );
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        timer ??= setTimeout(() => {
+          controller.error(expired);
+          reader.cancel(expired).catch(() => {});
+        }, ms);
+        try {
+          const { value, done } = await reader.read();
+          if (done) {
+            clearTimeout(timer);
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (e) {
+          clearTimeout(timer);
+          controller.error(e);
+        }
+      },
+      cancel(reason) {
+        clearTimeout(timer);
+        return reader.cancel(reason);
+      },
+    });
+    c.req.raw = new Request(raw, { body, duplex: "half" } as RequestInit);
+    try {
+      await next();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

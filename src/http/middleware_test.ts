@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { createLogger } from "../log/log.ts";
 import { onError } from "./errors.ts";
-import { limitBody, requestContext, requestLog, securityHeaders } from "./middleware.ts";
+import {
+  bodyTimeout,
+  limitBody,
+  requestContext,
+  requestLog,
+  securityHeaders,
+} from "./middleware.ts";
 import type { AppEnv } from "./types.ts";
 
 /** The middleware in the order app.ts uses, a logger into `lines`, and a few routes. */
@@ -100,4 +106,23 @@ Deno.test("limitBody() turns a body that cannot be read to the end into a 400, n
   );
   assert.equal(res.status, 400);
   assert.equal((await res.json()).error.code, "invalid_body");
+});
+
+Deno.test("bodyTimeout() answers 408 when the body does not arrive in time, and lets a prompt one through", async () => {
+  const a = new Hono<AppEnv>();
+  a.use(bodyTimeout(100));
+  a.onError(onError);
+  a.post("/echo", async (c) => c.text(await c.req.text()));
+  assert.equal(await (await a.request("/echo", { method: "POST", body: "quick" })).text(), "quick");
+
+  // Headers sent, the body never finished: the read fails at the deadline, not never.
+  let stalled!: ReadableStreamDefaultController<Uint8Array>;
+  const trickle = new ReadableStream<Uint8Array>({ start: (c) => void (stalled = c) });
+  stalled.enqueue(new TextEncoder().encode('{"a":'));
+  const res = await a.request(
+    "/echo",
+    { method: "POST", body: trickle, duplex: "half" } as RequestInit,
+  );
+  assert.equal(res.status, 408);
+  assert.equal((await res.json()).error.code, "request_timeout");
 });

@@ -20,6 +20,8 @@ export interface RouteSchema {
   query?: QueryParam[];
   /** JSON request body. */
   body?: Schema;
+  /** Form request body (application/x-www-form-urlencoded: OAuth's endpoints). */
+  form?: Schema;
   /** Success responses by status; "text" and "sse" bodies are not JSON. */
   responses: Record<
     string,
@@ -40,6 +42,8 @@ const obj = (properties: Record<string, unknown>, required = Object.keys(propert
 });
 const arr = (items: unknown) => ({ type: "array", items });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** A 409 names the live deployment, or is an error (package_held, not_retryable, …). */
+const conflict = (answer: string) => ({ anyOf: [ref(answer), ref("Error")] });
 
 /** Shared shapes, emitted under components.schemas. */
 export const COMPONENTS: Record<string, Schema> = {
@@ -73,13 +77,65 @@ export const COMPONENTS: Record<string, Schema> = {
     started_at: ntime,
     finished_at: ntime,
     steps: arr(obj({ name: str, started_at: time, finished_at: ntime, status: str })),
-    nodes: arr(obj({ node: str, status: str })),
+    nodes: arr(ref("NodeOutcome")),
     error: nstr,
     failure_kind: { enum: ["failure", "error", null] },
+    failure_code: nstr,
     superseded_by: nstr,
     cancel_requested: bool,
+    kind: { enum: ["deploy", "rollback"] },
+    rollback_to: nstr,
+    retry_of: nstr,
+    targets: nstr,
+    awaiting_promotion: nstr,
+    checks: arr(obj({
+      name: str,
+      kind: { enum: ["http", "command"] },
+      target: str,
+      attempts: int,
+      result: { enum: ["passed", "failed"] },
+      duration_ms: int,
+      message: nstr,
+    }, ["name", "kind", "target", "attempts", "result", "duration_ms", "message"])),
+    rollback: {
+      oneOf: [
+        { type: "null" },
+        obj({
+          status: { enum: ["ok", "failed", "skipped"] },
+          commit_sha: nstr,
+          nodes: arr(ref("NodeOutcome")),
+          message: nstr,
+        }),
+      ],
+    },
+  }),
+  NodeOutcome: obj({ node: str, status: str }),
+  /** GET /api/nodes and POST /api/nodes/refresh. */
+  Nodes: obj({
+    nodes: arr(obj({
+      node: str,
+      tags: arr(str),
+      commit: nstr,
+      deployment_id: nstr,
+      activated_at: ntime,
+      outcome: { enum: ["activated", "rolled_back", "failed", "rollback_failed", "observed"] },
+      packages: { type: "object", additionalProperties: str },
+      expected_system: nstr,
+      running_system: nstr,
+      drift: { type: ["boolean", "null"] },
+      reachable: { type: ["boolean", "null"] },
+      checked_at: ntime,
+    })),
   }),
   WebhookAnswer: obj({ status: str, package: str, version: str, deployment_id: str }),
+  /** POST /api/deployments/:id/retry and /api/packages/:name/rollback: queued, or the live one. */
+  QueuedAnswer: obj({
+    status: str,
+    package: str,
+    version: str,
+    deployment_id: str,
+    kind: { enum: ["deploy", "rollback"] },
+  }),
   Repository: obj({
     id: str,
     forge_url: str,
@@ -165,6 +221,80 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     responses: { 200: obj({ user: obj({ id: str, username: nstr }) }, ["user"]) },
   },
   "POST /auth/logout": { responses: { 204: "empty" } },
+  "GET /.well-known/oauth-authorization-server": {
+    responses: {
+      200: obj({
+        issuer: str,
+        authorization_endpoint: str,
+        token_endpoint: str,
+        revocation_endpoint: str,
+        response_types_supported: arr(str),
+        grant_types_supported: arr(str),
+        code_challenge_methods_supported: arr(str),
+        token_endpoint_auth_methods_supported: arr(str),
+        revocation_endpoint_auth_methods_supported: arr(str),
+      }),
+    },
+  },
+  "GET /oauth/authorize": {
+    query: ["response_type", "client_id", "redirect_uri", "state", "code_challenge"].map((n) =>
+      q(n, "OAuth 2.1 authorization request (PKCE S256, loopback redirect_uri)")
+    ).concat([q("code_challenge_method", "S256", { const: "S256" })]),
+    responses: { 200: "html", 302: "redirect", 303: "redirect" },
+  },
+  "GET /oauth/consent.css": { responses: { 200: "asset" } },
+  "POST /oauth/authorize": {
+    form: obj({
+      response_type: str,
+      client_id: str,
+      redirect_uri: str,
+      state: str,
+      code_challenge: str,
+      code_challenge_method: { const: "S256" },
+      decision: { enum: ["allow", "deny"] },
+    }),
+    responses: { 303: "redirect" },
+  },
+  "POST /oauth/token": {
+    form: obj({
+      grant_type: { enum: ["authorization_code", "refresh_token"] },
+      client_id: str,
+      code: str,
+      redirect_uri: str,
+      code_verifier: str,
+      refresh_token: str,
+    }, ["grant_type", "client_id"]),
+    responses: {
+      200: obj({
+        access_token: str,
+        token_type: { const: "Bearer" },
+        expires_in: int,
+        refresh_token: str,
+      }),
+    },
+  },
+  "POST /oauth/revoke": {
+    form: obj({ token: str, token_type_hint: str, client_id: str }, ["token", "client_id"]),
+    responses: { 200: "empty" },
+  },
+  "GET /api/cli-sessions": {
+    responses: {
+      200: obj({
+        cli_sessions: arr(obj({
+          id: str,
+          client_id: str,
+          client_name: str,
+          created_at: time,
+          last_used_at: time,
+          expires_at: time,
+          client_address: nstr,
+          user_agent: nstr,
+          current: bool,
+        })),
+      }),
+    },
+  },
+  "DELETE /api/cli-sessions/:id": { responses: { 204: "empty" } },
   "POST /api/repositories": {
     body: obj({
       forge_url: str,
@@ -203,7 +333,7 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     responses: {
       200: ref("WebhookAnswer"),
       202: ref("WebhookAnswer"),
-      409: ref("WebhookAnswer"),
+      409: conflict("WebhookAnswer"),
       429: ref("Error"),
     },
   },
@@ -222,6 +352,25 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
   "POST /api/deployments/:id/cancel": {
     responses: { 202: obj({ status: str, deployment_id: str }) },
   },
+  "POST /api/deployments/:id/retry": {
+    responses: { 202: ref("QueuedAnswer"), 409: conflict("QueuedAnswer") },
+  },
+  "POST /api/packages/:name/rollback": {
+    body: obj({ deployment_id: { type: "string", format: "uuid" } }),
+    responses: { 202: ref("QueuedAnswer"), 409: conflict("QueuedAnswer") },
+  },
+  "POST /api/packages/:name/release": {
+    responses: {
+      200: obj({ status: { const: "released" }, package: str, held_by: str, reason: str }),
+    },
+  },
+  "GET /api/nodes": { responses: { 200: ref("Nodes") } },
+  "POST /api/nodes/refresh": { responses: { 200: ref("Nodes") } },
+  "POST /api/deployments/:id/promote": {
+    responses: {
+      202: obj({ status: { const: "promoting" }, deployment_id: str }),
+    },
+  },
   "GET /api/packages": {
     responses: {
       200: obj({
@@ -230,7 +379,14 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
           declared_url: nstr,
           locked_rev: nstr,
           current_version: nstr,
+          store_path: nstr,
+          deployed_at: ntime,
+          deployment_id: nstr,
           last_status: nstr,
+          last_deployment_id: nstr,
+          held: {
+            oneOf: [{ type: "null" }, obj({ deployment_id: str, reason: str, held_at: time })],
+          },
         })),
       }),
     },

@@ -85,7 +85,7 @@ function operation<P>(r: RouteDef<P>, s: RouteSchema | undefined): Json {
   for (const [status, shape] of Object.entries(s?.responses ?? {})) {
     responses[status] = successResponse(shape);
   }
-  if (s?.body || query.length > 0) responses["400"] ??= error("invalid request");
+  if (s?.body || s?.form || query.length > 0) responses["400"] ??= error("invalid request");
   if (r.access !== "public") {
     responses["401"] ??= error("no valid credentials");
     responses["403"] ??= error("credentials do not allow this");
@@ -106,6 +106,12 @@ function operation<P>(r: RouteDef<P>, s: RouteSchema | undefined): Json {
   };
   if (s?.body) {
     op.requestBody = { required: true, content: { "application/json": { schema: s.body } } };
+  }
+  if (s?.form) {
+    op.requestBody = {
+      required: true,
+      content: { "application/x-www-form-urlencoded": { schema: s.form } },
+    };
   }
   return op;
 }

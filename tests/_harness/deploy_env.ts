@@ -61,6 +61,8 @@ export async function createDeployEnv(
     start?: boolean;
     /** Inputs declared with a ref in flake.nix, e.g. { webapp: "refs/tags/v1.0.0" }. */
     pins?: Record<string, string>;
+    /** Admin URI of a PostgreSQL server the test owns (it may stop it); default the shared one. */
+    postgresAdminUri?: string;
   } = {},
 ): Promise<DeployEnv> {
   const root = await Deno.makeTempDir({ prefix: "despacito-deploy-" });
@@ -72,7 +74,7 @@ export async function createDeployEnv(
   await webapp.release("1.2.0");
   const colmena = await createFakeColmena(root);
   await colmena.seed(flake.dir);
-  const db = await freshDatabase();
+  const db = await freshDatabase(options.postgresAdminUri);
   const sql = postgres(db.uri, { max: 2, onnotice: () => {} });
   // Lines of servers already stopped; the running one's are read live.
   const past: string[] = [];

@@ -250,8 +250,14 @@ if (cmd === "apply") {
   }
   if (mode === "escape") {
     // A grandchild in its own session keeps stdout and stderr open after we exit.
-    new Deno.Command("setsid", { args: ["sleep", "300"], stdout: "inherit", stderr: "inherit" })
-      .spawn();
+    const escaped = new Deno.Command("setsid", {
+      args: ["sleep", "300"],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    // The test ends it: nothing else will (it left the process group on purpose).
+    Deno.writeTextFileSync(`${dir}/escaped`, String(escaped.pid));
+    escaped.unref();
   }
   let code = 0;
   for (const n of nodes) {

@@ -8,7 +8,7 @@
 
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/config.ts";
-import { permissionFlags, secretFilesFrom } from "../../src/build/permissions.ts";
+import { flagsForCommand, secretFilesFrom } from "../../src/build/permissions.ts";
 import { freshDatabase } from "./postgres.ts";
 
 export const REPO_DIR = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -37,11 +37,11 @@ export interface FlagOptions {
 export function denoRunArgs(env: Env, args: string[], options: FlagOptions = {}): string[] {
   const flagsEnv = options.flagsEnv ?? env;
   const config = loadConfig(flagsEnv);
-  const flags = permissionFlags({
+  const flags = flagsForCommand(args, {
     config,
     secretFiles: secretFilesFrom(flagsEnv),
     programDir: REPO_DIR,
-  });
+  }, (name) => ({ ...baseEnv(), ...env })[name]);
   return ["run", ...flags, `${REPO_DIR}/main.ts`, ...args];
 }
 

@@ -11,6 +11,7 @@ import type {
   AuditPage,
   AuditVerdict,
   AuthMethods,
+  CliSession,
   Connected,
   CreatedToken,
   Deployment,
@@ -140,6 +141,8 @@ export const api = {
   createToken: (body: { description: string; expires_in?: string; packages?: string[] }) =>
     call<CreatedToken>("POST", "/api/tokens", { body }),
   revokeToken: (id: string) => call<void>("DELETE", `/api/tokens/${enc(id)}`),
+  cliSessions: () => call<{ cli_sessions: CliSession[] }>("GET", "/api/cli-sessions"),
+  revokeCliSession: (id: string) => call<void>("DELETE", `/api/cli-sessions/${enc(id)}`),
 
   repositories: () => call<{ repositories: Repository[] }>("GET", "/api/repositories"),
   connectRepository: (body: NewRepository) =>

@@ -227,6 +227,19 @@ export interface LogLine {
   at: string;
 }
 
+/** One `despacito login` of the signed-in user (GET /api/cli-sessions). */
+export interface CliSession {
+  id: string;
+  client_id: string;
+  client_name: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  client_address: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
 export interface AuditEntry {
   id: number;
   at: string;

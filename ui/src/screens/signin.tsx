@@ -43,7 +43,9 @@ export function SignIn() {
       await api.localLogin(username.value, password.value);
       password.value = "";
       me.value = undefined;
-      navigate(returnTo, { replace: true });
+      // The CLI's consent page (/oauth/authorize) is served by the server, not by this app.
+      if (returnTo.startsWith("/oauth/")) location.replace(returnTo);
+      else navigate(returnTo, { replace: true });
     } catch (err) {
       password.value = "";
       error.value = loginError(err);

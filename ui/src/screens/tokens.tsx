@@ -16,6 +16,7 @@ import {
   Time,
 } from "../components.tsx";
 import { useLoad } from "../load.ts";
+import { CliSessions } from "./cli_sessions.tsx";
 import type { CreatedToken, Token } from "../types.ts";
 
 const EXPIRY = [
@@ -95,6 +96,7 @@ export function Tokens() {
           </Table>
         )}
       </section>
+      <CliSessions />
       <NewToken
         onCreated={(t) => {
           created.value = t;
