@@ -185,6 +185,14 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
       assert.match(alpha, /rollback_failed/);
       assert.match(alpha, /webapp 1\.3\.0/);
       assert.match(await page.locator("tr", { hasText: "beta" }).innerText(), /rolled_back/);
+      await page.locator("p.held", { hasText: "webapp is held since" })
+        .getByRole("button", { name: "Release" }).waitFor();
+      // A drift check: alpha still runs 1.3.0 where the flake's HEAD says 1.1.0; beta is right.
+      await page.getByRole("button", { name: "Check drift now" }).click();
+      await page.locator("tr", { hasText: "alpha" }).locator(".badge", { hasText: "drifted" })
+        .waitFor();
+      await page.locator("tr", { hasText: "beta" }).locator(".badge", { hasText: "in_sync" })
+        .waitFor();
       await screenshot(page, "fleet-light");
     });
 
@@ -243,4 +251,47 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
     });
     await context.close();
   }, { settings: SETTINGS });
+});
+
+Deno.test("a manual stage waits for Promote, which asks first", async () => {
+  const stages = `packages:
+  webapp:
+    stages:
+      - name: canary
+        on: "@canary"
+        promote: manual
+      - name: fleet
+        on: "@web"
+`;
+  await withDeployUiWorld(async (w) => {
+    const { deploy } = w;
+    await deploy.colmena.set({ nodes: { alpha: ["canary", "web"], beta: ["web"] } });
+    const id = await queue(w, "1.1.0");
+    await deploy.waitDeployment(id, (d) => d.awaiting_promotion === "canary");
+    // The canary runs the new version, the rest of the fleet does not yet.
+    assert.deepEqual(await fleet(w), { alpha: "1.1.0", beta: "1.0.0" });
+    const { context, page } = await newPage(w, w.signedIn);
+    await page.goto(`/deployments/${id}`);
+    await page.getByRole("status").filter({ hasText: "Stage canary is done" }).waitFor();
+    const promotion = page.locator("#steps-title + .table-wrap tbody tr", {
+      hasText: "promotion",
+    });
+    await promotion.locator(".badge", { hasText: "running" }).waitFor();
+    assert.match(await promotion.innerText(), /promotion\s*canary/);
+    await screenshot(page, "deployment-awaiting-promotion-light");
+    await page.getByRole("button", { name: "Promote" }).click();
+    const title = "Promote webapp 1.1.0 past canary?";
+    assert.deepEqual(await dialogButtons(page, title), ["Keep waiting", "Promote"]);
+    const dialog = page.getByRole("dialog", { name: title });
+    assert.match(await dialog.innerText(), /activates webapp 1\.1\.0 on that stage's nodes/);
+    await dialog.getByRole("button", { name: "Promote" }).click();
+    await page.locator(".title-row .badge", { hasText: "deployed" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Promote" }).count(), 0);
+    const d = await deploy.waitDeployment(id, finished);
+    assert.equal(d.status, "deployed", d.error);
+    assert.deepEqual(await fleet(w), { alpha: "1.1.0", beta: "1.1.0" });
+    const applies = (await deploy.colmena.runs()).filter((r) => r.argv[0] === "apply");
+    assert.deepEqual(applies.map((r) => r.argv.slice(2).join(" ")), ["--on @canary", "--on @web"]);
+    await context.close();
+  }, { settings: stages });
 });

@@ -130,6 +130,10 @@ export const api = {
   /** Ends a package's hold. */
   release: (pkg: string) => call<{ status: string }>("POST", `/api/packages/${enc(pkg)}/release`),
   nodes: () => call<{ nodes: FleetNode[] }>("GET", "/api/nodes"),
+  /** A drift check of every node now. */
+  refreshNodes: () => call<{ nodes: FleetNode[] }>("POST", "/api/nodes/refresh"),
+  /** Lets a deployment paused after a manual stage go on. */
+  promote: (id: string) => call<Queued>("POST", `/api/deployments/${enc(id)}/promote`),
   /** The live event stream, resuming after `lastSeq` when given. */
   events: (id: string, lastSeq: number | undefined) =>
     new EventSource(

@@ -13,6 +13,8 @@ export const ACTIVE: DeploymentStatus[] = ["queued", "running"];
 
 export interface Step {
   name: string;
+  /** The rollout stage (packages with `stages`): activate, verify and promotion repeat per stage. */
+  stage?: string;
   started_at: string;
   finished_at: string | null;
   duration_ms: number | null;
@@ -84,6 +86,8 @@ export interface Deployment {
   targets?: string | null;
   checks?: CheckRecord[];
   rollback?: RollbackRecord | null;
+  /** The stage a running deployment waits after for POST …/promote, or null. */
+  awaiting_promotion?: string | null;
   seq?: number;
 }
 
@@ -115,6 +119,14 @@ export interface FleetNode {
   activated_at: string | null;
   outcome: "activated" | "rolled_back" | "failed" | "rollback_failed";
   packages: Record<string, string>;
+  tags?: string[];
+  /** What the flake's HEAD evaluates to for this node, and what it runs (drift checks). */
+  expected_system?: string | null;
+  running_system?: string | null;
+  /** null: not checked, or the node did not answer. */
+  drift?: boolean | null;
+  reachable?: boolean | null;
+  checked_at?: string | null;
 }
 
 /** What POST /api/deployments/:id/retry and POST /api/packages/:name/rollback answer. */

@@ -14,7 +14,13 @@ import { Badge, ConfirmDialog, ErrorNote, Loading } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
 import { Checks, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
-import { ReleaseButton, RETRYABLE, RetryButton, RollbackButton } from "./deployment_actions.tsx";
+import {
+  PromoteButton,
+  ReleaseButton,
+  RETRYABLE,
+  RetryButton,
+  RollbackButton,
+} from "./deployment_actions.tsx";
 import { useLoad } from "../load.ts";
 import { LogView } from "./log_view.tsx";
 import { StatusPosts } from "./status_posts.tsx";
@@ -104,6 +110,12 @@ export function DeploymentView({ id }: { id: string }) {
           </button>
         )}
         {active && d.cancel_requested && <span class="muted" role="status">cancelling…</span>}
+        {d.awaiting_promotion && !d.cancel_requested && (
+          <PromoteButton
+            d={d}
+            onDone={() => api.deployment(d.id).then((n) => (dep.value = n))}
+          />
+        )}
         {RETRYABLE.includes(d.status) && <RetryButton d={d} />}
         {d.status === "deployed" && <RollbackButton d={d} />}
       </div>
@@ -114,6 +126,13 @@ export function DeploymentView({ id }: { id: string }) {
         </p>
       )}
       {!active && d.status !== "deployed" && <HeldNote d={d} />}
+      {d.awaiting_promotion && (
+        <p class="note" role="status">
+          Stage {d.awaiting_promotion}{" "}
+          is done and waits for promotion: Promote goes on to the next stage, Cancel deployment
+          rolls back.
+        </p>
+      )}
       <Request d={d} />
       <Steps d={d} />
       {d.nodes && d.nodes.length > 0 && <Nodes d={d} />}

@@ -150,3 +150,37 @@ export function ReleaseButton(
     />
   );
 }
+
+/** "Promote": a deployment paused after a manual stage goes on to the next stage. */
+export function PromoteButton({ d, onDone }: { d: Deployment; onDone: () => void }) {
+  return (
+    <Asking
+      label="Promote"
+      dialog={(close) => (
+        <ConfirmDialog
+          title={`Promote ${d.package} ${d.version} past ${d.awaiting_promotion}?`}
+          confirm="Promote"
+          dismiss="Keep waiting"
+          plain
+          onClose={close}
+          onConfirm={async () => {
+            await api.promote(d.id);
+            onDone();
+          }}
+        >
+          <p>
+            Stage {d.awaiting_promotion}{" "}
+            passed its checks. despacito goes on to the next stage: it activates {d.package}{" "}
+            {d.version}{" "}
+            on that stage's nodes and runs its checks. If any stage fails later, every node this
+            deployment activated, {d.awaiting_promotion} included, is rolled back.
+          </p>
+          <p>
+            To stop here instead, use Cancel deployment: the nodes of the stages already activated
+            go back to what they ran before.
+          </p>
+        </ConfirmDialog>
+      )}
+    />
+  );
+}

@@ -97,9 +97,12 @@ export function Steps({ d }: { d: Deployment }) {
     <section aria-labelledby="steps-title">
       <h2 id="steps-title">Steps</h2>
       <Table columns={["Step", "Status", "Started", "Took"]}>
-        {steps.map((s) => (
-          <tr key={s.name}>
-            <th scope="row">{s.name}</th>
+        {steps.map((s, i) => (
+          <tr key={i}>
+            <th scope="row">
+              {s.name}
+              {s.stage && <span class="muted aside">{s.stage}</span>}
+            </th>
             <td data-label="Status">
               <Badge status={shownStatus(d, s)} />
             </td>

@@ -95,7 +95,8 @@ export function Overview() {
                     {p.held && (
                       <div class="held">
                         <Badge status="held" />{" "}
-                        <Link href={`/deployments/${p.held.deployment_id}`}>why it is held</Link>{" "}
+                        <Link href={`/deployments/${p.held.deployment_id}`}>why it is held</Link>
+                        {" "}
                         <ReleaseButton pkg={p.name} held={p.held} onDone={packages.reload} />
                       </div>
                     )}
