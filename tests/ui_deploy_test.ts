@@ -279,6 +279,8 @@ Deno.test(
         await until(page, async () => (await names()).length === 25, "back to page 1");
         await page.getByLabel("Status").selectOption("cancelled");
         await until(page, async () => (await names()).join() === "webapp 1.3.0", "cancelled");
+        // The row says why it ended, from the deployment's error.
+        await rows.locator(".reason", { hasText: "cancelled by request" }).waitFor();
         await page.getByLabel("Package").selectOption("");
         await page.getByLabel("Status").selectOption("deployed");
         await until(

@@ -92,6 +92,11 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
         "activate ok",
         "verify ok",
       ]);
+      // When it ran, written out (phones cannot hover), and how long it took.
+      for (const fact of ["Started", "Finished", "Took"]) {
+        await facts.locator("dt", { hasText: fact }).waitFor();
+      }
+      assert.match(await facts.locator("dt:text-is('Took') + dd").innerText(), /^\d+(\.\d)? m?s$/);
       // Deployed: roll back to it, but nothing to retry.
       await page.getByRole("button", { name: "Roll back to this version" }).waitFor();
       assert.equal(await page.getByRole("button", { name: "Retry" }).count(), 0);
@@ -248,6 +253,12 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
         ).count(),
         0,
       );
+    });
+    await t.step("a deployment that does not exist gets a page that says so", async () => {
+      await page.goto("/deployments/00000000-0000-4000-8000-000000000000");
+      await page.getByRole("heading", { name: "No such deployment" }).waitFor();
+      await page.getByRole("link", { name: "Go to the history" }).click();
+      await page.waitForURL("**/deployments");
     });
     await context.close();
   }, { settings: SETTINGS });

@@ -35,11 +35,13 @@ export function Link(
   );
 }
 
-export function Time({ at }: { at: string | null | undefined }) {
+/** Relative, with the absolute time on hover; `full` also writes it out (phones cannot hover). */
+export function Time({ at, full }: { at: string | null | undefined; full?: boolean }) {
   if (!at) return <span class="muted">—</span>;
   return (
     <time dateTime={at} title={absoluteTime(at)}>
       {relativeTime(at, clock.value)}
+      {full && <span class="muted aside">{absoluteTime(at)}</span>}
     </time>
   );
 }

@@ -9,8 +9,8 @@
 
 import { useEffect } from "preact/hooks";
 import { useSignal } from "@preact/signals";
-import { api, describeError } from "../api.ts";
-import { Badge, ConfirmDialog, ErrorNote, Loading } from "../components.tsx";
+import { api, ApiError, describeError } from "../api.ts";
+import { Badge, ConfirmDialog, ErrorNote, Link, Loading } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
 import { Checks, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
@@ -33,6 +33,7 @@ export function DeploymentView({ id }: { id: string }) {
   const stream = useSignal<StreamState | "stored" | "">("");
   const retryIn = useSignal<number | undefined>(undefined);
   const confirming = useSignal(false);
+  const notFound = useSignal(false);
 
   useEffect(() => {
     let closed = false;
@@ -56,6 +57,7 @@ export function DeploymentView({ id }: { id: string }) {
     dep.value = undefined;
     lines.value = [];
     error.value = null;
+    notFound.value = false;
     (async () => {
       try {
         const d = await api.deployment(id);
@@ -84,7 +86,9 @@ export function DeploymentView({ id }: { id: string }) {
           stream.value = "stored";
         }
       } catch (e) {
-        if (!closed) error.value = describeError(e);
+        if (closed) return;
+        if (e instanceof ApiError && e.status === 404) notFound.value = true;
+        else error.value = describeError(e);
       }
     })();
     return () => {
@@ -95,6 +99,17 @@ export function DeploymentView({ id }: { id: string }) {
   }, [id]);
 
   const d = dep.value;
+  if (!d && notFound.value) {
+    return (
+      <section>
+        <h1>No such deployment</h1>
+        <p>
+          There is no deployment <code>{id}</code>.{" "}
+          <Link href="/deployments">Go to the history</Link>.
+        </p>
+      </section>
+    );
+  }
   if (!d) return error.value ? <ErrorNote message={error.value} /> : <Loading />;
   const active = ACTIVE.includes(d.status);
   return (

@@ -39,8 +39,33 @@ export function Request({ d }: { d: Deployment }) {
       )}
       <dt>Requested</dt>
       <dd>
-        <Time at={d.created_at} />
+        <Time at={d.created_at} full />
       </dd>
+      {d.started_at && (
+        <>
+          <dt>Started</dt>
+          <dd>
+            <Time at={d.started_at} full />
+          </dd>
+        </>
+      )}
+      {d.finished_at && (
+        <>
+          <dt>Finished</dt>
+          <dd>
+            <Time at={d.finished_at} full />
+          </dd>
+        </>
+      )}
+      {d.started_at && (
+        <>
+          <dt>Took</dt>
+          <dd>
+            {formatDuration(durationBetween(d.started_at, d.finished_at, clock.value))}
+            {!d.finished_at && <span class="muted aside">so far</span>}
+          </dd>
+        </>
+      )}
       <dt>Store path</dt>
       <dd>
         {d.nix_store_path

@@ -72,6 +72,7 @@ export function History() {
               </th>
               <td data-label="Status">
                 <Badge status={d.status} />
+                {d.error && <div class="muted small-text reason" title={d.error}>{d.error}</div>}
               </td>
               <td data-label="Requested">
                 <Time at={d.created_at} />
