@@ -59,6 +59,16 @@ Deno.test(
           await deploy.colmena.allowLines(n);
           await showsColmenaLines(page, expected, n);
           if (n === 7) await screenshot(page, "deployment-live-light");
+          if (expected[n - 1] === "alpha | Activation successful") {
+            // Per-node progress while colmena still runs: alpha done, beta on its way.
+            await until(
+              page,
+              async () =>
+                JSON.stringify(await page.locator(".nodes li").allTextContents()) ===
+                  JSON.stringify(["succeeded alphaActivation successful", "running beta"]),
+              "live nodes",
+            );
+          }
         }
         await page.locator(".title-row .badge", { hasText: "deployed" }).waitFor();
         await page.getByRole("status").filter({ hasText: "complete" }).waitFor();

@@ -45,7 +45,8 @@ export interface RollbackRecord {
 
 export interface NodeOutcome {
   node: string;
-  status: "succeeded" | "failed" | "unknown";
+  /** "running": shown while colmena runs, read from the live log (live_nodes.ts). */
+  status: "succeeded" | "failed" | "unknown" | "running";
   message: string | null;
 }
 

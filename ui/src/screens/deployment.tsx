@@ -13,7 +13,8 @@ import { api, ApiError, describeError } from "../api.ts";
 import { Badge, ConfirmDialog, ErrorNote, Link, Loading } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
-import { Checks, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
+import { Checks, NodeList, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
+import { liveNodes } from "../live_nodes.ts";
 import {
   PromoteButton,
   ReleaseButton,
@@ -150,7 +151,9 @@ export function DeploymentView({ id }: { id: string }) {
       )}
       <Request d={d} />
       <Steps d={d} />
-      {d.nodes && d.nodes.length > 0 && <Nodes d={d} />}
+      {d.nodes && d.nodes.length > 0
+        ? <Nodes d={d} />
+        : active && <LiveNodes lines={lines.value} />}
       <Checks d={d} />
       <Rollback d={d} />
       {d.triggered_by?.kind === "forge" && <StatusPosts d={d} />}
@@ -220,6 +223,18 @@ function HeldNote({ d }: { d: Deployment }) {
       {" "}
       <ReleaseButton pkg={d.package} held={held} onDone={packages.reload} />
     </p>
+  );
+}
+
+/** While colmena runs: each node as it reports, before the server records the outcome. */
+function LiveNodes({ lines }: { lines: LogLine[] }) {
+  const nodes = liveNodes(lines);
+  if (nodes.length === 0) return null;
+  return (
+    <section aria-labelledby="nodes-title">
+      <h2 id="nodes-title">Nodes</h2>
+      <NodeList nodes={nodes} />
+    </section>
   );
 }
 

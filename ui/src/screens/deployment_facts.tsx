@@ -168,7 +168,7 @@ export function Nodes({ d }: { d: Deployment }) {
   );
 }
 
-function NodeList({ nodes }: { nodes: NodeOutcome[] }) {
+export function NodeList({ nodes }: { nodes: NodeOutcome[] }) {
   return (
     <ul class="nodes">
       {nodes.map((n) => (
