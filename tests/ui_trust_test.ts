@@ -75,6 +75,7 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
       await page.goto(`/deployments/${second}`);
       await page.getByRole("heading", { name: "webapp 1.2.0" }).waitFor();
       await page.getByText("ci-runner-1 (token)").waitFor();
+      await until(page, async () => (await page.title()) === "webapp 1.2.0 · despacito", "title");
       const facts = page.locator("dl.facts").first();
       await facts.getByText("deployment", { exact: true }).waitFor();
       const check = page.locator("#checks-title + .table-wrap tbody tr");
@@ -142,10 +143,16 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
       // The activation fails on beta, and the rollback's activation fails on alpha.
       await deploy.colmena.set({ failNode: "beta", plan: [{}, { failNodes: ["alpha"] }] });
       await deploy.webapp.release("1.3.0");
+      // History open while it runs refreshes by itself: the new row appears and ends failed.
+      await page.goto("/deployments?package=webapp");
+      await page.locator("tbody tr").first().waitFor();
       bad = await queue(w, "1.3.0");
       const d = await deploy.waitDeployment(bad, finished);
       assert.equal(d.status, "failed");
       assert.equal(d.rollback.status, "failed");
+      const row = page.locator("tbody tr", { hasText: "webapp 1.3.0" });
+      await row.locator(".badge", { hasText: "failed" }).waitFor();
+      await row.locator(".reason", { hasText: "activation failed on beta" }).waitFor();
       await page.goto(`/deployments/${bad}`);
       await page.getByRole("heading", { name: "webapp 1.3.0" }).waitFor();
       // The banner: what went wrong in a word (failure_code), then the server's sentence.

@@ -99,6 +99,11 @@ export function DeploymentView({ id }: { id: string }) {
     };
   }, [id]);
 
+  const title = dep.value ? `${dep.value.package} ${dep.value.version}` : "";
+  useEffect(() => {
+    if (title) document.title = `${title} · despacito`;
+  }, [title]);
+
   const d = dep.value;
   if (!d && notFound.value) {
     return (

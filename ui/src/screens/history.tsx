@@ -21,11 +21,13 @@ export function History() {
     status: q.get("status") ?? undefined,
     cursor: q.get("cursor") ?? undefined,
   };
+  // Refreshed while visible, so a row does not read "running" long after it ended.
   const page = useLoad(
     () => api.deployments({ ...filter, limit: PAGE }),
     JSON.stringify(filter),
+    5000,
   );
-  const packages = useLoad(api.packages, "packages");
+  const packages = useLoad(api.packages, "packages", 5000);
   const names = packages.data.value?.packages.map((p) => p.name) ?? [];
   // What each package runs now: rolling back to it would change nothing.
   const current = new Set(packages.data.value?.packages.map((p) => p.deployment_id ?? ""));
