@@ -174,6 +174,24 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
       const nodes = (await rollback.locator(".nodes li").allTextContents()).sort();
       assert.equal(nodes.length, d.rollback.nodes.length);
       assert.match(nodes.find((n) => n.includes("alpha"))!, /^failed alpha/);
+      // The log marks the lines that read like an error (not stderr as such); jump to the first.
+      const marked = page.locator(".log [data-error]");
+      assert.match(await marked.first().innerText(), /^ beta \| Activation failed/);
+      assert.equal(
+        await page.locator(".log .line:not([data-error])", { hasText: "alpha | Activating" })
+          .count(),
+        2,
+        "colmena's progress is not marked",
+      );
+      await page.locator(".log").evaluate("(el) => { el.scrollTop = el.scrollHeight; }");
+      await page.getByRole("button", { name: "First error" }).click();
+      await page.locator('.log[data-following="false"]').waitFor();
+      await until(page, () =>
+        page.evaluate<boolean>(`(() => {
+          const log = document.querySelector(".log").getBoundingClientRect();
+          const line = document.querySelector(".log [data-error]").getBoundingClientRect();
+          return line.top >= log.top && line.bottom <= log.bottom;
+        })()`), "the first error line in view");
       const held = page.locator("p.held");
       await held.getByText("webapp is held").waitFor();
       await held.getByRole("button", { name: "Release" }).waitFor();
