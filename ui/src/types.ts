@@ -5,9 +5,11 @@
  */
 
 import type { DeploymentStatus } from "../../src/core/deployment_status.ts";
+// The server's own record shapes (type-only: nothing of the server is bundled).
+import type { CheckRecord, RollbackRecord } from "../../src/deploy/deployment.ts";
 
 export { DEPLOYMENT_STATUSES } from "../../src/core/deployment_status.ts";
-export type { DeploymentStatus };
+export type { CheckRecord, DeploymentStatus, RollbackRecord };
 
 export const ACTIVE: DeploymentStatus[] = ["queued", "running"];
 
@@ -19,28 +21,6 @@ export interface Step {
   finished_at: string | null;
   duration_ms: number | null;
   status: "running" | "ok" | "failed" | "skipped";
-}
-
-/** One post-activation check as it ran. */
-export interface CheckRecord {
-  name: string;
-  kind: "http" | "command";
-  /** The URL, or the argv and the nodes it ran on. */
-  target: string;
-  attempts: number;
-  result: "passed" | "failed";
-  duration_ms: number;
-  message: string | null;
-  /** command checks: each node's result. */
-  nodes?: { node: string; result: "passed" | "failed"; message: string | null }[];
-}
-
-/** The fleet rollback after a failure: which nodes went back, and how that went. */
-export interface RollbackRecord {
-  status: "ok" | "failed" | "skipped";
-  commit_sha: string | null;
-  nodes: NodeOutcome[];
-  message: string | null;
 }
 
 export interface NodeOutcome {
