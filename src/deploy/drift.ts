@@ -11,21 +11,14 @@
 
 import type { Executor } from "../exec/run.ts";
 import type { Logger } from "../log/log.ts";
+import type { NodeCheckWrite } from "./fleet_store.ts";
 
 /** Each node's tags and toplevel, as JSON (colmena 0.4's `eval -E` takes `{ nodes, ... }`). */
 export const EXPECTED_EXPR =
   "{ nodes, ... }: builtins.mapAttrs (name: node: { tags = node.config.deployment.tags; toplevel = node.config.system.build.toplevel.outPath; }) nodes";
 
-export interface NodeCheck {
-  node: string;
-  tags: string[];
-  expected: string | null;
-  running: string | null;
-  reachable: boolean;
-  /** null when unreachable. */
-  drift: boolean | null;
-  message: string | null;
-}
+/** One node's result (the shape the store records). */
+export type NodeCheck = NodeCheckWrite;
 
 export class DriftCheckError extends Error {
   constructor(message: string) {

@@ -67,12 +67,14 @@ export async function nodeStates(sql: Sql): Promise<NodeStateRow[]> {
     from node_state order by node`;
 }
 
+/** One node's drift check: what it should run, what it runs, and whether it answered. */
 export interface NodeCheckWrite {
   node: string;
   tags: string[];
   expected: string | null;
   running: string | null;
   reachable: boolean;
+  /** null when unreachable. */
   drift: boolean | null;
   message: string | null;
 }

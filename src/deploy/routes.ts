@@ -9,7 +9,7 @@ import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import type { RequestAudit } from "../http/audit.ts";
 import { readJsonObject } from "../http/json.ts";
-import type { AppContext, RouteDef } from "../http/types.ts";
+import type { AppContext, RouteContext, RouteDef } from "../http/types.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Bus } from "../events/bus.ts";
 import {
@@ -58,6 +58,15 @@ function mayDeploy(p: Principal | undefined, pkg: string): boolean {
 
 function forbidden(pkg: string) {
   return new DomainError("forbidden", "package_not_allowed", `this token may not deploy ${pkg}`);
+}
+
+/** The `:name` of a package route, valid and one the caller may deploy (else 400 / 403). */
+function allowedPackage(c: RouteContext<Principal>): string {
+  const pkg = c.req.param("name") ?? "";
+  const bad = validatePackageName(pkg);
+  if (bad) throw invalidRequest([{ field: "name", message: bad }]);
+  if (!mayDeploy(c.get("principal"), pkg)) throw forbidden(pkg);
+  return pkg;
 }
 
 function triggerOf(p: Principal | undefined) {
@@ -262,11 +271,8 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       access: "authenticated",
       summary: "roll a package back to an earlier deployment that ended deployed",
       handler: async (c) => {
-        const pkg = c.req.param("name") ?? "";
-        const bad = validatePackageName(pkg);
-        if (bad) throw invalidRequest([{ field: "name", message: bad }]);
+        const pkg = allowedPackage(c);
         const principal = c.get("principal");
-        if (!mayDeploy(principal, pkg)) throw forbidden(pkg);
         const body = await readJsonObject(c, ["deployment_id"]);
         const to = body.deployment_id;
         if (typeof to !== "string" || !isUuid(to)) {
@@ -289,10 +295,7 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       access: "authenticated",
       summary: "release a package held after a failed rollback",
       handler: async (c) => {
-        const pkg = c.req.param("name") ?? "";
-        const bad = validatePackageName(pkg);
-        if (bad) throw invalidRequest([{ field: "name", message: bad }]);
-        if (!mayDeploy(c.get("principal"), pkg)) throw forbidden(pkg);
+        const pkg = allowedPackage(c);
         const hold = await service.release(pkg);
         await deps.audit(c, {
           action: "package.released",
