@@ -17,6 +17,9 @@ import { type Executor, runProcess } from "../exec/run.ts";
 import { childEnv } from "../exec/env.ts";
 import { createGroupGuard } from "../exec/orphans.ts";
 import { createToolCheck } from "./tools.ts";
+import { createGates } from "./gates.ts";
+import { createFleet } from "./fleet.ts";
+import { createMutex } from "../core/mutex.ts";
 import { detectNixVersion, type NixVersion } from "./flake_step.ts";
 import { createInputsReader } from "./inputs.ts";
 import { createPorts, type DeployPorts } from "./ports.ts";
@@ -44,8 +47,15 @@ export async function createDeployArea(
   const log = ctx.log.child({ component: "deploy" });
   // Children see the allowlist plus DESPACITO_EXEC_ENV's names, read once (src/exec/env.ts).
   const baseEnv = childEnv(config.execEnv ?? []);
-  const exec: Executor = options.exec ??
+  const run: Executor = options.exec ??
     ((argv, o) => runProcess(argv, { baseEnv, ...o }));
+  // One colmena at a time in this process: a drift check waits for a deployment's run and the
+  // other way round (`--version` probes touch no node).
+  const colmenaLock = createMutex();
+  const exec: Executor = (argv, o) =>
+    argv[0] === config.colmenaBin && argv[1] !== "--version"
+      ? colmenaLock.run(() => run(argv, o))
+      : run(argv, o);
   const bus = createBus<DeployEvent>({
     onError: (e) => log.error("an event subscriber failed", { error: e }),
   });
@@ -67,6 +77,18 @@ export async function createDeployArea(
 
   const tools = flakeDir ? createToolCheck({ exec, config, flakeDir }) : undefined;
   const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
+  const gates = createGates();
+  const fleet = flakeDir
+    ? createFleet({
+      sql,
+      exec,
+      colmenaBin: config.colmenaBin,
+      flakeDir,
+      intervalMs: config.driftIntervalMs,
+      timeoutMs: config.nixTimeoutMs,
+      log,
+    })
+    : undefined;
   const worker = flakeDir && inputs && tools
     ? createWorker({
       sql,
@@ -79,6 +101,7 @@ export async function createDeployArea(
       nixVersion: nix,
       tools,
       guard,
+      gates,
       log,
     })
     : undefined;
@@ -104,6 +127,8 @@ export async function createDeployArea(
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
       audit: requestAudit(ctx.audit ?? NO_AUDIT, config, auditActor),
+      promote: (id, by) => gates.promote(id, by),
+      fleet,
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {
@@ -116,6 +141,7 @@ export async function createDeployArea(
       log.info("deployment tools", { versions: report.versions });
       for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
       await worker.start();
+      fleet?.start();
     },
     async readiness() {
       if (!tools) return undefined;
@@ -123,6 +149,7 @@ export async function createDeployArea(
       return report.problems.length ? report.problems.join("; ") : undefined;
     },
     async stop(deadline) {
+      fleet?.stop();
       await worker?.stop(deadline);
     },
   };
