@@ -136,8 +136,14 @@ async function spawnUntil(
   }
   clearTimeout(timer);
   const startMs = performance.now() - t0;
+  const verbose = !!Deno.env.get("BENCH_VERBOSE");
   const drained = (async () => {
-    while (!(await reader.read()).done) { /* dropped */ }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      // Dropped, unless asked for (debugging the bench itself).
+      if (verbose) Deno.stderr.writeSync(value);
+    }
   })();
   return {
     name,
@@ -470,6 +476,7 @@ async function main() {
     // One deployment that ends deployed: repeats of it are the duplicate (409) load.
     const first = await fetch(`${desp.url}/webhook`, {
       method: "POST",
+      signal: AbortSignal.timeout(120_000),
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH }),
     });
