@@ -1,0 +1,96 @@
+/**
+ * The batched writers against real PostgreSQL: the deployment journal
+ * (many lines per statement) keeps every line, in order, on a gap-free
+ * per-deployment sequence, and publishes them in that order; enqueue's
+ * fewer round trips still number the queued and superseded entries
+ * without a gap and store each status snapshot.
+ */
+
+import assert from "node:assert/strict";
+import { createBus } from "../src/events/bus.ts";
+import { loadMigrations, migrate } from "../src/db/migrate.ts";
+import { silentLogger } from "../src/log/log.ts";
+import { BATCH_MAX, createJournal } from "../src/deploy/journal.ts";
+import { type DeployEvent, enqueue, logEntries } from "../src/deploy/store.ts";
+import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
+
+const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
+const trigger = { kind: "token" as const, id: "t1", label: "ci" };
+
+Deno.test("journal batches: every line stored and published once, in order, seq gap-free", async () => {
+  const fresh = await freshDatabase();
+  const db = await storeDatabase(fresh.uri);
+  try {
+    await migrate(db.sql, await loadMigrations(), silentLogger);
+    const bus = createBus<DeployEvent>();
+    const seen: DeployEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+
+    const first = await enqueue(db.sql, {
+      package: "webapp",
+      version: "1.0.0",
+      nixStorePath: STORE_PATH,
+      flakeRef: null,
+      trigger,
+    });
+    assert.equal(first.outcome, "queued");
+    const id = first.deployment.id;
+    assert.deepEqual(first.events.map((e) => [e.type, e.seq]), [["log", 1], ["status", 2]]);
+
+    const journal = createJournal({ sql: db.sql, bus, deploymentId: id, log: silentLogger });
+    const written: string[] = [];
+    const n = BATCH_MAX * 2 + 37;
+    for (let i = 0; i < n; i++) {
+      const line = i === 5 ? "a NUL \u0000 here" : `line ${i} "quoted", {braced} \\ back`;
+      written.push(line.replaceAll("\u0000", "\uFFFD"));
+      journal.write(i % 3 === 0 ? "stderr" : "stdout", line);
+      // Some lines arrive while a batch is being stored.
+      if (i === 700) await new Promise((r) => setTimeout(r, 20));
+    }
+    await journal.flush();
+
+    const stored = await logEntries(db.sql, id, 2, 5000);
+    assert.deepEqual(stored.map((e) => e.seq), written.map((_, i) => i + 3));
+    assert.deepEqual(stored.map((e) => e.line), written);
+    assert.deepEqual(
+      stored.map((e) => e.stream),
+      written.map((_, i) => i % 3 ? "stdout" : "stderr"),
+    );
+    const published = seen.filter((e) => e.type === "log");
+    assert.deepEqual(published.map((e) => e.seq), written.map((_, i) => i + 3));
+
+    // A newer version supersedes the queued one; both sequences stay gap-free.
+    const second = await enqueue(db.sql, {
+      package: "webapp",
+      version: "1.1.0",
+      nixStorePath: STORE_PATH,
+      flakeRef: null,
+      trigger,
+    });
+    assert.equal(second.outcome, "queued");
+    if (second.outcome !== "queued") return;
+    assert.deepEqual(second.superseded.map((d) => d.id), [id]);
+    const tail = await logEntries(db.sql, id, n + 2, 10);
+    assert.deepEqual(tail.map((e) => [e.seq, e.stream]), [[n + 3, "system"], [n + 4, "status"]]);
+    assert.match(tail[0].line, /^superseded by 1\.1\.0 /);
+    assert.equal((tail[1].data as { status: string; seq: number }).status, "superseded");
+    assert.equal((tail[1].data as { status: string; seq: number }).seq, n + 4);
+    const fresh2 = await logEntries(db.sql, second.deployment.id);
+    assert.deepEqual(fresh2.map((e) => [e.seq, e.stream]), [[1, "system"], [2, "status"]]);
+    assert.equal((fresh2[1].data as { id: string }).id, second.deployment.id);
+
+    // A repeat of a live version is answered without a new row.
+    const again = await enqueue(db.sql, {
+      package: "webapp",
+      version: "1.1.0",
+      nixStorePath: STORE_PATH,
+      flakeRef: null,
+      trigger,
+    });
+    assert.equal(again.outcome, "in_progress");
+    assert.equal(again.deployment.id, second.deployment.id);
+  } finally {
+    await db.close();
+    await fresh.drop();
+  }
+});
