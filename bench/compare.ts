@@ -47,7 +47,11 @@ if (!(ROUNDS >= 1 && DURATION >= 1 && CONNECTIONS >= 1)) {
 }
 
 const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
-const note = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(`# ${s}\n`));
+const began = performance.now();
+const note = (s: string) =>
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(`# ${((performance.now() - began) / 1000).toFixed(1)}s ${s}\n`),
+  );
 const SECRET = "bench-hmac-secret";
 const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
 
@@ -468,7 +472,9 @@ async function main() {
     const sql = postgres(dbUri("despacito"), { max: 1, onnotice: () => {} });
     cleanup.push(() => sql.end());
     const token = (await createToken(sql, { description: "bench" })).token;
+    note(`despacito ready (${Math.round(desp.startMs)} ms)`);
     const bare = await startBare(dbUri("bare"));
+    note(`bare peer ready (${Math.round(bare.startMs)} ms)`);
     cleanup.push(() => bare.stop());
     const hook = await startWebhook(root);
     cleanup.push(() => hook.stop());
@@ -482,6 +488,7 @@ async function main() {
     });
     const firstBody = await first.text();
     if (first.status !== 200) throw new Error(`the first deployment failed: ${firstBody}`);
+    note("first deployment deployed");
     await Deno.writeTextFile(colmena.block, "");
 
     const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
