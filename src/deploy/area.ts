@@ -18,6 +18,7 @@ import { childEnv } from "../exec/env.ts";
 import { createGroupGuard } from "../exec/orphans.ts";
 import { createToolCheck } from "./tools.ts";
 import { createGates } from "./gates.ts";
+import { deployWrites } from "./writes.ts";
 import { createFleet } from "./fleet.ts";
 import { createMutex } from "../core/mutex.ts";
 import { detectNixVersion, type NixVersion } from "./flake_step.ts";
@@ -78,6 +79,7 @@ export async function createDeployArea(
   const tools = flakeDir ? createToolCheck({ exec, config, flakeDir }) : undefined;
   const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
   const gates = createGates();
+  const writes = deployWrites(sql, bus, { queueLimit: config.queueLimit });
   const fleet = flakeDir
     ? createFleet({
       sql,
@@ -102,18 +104,19 @@ export async function createDeployArea(
       tools,
       guard,
       gates,
+      writes,
       log,
     })
     : undefined;
   const service = createDeployService({
     sql,
     bus,
+    writes,
     inputs,
     schemes: config.flakeRefSchemes,
     wake: () => worker?.wake(),
     log,
     stopping: ctx.stopping,
-    queueLimit: config.queueLimit,
   });
 
   return {
