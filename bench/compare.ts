@@ -53,6 +53,9 @@ const note = (s: string) =>
     new TextEncoder().encode(`# ${((performance.now() - began) / 1000).toFixed(1)}s ${s}\n`),
   );
 const SECRET = "bench-hmac-secret";
+const STOP_DEADLINE_MS = 15_000;
+/** Servers that had to be killed: printed under the table. */
+const stuck: string[] = [];
 const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
 
 // ---------------------------------------------------------------- tools
@@ -158,7 +161,16 @@ async function spawnUntil(
       try {
         child.kill("SIGTERM");
       } catch { /* gone */ }
+      // A server that does not stop must not hang the bench (or the test suite's smoke run).
+      const killer = setTimeout(() => {
+        note(`${name} did not stop within ${STOP_DEADLINE_MS} ms of SIGTERM: killed`);
+        stuck.push(name);
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, STOP_DEADLINE_MS);
       await child.status;
+      clearTimeout(killer);
       await drained;
       await errDone;
     },
@@ -644,6 +656,7 @@ async function main() {
       record("idle RSS, PGlite", "MB", "floor 150 MB", { kind: "max", ratio: 1 }, pgRss, 150);
     }
     out(table());
+    if (stuck.length) out(`\nKilled after not stopping on SIGTERM: ${stuck.join(", ")}`);
     out("");
     out(
       `${new Date().toISOString()} · ${machine()} · deno ${Deno.version.deno} · ` +
