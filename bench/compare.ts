@@ -230,24 +230,13 @@ async function startWebhook(dir: string): Promise<Proc> {
   }];
   await Deno.writeTextFile(`${dir}/hooks.json`, JSON.stringify(hooks));
   const port = freePort();
-  const p = await spawnUntil(
+  // webhook announces itself on stderr, in a format that changed between releases: the port is
+  // the readiness signal.
+  return await pollPort(
     "webhook",
     ["webhook", "-hooks", `${dir}/hooks.json`, "-ip", "127.0.0.1", "-port", String(port)],
-    baseEnv(),
-    /serving hooks on http:\/\/(127\.0\.0\.1:\d+)/,
-  ).catch(async () =>
-    // Older releases log the line to stderr only: fall back to polling the port.
-    await pollPort("webhook", [
-      "webhook",
-      "-hooks",
-      `${dir}/hooks.json`,
-      "-ip",
-      "127.0.0.1",
-      "-port",
-      String(port),
-    ], port)
+    port,
   );
-  return p;
 }
 
 /** For a program that says nothing on stdout: ready once the port accepts a connection. */
