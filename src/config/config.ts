@@ -60,6 +60,13 @@ export interface Config {
   execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
+  // the flake's remote (src/deploy/remote.ts)
+  flakeRemote?: string;
+  flakeBranch?: string;
+  flakeSshKeyFile?: string;
+  flakeKnownHostsFile?: string;
+  flakeTokenFile?: string;
+  gitSigningKeyFile?: string;
   // operations (src/ops)
   metrics: "off" | "public" | "token";
   queueLimit: number;

@@ -428,6 +428,57 @@ const ROWS = [
     default: "despacito@localhost",
     description: "Author and committer email of the commits despacito makes in the flake repo.",
   },
+  // --- the flake's remote (src/deploy/remote.ts) ---
+  {
+    env: "DESPACITO_FLAKE_REMOTE",
+    key: "flakeRemote",
+    type: "string",
+    description:
+      "Git URL of the deployment flake's repository (`ssh://`, `https://`, or a path/`file://` URL). Set: an empty DESPACITO_FLAKE_DIR is cloned from it at start, every deployment fetches and fast-forwards first and pushes its commit (and its revert) after. Unset: the flake dir is a local work tree and nothing is fetched or pushed.",
+    validate: (v) =>
+      typeof v === "string" && /^-/.test(v)
+        ? "must be a git URL or path, not an option"
+        : undefined,
+  },
+  {
+    env: "DESPACITO_FLAKE_BRANCH",
+    key: "flakeBranch",
+    type: "string",
+    description:
+      "Branch of DESPACITO_FLAKE_REMOTE despacito follows and pushes to. Default: the remote's default branch (what a clone checks out).",
+    validate: (v) =>
+      typeof v === "string" && /^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/.test(v)
+        ? undefined
+        : "must be a plain branch name",
+  },
+  {
+    env: "DESPACITO_FLAKE_SSH_KEY_FILE",
+    key: "flakeSshKeyFile",
+    type: "path",
+    description:
+      "Private SSH key for an `ssh://` remote (a Forgejo deploy key with write access). Used only through GIT_SSH_COMMAND, never in argv or logs; needs DESPACITO_FLAKE_KNOWN_HOSTS_FILE.",
+  },
+  {
+    env: "DESPACITO_FLAKE_KNOWN_HOSTS_FILE",
+    key: "flakeKnownHostsFile",
+    type: "path",
+    description:
+      "known_hosts file with the remote's host key; ssh runs with StrictHostKeyChecking=yes against it alone.",
+  },
+  {
+    env: "DESPACITO_FLAKE_TOKEN_FILE",
+    key: "flakeTokenFile",
+    type: "path",
+    description:
+      "File holding an access token for an `https://` remote (Forgejo: a token with repository write scope), handed to git by a credential helper that reads the file; never in argv, URLs or logs.",
+  },
+  {
+    env: "DESPACITO_GIT_SIGNING_KEY_FILE",
+    key: "gitSigningKeyFile",
+    type: "path",
+    description:
+      "SSH private key that signs despacito's commits (git's `gpg.format=ssh`), so the team can tell its lock bumps with `git verify-commit`. Unset: commits are not signed.",
+  },
   // --- operations (src/ops): metrics, admission, load ---
   {
     env: "DESPACITO_METRICS",

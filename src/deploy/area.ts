@@ -25,6 +25,10 @@ import { createDeployService } from "./service.ts";
 import { createSettingsSource, parseSettings } from "./settings.ts";
 import type { DeployEvent } from "./store.ts";
 import { createWorker } from "./worker.ts";
+import { accessProblems } from "./git_access.ts";
+import { createRemote, type FlakeRemote } from "./remote.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log/log.ts";
 import { resolve } from "node:path";
 
 export interface DeployArea extends Area<Principal> {
@@ -66,6 +70,9 @@ export async function createDeployArea(
   };
 
   const tools = flakeDir ? createToolCheck({ exec, config, flakeDir }) : undefined;
+  const remote = flakeDir && config.flakeRemote
+    ? createRemote({ exec, config: { ...config, flakeRemote: config.flakeRemote }, dir: flakeDir })
+    : undefined;
   const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
   const worker = flakeDir && inputs && tools
     ? createWorker({
@@ -80,6 +87,7 @@ export async function createDeployArea(
       tools,
       guard,
       log,
+      remote,
     })
     : undefined;
   const service = createDeployService({
@@ -111,6 +119,7 @@ export async function createDeployArea(
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");
         return;
       }
+      if (remote) await startRemote(remote, config, log);
       // Misconfiguration shows at start, not in the middle of the first deployment.
       const report = await tools!.check();
       log.info("deployment tools", { versions: report.versions });
@@ -122,8 +131,30 @@ export async function createDeployArea(
       const report = await tools.cached({ dirtyOk: worker?.busy() });
       return report.problems.length ? report.problems.join("; ") : undefined;
     },
+    async readyInfo() {
+      if (!remote) return {};
+      const s = await remote.status();
+      return {
+        flake_remote: {
+          url: s.url,
+          branch: s.branch,
+          unpushed_commits: s.ahead,
+          behind: s.ahead > 0,
+          last_error: s.lastError,
+        },
+      };
+    },
     async stop(deadline) {
       await worker?.stop(deadline);
     },
   };
+}
+
+/** The credentials must be there, then the flake dir is cloned or checked; refuses to start otherwise. */
+async function startRemote(remote: FlakeRemote, config: Readonly<Config>, log: Logger) {
+  const problems = await accessProblems(config);
+  if (problems.length > 0) throw new Error(`the flake remote: ${problems.join("; ")}`);
+  await remote.ensureClone();
+  const s = await remote.status();
+  log.info("flake remote", { url: s.url, branch: s.branch, unpushed_commits: s.ahead });
 }
