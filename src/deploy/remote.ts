@@ -217,7 +217,7 @@ export function createRemote(o: {
           say(`pushed ${head} to ${ORIGIN}/${branch}`);
           return { pushed: true, head, commits: commits.map(({ ours: _, ...c }) => c) };
         }
-        error = lastLine(push);
+        error = `git push exited with ${push.code}: ${lastLine(push)}`;
         if (!/\[rejected\]|non-fast-forward|fetch first/.test(push.stdout + push.stderr)) {
           say(`push to the flake remote failed (attempt ${attempt}): ${error}`);
           if (attempt < PUSH_ATTEMPTS) await delay((o.retryDelayMs ?? 1_000) * attempt);

@@ -27,6 +27,7 @@ export async function pushCommit(ctx: RunContext, remote: FlakeRemote): Promise<
     // Never pushed, so nothing to revert: the local branch goes back to the remote's head.
     await remote.reset();
     ctx.commitSha = null;
+    await ctx.save({ commitSha: null });
     ctx.say(`dropped the local commit; the flake repo is at the remote's head again`);
     throw new StepFailure(e.message, { kind: "error", code: e.code });
   });
