@@ -434,7 +434,7 @@ const ROWS = [
     key: "flakeRemote",
     type: "string",
     description:
-      "Git URL of the deployment flake's repository (`ssh://`, `https://`, or a path/`file://` URL). Set: an empty DESPACITO_FLAKE_DIR is cloned from it at start, every deployment fetches and fast-forwards first and pushes its commit (and its revert) after. Unset: the flake dir is a local work tree and nothing is fetched or pushed.",
+      "Git URL of the deployment flake's repository (`ssh://`, `https://`, a path). Set: an empty DESPACITO_FLAKE_DIR is cloned at start; each deployment fetches and fast-forwards first and pushes its commits after. Unset: nothing is fetched or pushed.",
     validate: (v) =>
       typeof v === "string" && /^-/.test(v)
         ? "must be a git URL or path, not an option"

@@ -119,7 +119,7 @@ export async function createDeployArea(
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");
         return;
       }
-      if (remote) await startRemote(remote, config, log);
+      await startRemote(remote, config, log);
       // Misconfiguration shows at start, not in the middle of the first deployment.
       const report = await tools!.check();
       log.info("deployment tools", { versions: report.versions });
@@ -151,9 +151,14 @@ export async function createDeployArea(
 }
 
 /** The credentials must be there, then the flake dir is cloned or checked; refuses to start otherwise. */
-async function startRemote(remote: FlakeRemote, config: Readonly<Config>, log: Logger) {
+async function startRemote(
+  remote: FlakeRemote | undefined,
+  config: Readonly<Config>,
+  log: Logger,
+) {
   const problems = await accessProblems(config);
   if (problems.length > 0) throw new Error(`the flake remote: ${problems.join("; ")}`);
+  if (!remote) return;
   await remote.ensureClone();
   const s = await remote.status();
   log.info("flake remote", { url: s.url, branch: s.branch, unpushed_commits: s.ahead });

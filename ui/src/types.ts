@@ -40,6 +40,8 @@ export interface Deployment {
   commit_sha: string | null;
   /** The commit that put the flake repo back after a failed, cancelled or interrupted run. */
   revert_sha?: string | null;
+  /** The flake remote got the commits (null: no remote or no commit; false: they wait locally). */
+  pushed?: boolean | null;
   locked_rev: string | null;
   previous_locked_rev: string | null;
   nodes?: NodeOutcome[];
