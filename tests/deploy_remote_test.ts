@@ -317,3 +317,37 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "restart after kill -9 mid-activation: recovery reverts the pushed commit and pushes the revert",
+  opts,
+  async () => {
+    const env = await createDeployEnv({ remote: true });
+    try {
+      await env.colmena.set({ mode: "hang" });
+      const first = await (await env.webhook({
+        ...body("1.1.0"),
+        flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
+      }, "?wait=false")).json();
+      await env.colmena.waitFor((r) => r.length === 1, "colmena to start");
+      await env.waitFor(async () =>
+        (await (await env.fetch(`/api/deployments/${first.deployment_id}/log`)).text())
+          .includes("hanging")
+      );
+      assert.equal((await env.remote!.log())[0], "deploy webapp 1.1.0");
+      await env.killServer();
+      await env.colmena.set({ mode: "ok" });
+      await env.startServer();
+      const d = await env.waitDeployment(first.deployment_id, (d) => d.status === "interrupted");
+      assert.equal(d.rollback.status, "ok");
+      assert.equal(d.pushed, true);
+      assert.equal(await env.remote!.head(), d.revert_sha);
+      assert.deepEqual((await env.remote!.log()).slice(0, 2), [
+        "revert deploy webapp 1.1.0",
+        "deploy webapp 1.1.0",
+      ]);
+    } finally {
+      await env.close();
+    }
+  },
+);
