@@ -67,6 +67,9 @@ export interface Config {
   flakeKnownHostsFile?: string;
   flakeTokenFile?: string;
   gitSigningKeyFile?: string;
+  // several instances on one database (src/deploy/lease.ts)
+  ha: boolean;
+  instanceName?: string;
   // operations (src/ops)
   metrics: "off" | "public" | "token";
   queueLimit: number;

@@ -479,6 +479,21 @@ const ROWS = [
     description:
       "SSH private key that signs despacito's commits (git's `gpg.format=ssh`), so the team can tell its lock bumps with `git verify-commit`. Unset: commits are not signed.",
   },
+  {
+    env: "DESPACITO_HA",
+    key: "ha",
+    type: "boolean",
+    default: "false",
+    description:
+      "Several instances share this PostgreSQL database and DESPACITO_FLAKE_REMOTE (each with its own flake dir): the one holding the leader lease runs deployments, all serve API, UI and SSE. Needs PostgreSQL and a flake remote.",
+  },
+  {
+    env: "DESPACITO_INSTANCE_NAME",
+    key: "instanceName",
+    type: "string",
+    description:
+      "This instance's name in /health/ready and the logs (with DESPACITO_HA). Default: `<hostname>:<pid>`.",
+  },
   // --- operations (src/ops): metrics, admission, load ---
   {
     env: "DESPACITO_METRICS",

@@ -27,6 +27,8 @@ import type { DeployEvent } from "./store.ts";
 import { createWorker } from "./worker.ts";
 import { accessProblems } from "./git_access.ts";
 import { createRemote, type FlakeRemote } from "./remote.ts";
+import { createLeadership } from "./lease.ts";
+import { createRelay } from "./relay.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/log.ts";
 import { resolve } from "node:path";
@@ -90,6 +92,12 @@ export async function createDeployArea(
       remote,
     })
     : undefined;
+  // DESPACITO_HA: only the lease holder runs the worker; events cross instances (relay.ts).
+  const instance = config.instanceName ?? `${Deno.hostname()}:${Deno.pid}`;
+  const leadership = config.ha && worker ? createLeadership({ sql, instance, log }) : undefined;
+  const relay = config.ha
+    ? createRelay({ sql, bus, instance, log, onForeign: () => worker?.wake() })
+    : undefined;
   const service = createDeployService({
     sql,
     bus,
@@ -115,6 +123,11 @@ export async function createDeployArea(
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {
+      if (config.ha) {
+        const problems = haProblems(config);
+        if (problems.length > 0) throw new Error(`DESPACITO_HA: ${problems.join("; ")}`);
+        await relay!.start();
+      }
       if (!worker) {
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");
         return;
@@ -124,7 +137,17 @@ export async function createDeployArea(
       const report = await tools!.check();
       log.info("deployment tools", { versions: report.versions });
       for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
-      await worker.start();
+      if (!leadership) return await worker.start();
+      log.info("campaigning for the leader lease", { instance });
+      leadership.start({
+        onElected: () => worker.start(),
+        onLost: (reason) => {
+          // It can no longer prove it leads: stop at once. Under systemd the whole unit goes,
+          // colmena included; the next leader recovers the run as after a crash.
+          log.error(`${reason}: exiting so that another instance takes over`);
+          Deno.exit(75);
+        },
+      });
     },
     async readiness() {
       if (!tools) return undefined;
@@ -132,9 +155,17 @@ export async function createDeployArea(
       return report.problems.length ? report.problems.join("; ") : undefined;
     },
     async readyInfo() {
-      if (!remote) return {};
+      const ha = leadership
+        ? {
+          instance,
+          leader: await leadership.leader(),
+          role: leadership.isLeader() ? "leader" : "follower",
+        }
+        : {};
+      if (!remote) return ha;
       const s = await remote.status();
       return {
+        ...ha,
         flake_remote: {
           url: s.url,
           branch: s.branch,
@@ -146,6 +177,8 @@ export async function createDeployArea(
     },
     async stop(deadline) {
       await worker?.stop(deadline);
+      await leadership?.stop();
+      await relay?.stop();
     },
   };
 }
@@ -162,4 +195,16 @@ async function startRemote(
   await remote.ensureClone();
   const s = await remote.status();
   log.info("flake remote", { url: s.url, branch: s.branch, unpushed_commits: s.ahead });
+}
+
+/** Several instances need a shared database and a shared flake remote. */
+function haProblems(config: Readonly<Config>): string[] {
+  const problems: string[] = [];
+  if (!config.postgresUri) {
+    problems.push("needs DESPACITO_POSTGRES_CONNECTION_URI (embedded PGlite is single-instance)");
+  }
+  if (config.flakeDir && !config.flakeRemote) {
+    problems.push("needs DESPACITO_FLAKE_REMOTE (each instance has its own flake dir)");
+  }
+  return problems;
 }

@@ -1,0 +1,113 @@
+/**
+ * Deployment events across instances (DESPACITO_HA): every event this
+ * instance publishes on its bus is announced with NOTIFY (deployment id and
+ * seq, never the content); every other instance LISTENs, reads the new
+ * entries from deployment_log and publishes them on its own bus, so SSE
+ * streams and waiting webhooks on a follower see the leader's deployment
+ * exactly as the leader's clients do. The record in PostgreSQL stays the
+ * only source: a lost notification only delays lines until the next one
+ * (SSE refills gaps from the table).
+ */
+
+import type { Sql } from "../db/connect.ts";
+import type { Bus } from "../events/bus.ts";
+import type { Logger } from "../log/log.ts";
+import { type DeploymentStatus, TERMINAL } from "./deployment.ts";
+import { type DeployEvent, getDeployment, logEntries } from "./store.ts";
+
+const CHANNEL = "despacito_deploy";
+
+interface Note {
+  /** The instance that published the event. */
+  i: string;
+  /** Deployment id and the event's seq. */
+  d: string;
+  s: number;
+}
+
+export interface Relay {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createRelay(o: {
+  sql: Sql;
+  bus: Bus<DeployEvent>;
+  instance: string;
+  log: Logger;
+  /** Called for every event of another instance (the leader's worker wakes for a new request). */
+  onForeign?: () => void;
+}): Relay {
+  const log = o.log.child({ component: "deploy-relay" });
+  const relayed = new WeakSet<DeployEvent>();
+  const seen = new Map<string, number>();
+  const chains = new Map<string, Promise<void>>();
+  let off: (() => void) | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+
+  /** Publishes what `id` logged after the last seq seen here, in order. */
+  const pull = async (id: string, upTo: number) => {
+    const after = seen.get(id) ?? upTo - 1;
+    if (upTo <= after) return;
+    for (const e of await logEntries(o.sql, id, after)) {
+      let ev: DeployEvent;
+      if (e.stream === "status") {
+        const row = await getDeployment(o.sql, id);
+        if (!row) return;
+        ev = { type: "status", deploymentId: id, seq: e.seq, deployment: row };
+        const status = (e.data as { status?: DeploymentStatus } | null)?.status ?? e.line;
+        if (TERMINAL.has(status as DeploymentStatus)) seen.delete(id);
+        else seen.set(id, e.seq);
+      } else {
+        ev = {
+          type: "log",
+          deploymentId: id,
+          seq: e.seq,
+          stream: e.stream,
+          line: e.line,
+          at: e.at,
+        };
+        seen.set(id, e.seq);
+      }
+      relayed.add(ev);
+      o.bus.publish(ev);
+    }
+  };
+
+  return {
+    async start() {
+      const l = await o.sql.listen(CHANNEL, (payload) => {
+        let n: Note;
+        try {
+          n = JSON.parse(payload);
+        } catch {
+          return;
+        }
+        if (n.i === o.instance) return;
+        o.onForeign?.();
+        const next = (chains.get(n.d) ?? Promise.resolve())
+          .then(() => pull(n.d, n.s))
+          .catch((e) =>
+            log.warn("cannot relay another instance's deployment events", { error: e })
+          );
+        chains.set(n.d, next);
+        next.then(() => {
+          if (chains.get(n.d) === next) chains.delete(n.d);
+        });
+      });
+      unlisten = l.unlisten;
+      off = o.bus.subscribe((e) => {
+        if (relayed.has(e)) return;
+        const note: Note = { i: o.instance, d: e.deploymentId, s: e.seq };
+        o.sql`select pg_notify(${CHANNEL}, ${JSON.stringify(note)})`.catch((err) =>
+          log.debug("cannot announce a deployment event", { error: err })
+        );
+      });
+    },
+    async stop() {
+      off?.();
+      await unlisten?.().catch(() => {});
+      await Promise.all(chains.values());
+    },
+  };
+}
