@@ -85,7 +85,12 @@ export function createLeadership(o: {
     }
   };
 
-  const tick = () => new Promise<void>((r) => (timer = setTimeout(r, every)));
+  let wake: (() => void) | undefined;
+  const tick = () =>
+    new Promise<void>((r) => {
+      wake = r;
+      timer = setTimeout(r, every);
+    });
 
   return {
     instance: o.instance,
@@ -132,6 +137,7 @@ export function createLeadership(o: {
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      wake?.();
       await loop;
       if (conn && leading) {
         await conn`select pg_advisory_unlock(${LEASE_KEY}::bigint)`.catch(() => {});

@@ -1,0 +1,185 @@
+/**
+ * Two despacito instances on one PostgreSQL database and one flake remote
+ * (DESPACITO_HA), both started as they ship: the lease holder runs the
+ * deployments, the other serves, streams the leader's logs and takes over
+ * after a kill -9 of the leader. The fake colmena fails the test on any
+ * overlapping run.
+ */
+
+import assert from "node:assert/strict";
+import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { type ServerProcess, spawnServer } from "./_harness/server.ts";
+
+// Servers are subprocesses and SSE bodies are read across steps of a test.
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+const HA = { DESPACITO_HA: "true", DESPACITO_INSTANCE_NAME: "a" };
+
+/** The second instance: same database and remote, its own data dir and flake clone. */
+async function startB(env: DeployEnv): Promise<ServerProcess> {
+  return await spawnServer({
+    env: {
+      ...env.env,
+      ...HA,
+      DESPACITO_INSTANCE_NAME: "b",
+      DESPACITO_DATA_DIR: `${env.root}/data-b`,
+      DESPACITO_FLAKE_DIR: `${env.root}/flake-b`,
+    },
+  });
+}
+
+const call = (url: string, env: DeployEnv, path: string, init: RequestInit = {}) =>
+  fetch(`${url}${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${env.token}`, ...init.headers },
+  });
+
+const ready = async (url: string) => await (await fetch(`${url}/health/ready`)).json();
+
+const request = (version: string) => ({
+  package: "webapp",
+  version,
+  nix_store_path: STORE_PATH,
+});
+
+Deno.test(
+  "two instances: both serve, the leader runs a deployment asked of the follower, whose runner and SSE see it",
+  opts,
+  async () => {
+    const env = await createDeployEnv({ remote: true, extraEnv: HA });
+    let b: ServerProcess | undefined;
+    try {
+      await env.waitFor(async () => (await ready(env.url)).role === "leader");
+      b = await startB(env);
+      const rb = await ready(b.url);
+      assert.equal(rb.status, "ready");
+      assert.deepEqual([rb.instance, rb.leader, rb.role], ["b", "a", "follower"]);
+
+      const answer = call(b.url, env, "/webhook", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          ...request("1.1.0"),
+          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
+        }),
+      });
+      const res = await answer;
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.status, "deployed");
+      // The leader ran it (only its log has the run), and the remote has the commit.
+      const id = body.deployment_id;
+      assert.ok(env.logs.some((l) => l.includes(id) && l.includes("deployed webapp 1.1.0")));
+      assert.ok(!b.stdout.some((l) => l.includes("deployed webapp 1.1.0")));
+      const d = await (await call(b.url, env, `/api/deployments/${id}`)).json();
+      assert.equal(await env.remote!.head(), d.commit_sha);
+
+      // SSE on the follower, live: the next deployment's lines arrive while the leader runs it.
+      await env.colmena.set({ mode: "step" });
+      const queued = await (await call(b.url, env, "/webhook?wait=false", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          ...request("1.2.0"),
+          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.2.0`,
+        }),
+      })).json();
+      const sse = await call(b.url, env, `/api/deployments/${queued.deployment_id}/events`);
+      assert.equal(sse.status, 200);
+      const reader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      const until = async (what: string) => {
+        const deadline = Date.now() + 30_000;
+        while (!text.includes(what)) {
+          assert.ok(Date.now() < deadline, `SSE on the follower never showed ${what}: ${text}`);
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += value;
+        }
+      };
+      await env.colmena.waitFor((r) => r.length === 2, "the second colmena run");
+      await env.colmena.allowLines(1);
+      await until("colmena");
+      await env.colmena.allowLines(1000);
+      await until("event: end");
+      await reader.cancel();
+      assert.match(text, /deployed webapp 1\.2\.0/);
+    } finally {
+      await b?.stop();
+      await env.close();
+    }
+  },
+);
+
+Deno.test(
+  "kill -9 of the leader mid-deployment: the follower takes over, recovers like a restart, runs the queue; its waiting runner gets the answer",
+  opts,
+  async () => {
+    const env = await createDeployEnv({ remote: true, extraEnv: HA });
+    let b: ServerProcess | undefined;
+    try {
+      await env.waitFor(async () => (await ready(env.url)).role === "leader");
+      b = await startB(env);
+      await env.colmena.set({ mode: "hang" });
+      // Asked of the follower and waited for there.
+      const waiting = call(b.url, env, "/webhook", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          ...request("1.1.0"),
+          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
+        }),
+      });
+      await env.colmena.waitFor((r) => r.length === 1, "colmena to start on the leader");
+      assert.equal((await env.remote!.log())[0], "deploy webapp 1.1.0");
+      const second = await (await call(b.url, env, "/webhook?wait=false", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          package: "api",
+          version: "2.0.1",
+          nix_store_path: STORE_PATH,
+        }),
+      })).json();
+      assert.equal(second.status, "queued", JSON.stringify(second));
+
+      await env.killServer();
+      // Host loss takes the leader's colmena with it (on a live host, systemd's control group
+      // does): end the survivor here, as the dead host would have.
+      const orphan = (await Deno.readTextFile(`${env.colmena.dir}/active`)).trim();
+      await new Deno.Command("kill", { args: ["-KILL", "--", `-${orphan}`] }).output();
+      await env.colmena.set({ mode: "ok" });
+      const killedAt = Date.now();
+
+      const res = await waiting;
+      const answer = await res.json();
+      const tookMs = Date.now() - killedAt;
+      assert.equal(res.status, 500, JSON.stringify(answer));
+      assert.equal(answer.status, "interrupted");
+      assert.ok(tookMs < 30_000, `takeover took ${tookMs} ms`);
+      assert.equal((await ready(b.url)).role, "leader");
+
+      const d = await (await call(b.url, env, `/api/deployments/${answer.deployment_id}`)).json();
+      assert.equal(d.rollback.status, "ok");
+      assert.equal(d.pushed, true);
+      assert.deepEqual((await env.remote!.log()).slice(0, 2), [
+        "revert deploy webapp 1.1.0",
+        "deploy webapp 1.1.0",
+      ]);
+      const deadline = Date.now() + 30_000;
+      let s;
+      do {
+        s = await (await call(b.url, env, `/api/deployments/${second.deployment_id}`)).json();
+        assert.ok(Date.now() < deadline, `the queue did not go on: ${JSON.stringify(s)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      } while (s.status === "queued" || s.status === "running");
+      assert.equal(s.status, "deployed", s.error);
+      // The hung run, the new leader's rollback, the queued deployment: each once.
+      const runs = await env.colmena.runs();
+      assert.equal(runs.length, 3, JSON.stringify(runs.map((r) => r.argv)));
+    } finally {
+      await b?.stop();
+      await env.close();
+    }
+  },
+);
