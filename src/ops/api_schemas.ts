@@ -80,6 +80,8 @@ export const COMPONENTS: Record<string, Schema> = {
     failure_kind: { enum: ["failure", "error", null] },
     superseded_by: nstr,
     cancel_requested: bool,
+    // DESPACITO_FLAKE_REMOTE: did the commits reach it (null: no remote or no commit).
+    pushed: { type: ["boolean", "null"] },
   }),
   WebhookAnswer: obj({ status: str, package: str, version: str, deployment_id: str }),
   Repository: obj({
@@ -109,6 +111,20 @@ export const COMPONENTS: Record<string, Schema> = {
   Providers: obj({ providers: arr(obj({ issuer: str, name: str })) }),
 };
 
+/** What the deploy area adds to readiness: DESPACITO_HA's roles, DESPACITO_FLAKE_REMOTE's state. */
+const READY_INFO = {
+  instance: str,
+  leader: nstr,
+  role: { enum: ["leader", "follower"] },
+  flake_remote: obj({
+    url: str,
+    branch: str,
+    unpushed_commits: int,
+    behind: bool,
+    last_error: nstr,
+  }),
+};
+
 /** A request that queued (202) or met an existing deployment (409): retry, rollback. */
 const QUEUED = obj({ status: str, package: str, version: str, deployment_id: str, kind: str });
 
@@ -124,8 +140,11 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
   },
   "GET /health/ready": {
     responses: {
-      200: obj({ status: { const: "ready" }, version: str }),
-      503: obj({ status: { const: "unavailable" }, reason: str }),
+      200: obj({ status: { const: "ready" }, version: str, ...READY_INFO }, ["status", "version"]),
+      503: obj({ status: { const: "unavailable" }, reason: str, ...READY_INFO }, [
+        "status",
+        "reason",
+      ]),
     },
   },
   "POST /api/tokens": {
