@@ -183,3 +183,36 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "two instances: cancelling on the follower stops the deployment the leader runs",
+  opts,
+  async () => {
+    const env = await createDeployEnv({ remote: true, extraEnv: HA });
+    let b: ServerProcess | undefined;
+    try {
+      await env.waitFor(async () => (await ready(env.url)).role === "leader");
+      b = await startB(env);
+      await env.colmena.set({ mode: "hang" });
+      const queued = await (await call(b.url, env, "/webhook?wait=false", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          ...request("1.1.0"),
+          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
+        }),
+      })).json();
+      await env.colmena.waitFor((r) => r.length === 1, "colmena to start on the leader");
+      const c = await call(b.url, env, `/api/deployments/${queued.deployment_id}/cancel`, {
+        method: "POST",
+      });
+      assert.equal(c.status, 202, await c.text());
+      const d = await env.waitDeployment(queued.deployment_id, (d) => d.status === "cancelled");
+      assert.equal(d.rollback?.status ?? "ok", "ok");
+      assert.equal(await env.remote!.head(), d.revert_sha);
+    } finally {
+      await b?.stop();
+      await env.close();
+    }
+  },
+);
