@@ -34,8 +34,8 @@ let
 
   # One per system: esbuild's native package differs (@esbuild/linux-x64, -arm64).
   npmDepsHashes = {
-    x86_64-linux = "sha256-+6M7k1U7mSxKXmVpVitMPw9hFWwK0k1y5WABLitDuFg=";
-    aarch64-linux = "sha256-JtiGGNk/bX8tx8aeFOfvLGS2qnWPZq0TNzbL52perVc=";
+    x86_64-linux = "sha256-dKd4FWeOsDrL7IOzSZnsyUmWiyN/sxKDchRV1Mdcj0M=";
+    aarch64-linux = "sha256-pSLMmpgLTQfBjV1GcaBxZsT5sfQH1ngOAU8x0Gd3NZ4=";
   };
   system = stdenvNoCC.hostPlatform.system;
 

@@ -65,6 +65,8 @@ const EXPECTED: Record<string, Decision> = {
   "POST /api/packages/:name/rollback": { access: "authenticated" },
   "POST /api/packages/:name/release": { access: "authenticated" },
   "GET /api/nodes": { access: "authenticated" },
+  "POST /api/nodes/refresh": { access: "authenticated" },
+  "POST /api/deployments/:id/promote": { access: "authenticated" },
   "GET /api/packages": { access: "authenticated" },
   "GET /metrics": { access: "token" },
   "GET /api/health/load": { access: "public" },

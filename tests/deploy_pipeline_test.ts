@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 Deno.test(
   "POST /webhook deploys: lock pinned to the tag's rev, one commit with trailers, exact colmena argv",

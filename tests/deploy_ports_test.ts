@@ -8,7 +8,7 @@ import { DomainError } from "../src/core/errors.ts";
 import { silentLogger } from "../src/log/log.ts";
 import { createDeployEnv } from "./_harness/deploy_env.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 Deno.test(
   "DeployPorts: the forge enqueues, follows status changes and reads declared sources",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 Deno.test(
   "enqueue() under 20 concurrent identical requests: one deployment, one colmena run, 19× 409 in_progress",

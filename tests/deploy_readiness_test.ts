@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 Deno.test(
   "no colmena on the configured path: /health/ready says so and a deployment fails before any commit",

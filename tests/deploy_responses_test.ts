@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 import { createToken } from "../src/auth/tokens.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 const req = (patch: Record<string, unknown> = {}) => ({
   package: "webapp",
   version: "1.1.0",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 Deno.test(
   "restart after kill -9 mid-deployment: the surviving colmena is ended first, repo and fleet rolled back, queue resumes",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 import { readSse, type SseFrame } from "./_harness/sse.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 Deno.test(
   "GET /api/deployments/:id/events resumes from Last-Event-ID without gaps or repeats",

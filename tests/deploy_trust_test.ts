@@ -15,7 +15,7 @@ import {
   withDeployEnv,
 } from "./_harness/deploy_env.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 const body = (env: DeployEnv, version: string, extra: Record<string, unknown> = {}) => ({
   package: "webapp",

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { type DeployEnv, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { startCluster } from "./_harness/postgres.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 
 const hook = (env: DeployEnv, version: string, tag: string, pkg = "webapp", query = "") =>
   env.webhook({
@@ -39,8 +39,10 @@ Deno.test(
 
         await cluster.stop();
         await env.colmena.release(); // colmena succeeds while the database is away
-        await env.waitFor(async () =>
-          env.logs.some((l) => l.includes("the database is away; retrying a write"))
+        await env.waitFor(() =>
+          Promise.resolve(
+            env.logs.some((l) => l.includes("the database is away; retrying a write")),
+          )
         );
         const ready = await fetch(`${env.url}/health/ready`);
         assert.equal(ready.status, 503, "readiness says the database is away");

@@ -19,7 +19,7 @@ import {
 } from "./_harness/fake_forgejo.ts";
 import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
+const opts = {};
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
 interface World {

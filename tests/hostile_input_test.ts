@@ -15,6 +15,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { bundleUi } from "../src/build/bundle_ui.ts";
 import { withDeployEnv } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
 
@@ -221,6 +222,9 @@ Deno.test(
     sanitizeOps: false,
   },
   async () => {
+    // What ships has its web UI built (`deno task start` and the binary both do); without it the UI
+    // routes answer 503 "not built", which is right but not what this test is about.
+    await bundleUi();
     const routes = await routeTable();
     assert.ok(routes.length >= 40, `README's route table has ${routes.length} routes`);
     await withDeployEnv({ start: false }, async (env) => {

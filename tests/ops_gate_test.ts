@@ -73,7 +73,7 @@ Deno.test("a deployment feeds the metrics and the audit trail", async () => {
       1,
     );
     assert.equal(
-      metric(text, 'despacito_deployment_step_duration_seconds_count{step="colmena",status="ok"}'),
+      metric(text, 'despacito_deployment_step_duration_seconds_count{step="activate",status="ok"}'),
       1,
     );
     assert.equal(

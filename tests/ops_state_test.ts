@@ -171,12 +171,19 @@ Deno.test("state import names every missing secret file and every bad field, and
       ...SEED,
       users: [{ ...SEED.users[0], id: "nope" }],
       repositories: [{ ...SEED.repositories[0], trigger: "push", created_at: 5 }],
+      holds: [{
+        package: "webapp",
+        deployment_id: crypto.randomUUID(),
+        reason: "the rollback failed on alpha",
+        held_at: "2026-01-04T00:00:00.000Z",
+      }],
     };
     const bad = await cliWithStdin(h.env, ["state", "import", "-"], stringify(broken));
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /users\[0\]\.id: must be a uuid/);
     assert.match(bad.stderr, /repositories\[0\]\.trigger: must be release or tag/);
     assert.match(bad.stderr, /repositories\[0\]\.created_at: must be a time/);
+    assert.match(bad.stderr, /holds\[0\]: webapp is held; a hold cannot be imported/);
     const notYaml = await cliWithStdin(h.env, ["state", "import", "-"], "users: [unclosed");
     assert.equal(notYaml.code, 2);
     assert.match(notYaml.stderr, /not YAML/);

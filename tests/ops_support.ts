@@ -5,6 +5,9 @@
  * with the audit table the way an attacker with database access would.
  */
 
+import assert from "node:assert/strict";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import postgres from "postgres";
 import { freshDatabase } from "./_harness/postgres.ts";
 import {
@@ -110,5 +113,23 @@ export async function startOps(extra: Env = {}): Promise<OpsServer> {
       await db.drop();
       await Deno.remove(dataDir, { recursive: true });
     },
+  };
+}
+
+/**
+ * Checks a real answer against what the OpenAPI document (GET /api/openapi.json)
+ * promises for that operation and status (Ajv, JSON Schema 2020-12).
+ */
+export function responseChecker(doc: unknown) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  ajv.addSchema(doc as object, "api");
+  return (method: string, path: string, status: number, body: unknown) => {
+    const pointer = ["paths", path, method, "responses", String(status), "content"]
+      .concat(["application/json", "schema"])
+      .map((s) => s.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
+    const validate = ajv.getSchema(`api#/${pointer}`);
+    assert.ok(validate, `no schema for ${method} ${path} ${status}`);
+    assert.ok(validate(body), `${method} ${path} ${status}: ${JSON.stringify(validate.errors)}`);
   };
 }

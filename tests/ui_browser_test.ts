@@ -121,6 +121,7 @@ Deno.test("web UI in Chromium, signed in with a session: tokens, CSP, 401 → si
         const screens = [
           ["overview", "/"],
           ["history", "/deployments"],
+          ["fleet", "/fleet"],
           ["tokens", "/tokens"],
           ["repositories", "/repositories"],
           ["deployment", "/deployments/00000000-0000-4000-8000-000000000000"],

@@ -27,10 +27,13 @@ async function queueWebhook(w: DeployUiWorld, body: Record<string, unknown>): Pr
 
 /** Waits until the page shows exactly colmena's first `n` lines (of `expected`). */
 async function showsColmenaLines(page: Page, expected: string[], n: number) {
+  let got: string[] = [];
   await until(page, async () => {
-    const got = colmenaPart(await pageLines(page), expected[0]).map((l) => l.text);
+    got = colmenaPart(await pageLines(page), expected[0]).map((l) => l.text);
     return JSON.stringify(got) === JSON.stringify(expected.slice(0, n));
-  }, `the page to show colmena's first ${n} lines`);
+  }, `the page to show colmena's first ${n} lines`).catch((e) => {
+    throw new Error(`${e.message}; it shows ${JSON.stringify(got)}`);
+  });
 }
 
 Deno.test(
@@ -56,6 +59,16 @@ Deno.test(
           await deploy.colmena.allowLines(n);
           await showsColmenaLines(page, expected, n);
           if (n === 7) await screenshot(page, "deployment-live-light");
+          if (expected[n - 1] === "alpha | Activation successful") {
+            // Per-node progress while colmena still runs: alpha done, beta on its way.
+            await until(
+              page,
+              async () =>
+                JSON.stringify(await page.locator(".nodes li").allTextContents()) ===
+                  JSON.stringify(["succeeded alphaActivation successful", "running beta"]),
+              "live nodes",
+            );
+          }
         }
         await page.locator(".title-row .badge", { hasText: "deployed" }).waitFor();
         await page.getByRole("status").filter({ hasText: "complete" }).waitFor();
@@ -64,7 +77,8 @@ Deno.test(
         const steps = await page.locator("#steps-title + .table-wrap tbody tr").allInnerTexts();
         assert.deepEqual(
           steps.map((s) => s.split(/\s+/).slice(0, 2).join(" ")),
-          ["queued ok", "flake ok", "commit ok", "colmena ok"],
+          // No checks configured: verify has nothing to do.
+          ["queued ok", "preflight ok", "flake ok", "commit ok", "activate ok", "verify skipped"],
         );
         assert.deepEqual(
           await page.locator(".nodes li").allTextContents(),
@@ -103,16 +117,20 @@ Deno.test(
           assert.ok(proxy.cut() > 0, "the event stream was open through the proxy");
           await page.getByRole("status").filter({ hasText: /connection lost|reconnecting/ })
             .waitFor();
-          await deploy.colmena.allowLines(20);
-          await deploy.waitFor(async () =>
-            colmenaPart(
-              (await logLines(w, id)).map((text) => ({ text, seq: 0, stream: "" })),
-              expected[0],
-            ).length === 20
-          );
+          // Line 19, "building on stdout", is the only stdout line: its order against the stderr
+          // lines around it is the two pipes' race, so it is let out alone.
+          for (const n of [18, 19]) {
+            await deploy.colmena.allowLines(n);
+            await deploy.waitFor(async () =>
+              colmenaPart(
+                (await logLines(w, id)).map((text) => ({ text, seq: 0, stream: "" })),
+                expected[0],
+              ).length === n
+            );
+          }
           await showsColmenaLines(page, expected, 5);
           proxy.resume();
-          await showsColmenaLines(page, expected, 20);
+          await showsColmenaLines(page, expected, 19);
           await page.getByRole("status").filter({ hasText: "live" }).waitFor();
           assert.equal(streams[0].includes("last_event_id"), false, streams[0]);
           const resumedAt = Number(new URL(streams.at(-1)!).searchParams.get("last_event_id"));
@@ -189,8 +207,12 @@ Deno.test(
             await row.locator(`code[title="${await deploy.flake.lockedRev("webapp")}"]`).waitFor();
             await row.locator(`code[title="${STORE_PATH}"]`, { hasText: "01234567…-webapp-1.1.0" })
               .waitFor();
-            // Its badge: the newest deployment of the package (1.4.0, waiting).
-            await row.locator(".badge", { hasText: "queued" }).waitFor();
+            // Running now (1.2.0, linked) apart from the latest request (1.4.0, waiting).
+            await row.locator('td[data-label="Running now"]', { hasText: /^1\.2\.0\s*since/ })
+              .waitFor();
+            const latest = row.locator('td[data-label="Latest request"]');
+            await latest.getByRole("link", { name: "1.4.0", exact: true }).waitFor();
+            await latest.locator(".badge", { hasText: "queued" }).waitFor();
             await page.locator("tr", { hasText: "api" }).getByText("never deployed").waitFor();
             await screenshot(page, `overview-queue-${mode.name}`);
             await context.close();
@@ -210,6 +232,22 @@ Deno.test(
           assert.ok(d.revert_sha, "the deploy commit was reverted");
           await page.locator(`code[title="${d.revert_sha}"]`).waitFor();
           await page.getByText("Reverted by").waitFor();
+          await page.locator("main > p.error strong", { hasText: "Cancelled." }).waitFor();
+          // The stopped step was cancelled, not a red failure; the revert is a step of its own.
+          const steps = await page.locator("#steps-title + .table-wrap tbody tr").allInnerTexts();
+          assert.deepEqual(
+            steps.map((s) => s.split(/\s+/).slice(0, 2).join(" ")),
+            [
+              "queued ok",
+              "preflight ok",
+              "flake ok",
+              "commit ok",
+              "activate cancelled",
+              "restore ok",
+            ],
+          );
+          assert.equal(await page.locator("#steps-title + .table-wrap .badge-failed").count(), 0);
+          await page.getByRole("button", { name: "Retry" }).waitFor();
           // The revert commit puts webapp's pin back. The work tree is not looked at yet:
           // the queue moves on at once, and the next deployment's nix may be writing flake.lock.
           const shown = await new Deno.Command("git", {
@@ -251,6 +289,8 @@ Deno.test(
         await until(page, async () => (await names()).length === 25, "back to page 1");
         await page.getByLabel("Status").selectOption("cancelled");
         await until(page, async () => (await names()).join() === "webapp 1.3.0", "cancelled");
+        // The row says why it ended, from the deployment's error.
+        await rows.locator(".reason", { hasText: "cancelled by request" }).waitFor();
         await page.getByLabel("Package").selectOption("");
         await page.getByLabel("Status").selectOption("deployed");
         await until(

@@ -10,7 +10,8 @@
  * which may also hold the tests' packages (deno.test.json shares it) and
  * esbuild (build time only). So the compile runs in a staging copy of the
  * program, .compile/, whose node_modules holds exactly deno.lock's packages
- * minus esbuild, with --node-modules-dir=manual so Deno takes that directory
+ * minus esbuild (and minus the few files deno compile cannot embed, see
+ * UNEMBEDDABLE), with --node-modules-dir=manual so Deno takes that directory
  * as it is; the staging copy also carries the commit in src/build_info.json,
  * leaving the checkout untouched. Offline-safe: nothing is downloaded but
  * denort (see below).
@@ -101,6 +102,30 @@ export function unshippedPackages(installed: string[], lockKeys: string[]): stri
     .map((d) => `node_modules/.deno/${d}`);
 }
 
+/**
+ * Files inside shipped packages that the program never loads and that `deno
+ * compile` (Deno 2.9.6) cannot embed: it parses them as JavaScript and its
+ * parser overflows the stack, killing the build ("thread 'tokio-runtime-worker'
+ * has overflowed its stack"). bintrees (prom-client → tdigest → bintrees)
+ * ships test data, test/perf/100k, 200 000 lines of numbers that read as one
+ * 200 000-term expression. Package name → paths inside the package; the
+ * offline compile test (tests/nix_package_test.ts) finds any new one.
+ */
+const UNEMBEDDABLE: Readonly<Record<string, readonly string[]>> = { bintrees: ["test"] };
+
+/**
+ * The node_modules paths of `installed` (node_modules/.deno's entries) that
+ * UNEMBEDDABLE names.
+ */
+export function unembeddableFiles(installed: string[]): string[] {
+  return installed.flatMap((d) => {
+    const name = d.slice(0, d.indexOf("@", 1)).replace("+", "/");
+    return (UNEMBEDDABLE[name] ?? []).map((p) =>
+      `node_modules/.deno/${d}/node_modules/${name}/${p}`
+    );
+  }).sort();
+}
+
 /** Files of the checkout the staging copy needs (the module graph, includes, config). */
 const STAGED = [
   "main.ts",
@@ -154,6 +179,7 @@ export async function stage(programDir: string, stageDir: string, commit: string
   const installed: string[] = [];
   for await (const e of Deno.readDir(join(stageDir, "node_modules/.deno"))) installed.push(e.name);
   const drop = unshippedPackages(installed, Object.keys(lock.npm ?? {}))
+    .concat(unembeddableFiles(installed))
     // Deno's own bookkeeping of an install (differs between Deno releases) stays behind.
     .concat(
       [".setup-cache.bin", ".deno.lock", ".deno.lock.poll"].map((f) => `node_modules/.deno/${f}`),

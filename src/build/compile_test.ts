@@ -4,6 +4,7 @@ import {
   compileArgs,
   DEFAULT_EXTRA_READ,
   NIXOS_PATHS,
+  unembeddableFiles,
   unshippedPackages,
 } from "./compile.ts";
 
@@ -94,4 +95,18 @@ Deno.test("unshippedPackages() keeps deno.lock's packages and drops test-only an
     "node_modules/.deno/esbuild@0.28.2",
     "node_modules/.deno/playwright-core@1.65.1",
   ]);
+});
+
+Deno.test("unembeddableFiles() names bintrees' test data, which deno compile cannot parse", () => {
+  const installed = [
+    ".deno.lock",
+    "node_modules",
+    "tdigest@0.1.3",
+    "bintrees@1.0.2",
+    "hono@4.13.19",
+  ];
+  assert.deepEqual(unembeddableFiles(installed), [
+    "node_modules/.deno/bintrees@1.0.2/node_modules/bintrees/test",
+  ]);
+  assert.deepEqual(unembeddableFiles(["hono@4.13.19", "@preact+signals@2.11.4"]), []);
 });

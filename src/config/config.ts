@@ -57,6 +57,7 @@ export interface Config {
   flakeRefSchemes: string[];
   deployTimeoutMs: number;
   nixTimeoutMs: number;
+  driftIntervalMs?: number;
   execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;

@@ -407,6 +407,14 @@ const ROWS = [
     validate: positive,
   },
   {
+    env: "DESPACITO_DRIFT_INTERVAL",
+    key: "driftIntervalMs",
+    type: "duration",
+    description:
+      "How often every node's running system is compared with the one the flake's HEAD evaluates to (unset: only on POST /api/nodes/refresh).",
+    validate: positive,
+  },
+  {
     env: "DESPACITO_EXEC_ENV",
     key: "execEnv",
     type: "list",

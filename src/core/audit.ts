@@ -24,6 +24,11 @@ export const AUDIT_ACTIONS = [
   "repository.secret_rotated",
   "deployment.requested",
   "deployment.cancelled",
+  "deployment.promoted",
+  "deployment.retried",
+  "deployment.rolled_back",
+  "package.held",
+  "package.released",
   "server_key.rotated",
   "state.imported",
 ] as const;

@@ -17,6 +17,9 @@ import { type Executor, runProcess } from "../exec/run.ts";
 import { childEnv } from "../exec/env.ts";
 import { createGroupGuard } from "../exec/orphans.ts";
 import { createToolCheck } from "./tools.ts";
+import { createGates } from "./gates.ts";
+import { createFleet } from "./fleet.ts";
+import { createMutex } from "../core/mutex.ts";
 import { detectNixVersion, type NixVersion } from "./flake_step.ts";
 import { createInputsReader } from "./inputs.ts";
 import { createPorts, type DeployPorts } from "./ports.ts";
@@ -50,8 +53,15 @@ export async function createDeployArea(
   const log = ctx.log.child({ component: "deploy" });
   // Children see the allowlist plus DESPACITO_EXEC_ENV's names, read once (src/exec/env.ts).
   const baseEnv = childEnv(config.execEnv ?? []);
-  const exec: Executor = options.exec ??
+  const run: Executor = options.exec ??
     ((argv, o) => runProcess(argv, { baseEnv, ...o }));
+  // One colmena at a time in this process: a drift check waits for a deployment's run and the
+  // other way round (`--version` probes touch no node).
+  const colmenaLock = createMutex();
+  const exec: Executor = (argv, o) =>
+    argv[0] === config.colmenaBin && argv[1] !== "--version"
+      ? colmenaLock.run(() => run(argv, o))
+      : run(argv, o);
   const bus = createBus<DeployEvent>({
     onError: (e) => log.error("an event subscriber failed", { error: e }),
   });
@@ -76,6 +86,18 @@ export async function createDeployArea(
     ? createRemote({ exec, config: { ...config, flakeRemote: config.flakeRemote }, dir: flakeDir })
     : undefined;
   const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
+  const gates = createGates();
+  const fleet = flakeDir
+    ? createFleet({
+      sql,
+      exec,
+      colmenaBin: config.colmenaBin,
+      flakeDir,
+      intervalMs: config.driftIntervalMs,
+      timeoutMs: config.nixTimeoutMs,
+      log,
+    })
+    : undefined;
   const worker = flakeDir && inputs && tools
     ? createWorker({
       sql,
@@ -88,6 +110,7 @@ export async function createDeployArea(
       nixVersion: nix,
       tools,
       guard,
+      gates,
       log,
       remote,
     })
@@ -120,6 +143,8 @@ export async function createDeployArea(
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
       audit: requestAudit(ctx.audit ?? NO_AUDIT, config, auditActor),
+      promote: (id, by) => gates.promote(id, by),
+      fleet,
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {
@@ -137,10 +162,15 @@ export async function createDeployArea(
       const report = await tools!.check();
       log.info("deployment tools", { versions: report.versions });
       for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
-      if (!leadership) return await worker.start();
+      const lead = async () => {
+        await worker.start();
+        fleet?.start();
+      };
+      if (!leadership) return await lead();
       log.info("campaigning for the leader lease", { instance });
       leadership.start({
-        onElected: () => worker.start(),
+        // Only the leader runs colmena: deployments and the drift check alike.
+        onElected: lead,
         onLost: (reason) => {
           // It can no longer prove it leads: stop at once. Under systemd the whole unit goes,
           // colmena included; the next leader recovers the run as after a crash.
@@ -176,6 +206,7 @@ export async function createDeployArea(
       };
     },
     async stop(deadline) {
+      fleet?.stop();
       await worker?.stop(deadline);
       await leadership?.stop();
       await relay?.stop();

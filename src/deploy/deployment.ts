@@ -44,6 +44,7 @@ export const TERMINAL: ReadonlySet<DeploymentStatus> = new Set([
 ]);
 
 export type StepName =
+  | "promotion"
   | "queued"
   | "preflight"
   | "flake"
@@ -57,6 +58,8 @@ export type StepStatus = "running" | "ok" | "failed" | "skipped";
 /** Stored as jsonb exactly as it is served. */
 export interface Step {
   name: StepName;
+  /** The rollout stage (packages with `stages`). */
+  stage?: string;
   started_at: string;
   finished_at: string | null;
   duration_ms: number | null;
@@ -184,14 +187,24 @@ export function deploymentJson(d: DeploymentRow) {
     rollback: d.rollback,
     failure_code: d.failureCode,
     pushed: d.pushed,
+    // The stage a running deployment waits after for POST …/promote, or null.
+    awaiting_promotion: d.status === "running"
+      ? (d.steps.findLast((s) => s.name === "promotion" && s.status === "running")?.stage ?? null)
+      : null,
   };
 }
 
 export type DeploymentJson = ReturnType<typeof deploymentJson>;
 
-export function startStep(steps: Step[], name: StepName, at = new Date()): Step[] {
+export function startStep(
+  steps: Step[],
+  name: StepName,
+  at = new Date(),
+  stage?: string,
+): Step[] {
   return [...steps, {
     name,
+    ...(stage ? { stage } : {}),
     started_at: at.toISOString(),
     finished_at: null,
     duration_ms: null,

@@ -16,9 +16,16 @@ export interface NodeStateRow {
   commitSha: string | null;
   deploymentId: string | null;
   activatedAt: Date | null;
-  outcome: NodeOutcomeKind;
+  /** `observed`: known only from a drift check, never activated by despacito. */
+  outcome: NodeOutcomeKind | "observed";
   packages: Record<string, string>;
   updatedAt: Date;
+  tags: string[];
+  expectedSystem: string | null;
+  runningSystem: string | null;
+  reachable: boolean | null;
+  drift: boolean | null;
+  checkedAt: Date | null;
 }
 
 /** One node's new state; `running` null keeps what it ran before (a failure that changed nothing). */
@@ -40,7 +47,9 @@ export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): 
         on conflict (node) do update set
           commit_sha = excluded.commit_sha, deployment_id = excluded.deployment_id,
           activated_at = excluded.activated_at, outcome = excluded.outcome,
-          packages = excluded.packages, updated_at = excluded.updated_at`;
+          packages = excluded.packages, updated_at = excluded.updated_at,
+          -- What it runs changed: drift is unknown until the next check.
+          running_system = null, drift = null`;
     } else {
       // The node did not change what it runs; only the last outcome is news.
       await sql`
@@ -53,8 +62,47 @@ export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): 
 
 export async function nodeStates(sql: Sql): Promise<NodeStateRow[]> {
   return await sql<NodeStateRow[]>`
-    select node, commit_sha, deployment_id, activated_at, outcome, packages, updated_at
+    select node, commit_sha, deployment_id, activated_at, outcome, packages, updated_at, tags,
+           expected_system, running_system, reachable, drift, checked_at
     from node_state order by node`;
+}
+
+/** One node's drift check: what it should run, what it runs, and whether it answered. */
+export interface NodeCheckWrite {
+  node: string;
+  tags: string[];
+  expected: string | null;
+  running: string | null;
+  reachable: boolean;
+  /** null when unreachable. */
+  drift: boolean | null;
+  message: string | null;
+}
+
+/** One drift check: a history row per node, and each node's latest view. */
+export async function recordNodeChecks(
+  sql: Sql,
+  checkedAt: Date,
+  checks: NodeCheckWrite[],
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    for (const c of checks) {
+      await tx`
+        insert into node_check (checked_at, node, tags, expected_system, running_system,
+                                reachable, drift, message)
+        values (${checkedAt}, ${c.node}, ${tx.json(c.tags as never)}, ${c.expected},
+                ${c.running}, ${c.reachable}, ${c.drift}, ${c.message})`;
+      await tx`
+        insert into node_state (node, outcome, tags, expected_system, running_system, reachable,
+                                drift, checked_at, updated_at)
+        values (${c.node}, 'observed', ${tx.json(c.tags as never)}, ${c.expected}, ${c.running},
+                ${c.reachable}, ${c.drift}, ${checkedAt}, now())
+        on conflict (node) do update set
+          tags = excluded.tags, expected_system = excluded.expected_system,
+          running_system = excluded.running_system, reachable = excluded.reachable,
+          drift = excluded.drift, checked_at = excluded.checked_at`;
+    }
+  });
 }
 
 export interface HoldRow {

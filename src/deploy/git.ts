@@ -33,7 +33,8 @@ export interface GitOptions {
   authorName: string;
   authorEmail: string;
   onLine?: (stream: Stream, line: string) => void;
-  signal?: AbortSignal;
+  // No AbortSignal on purpose: a git call is short (bounded at 2 minutes) and is never cancelled
+  // half-way — a cancel waits for it, so no commit or checkout is left half-done.
   /** The remote's credentials and commit signing (git_access.ts). */
   access?: GitAccess;
 }

@@ -1,7 +1,8 @@
 /**
  * One deployment, start to end, as a list of named steps over one run
- * context: preflight → flake → commit → activate → verify. Each step has
- * its own record in `steps[]` and its own log lines (steps/*.ts). On any
+ * context: preflight → flake → commit → activate → verify, or with
+ * `stages` activate → verify (→ promotion) per stage. Each step has its own
+ * record in `steps[]` and its own log lines (steps/*.ts). On any
  * failure, cancel or shutdown: restore (the repo back to the base commit)
  * and rollback (the nodes that switched go back), or — with `on_failure:
  * hold` — the package is held with the fleet as it is. Database writes are
@@ -30,12 +31,28 @@ import { preflight } from "./steps/preflight.ts";
 import { pushRevert } from "./steps/push.ts";
 import { restoreRepo } from "./steps/restore.ts";
 import { rollbackFleet } from "./steps/rollback.ts";
+import { promotion } from "./steps/promotion.ts";
 import { verify } from "./steps/verify.ts";
+import type { PackageSettings } from "./settings.ts";
 
 export type { PipelineDeps } from "./steps/context.ts";
 
-/** The steps of a deployment, in order. A new step is one more entry here. */
-export const STEPS: readonly PipelineStep[] = [preflight, flake, commit, activate, verify];
+/** What runs before the fleet is touched, in order. A new step is one more entry here. */
+export const PREPARE: readonly PipelineStep[] = [preflight, flake, commit];
+
+/**
+ * The rollout: per stage, activate then verify, then the gate (a manual
+ * one waits; the last stage has none). Without stages, one unnamed stage
+ * of the package's `on`, `checks` and `soak`.
+ */
+export function rollout(settings: PackageSettings): PipelineStep[] {
+  if (!settings.stages) return [activate({ name: null, on: settings.on }), verify({ name: null })];
+  return settings.stages.flatMap((stage, i, all) => [
+    activate(stage),
+    verify(stage),
+    ...(stage.promote === "manual" && i < all.length - 1 ? [promotion(stage)] : []),
+  ]);
+}
 
 export async function runDeployment(
   deps: PipelineDeps,
@@ -80,6 +97,7 @@ export async function runDeployment(
     after: {},
     nodes: [],
     switched: [],
+    lastActivated: [],
     checks: [],
     exitCode: null,
     revertSha: null,
@@ -89,7 +107,8 @@ export async function runDeployment(
   const what = row.kind === "rollback" ? "rollback" : "deployment";
   ctx.say(`${what} of ${row.package} ${row.version} started`);
   try {
-    for (const step of STEPS) await runStep(ctx, step);
+    for (const step of PREPARE) await runStep(ctx, step);
+    for (const step of rollout(ctx.settings!)) await runStep(ctx, step);
   } catch (e) {
     const f = e instanceof StepFailure
       ? e
@@ -113,7 +132,7 @@ export async function runDeployment(
 
 async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
   if (ctx.signal.aborted) throw stopped(ctx.signal);
-  ctx.steps = startStep(ctx.steps, step.name);
+  ctx.steps = startStep(ctx.steps, step.name, new Date(), step.stage);
   await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);

@@ -6,7 +6,13 @@
 
 import type { AuditSink } from "../core/audit.ts";
 import type { Bus } from "../events/bus.ts";
-import { type DeploymentStatus, TERMINAL } from "./deployment.ts";
+import {
+  type CheckRecord,
+  type DeploymentKind,
+  type DeploymentStatus,
+  type RollbackRecord,
+  TERMINAL,
+} from "./deployment.ts";
 import type { InputsReader } from "./inputs.ts";
 import type { DeployService } from "./service.ts";
 import type { DeployEvent } from "./store.ts";
@@ -36,6 +42,11 @@ export interface DeploymentStatusEvent {
   /** The steps so far and per-node outcomes (metrics). */
   steps: { name: string; status: string; duration_ms: number | null }[];
   nodes: { node: string; status: string }[];
+  /** deploy, or rollback (an operator's POST /api/packages/:name/rollback); metrics. */
+  kind: DeploymentKind;
+  /** Post-activation checks and the fleet rollback after a failure (metrics, notifications). */
+  checks: CheckRecord[];
+  rollback: RollbackRecord | null;
 }
 
 export interface DeclaredSource {
@@ -109,6 +120,9 @@ export function createPorts(o: {
           error: d.error,
           steps: d.steps,
           nodes: d.nodes,
+          kind: d.kind,
+          checks: d.checks,
+          rollback: d.rollback,
         });
       });
     },

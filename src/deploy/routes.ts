@@ -9,7 +9,7 @@ import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import type { RequestAudit } from "../http/audit.ts";
 import { readJsonObject } from "../http/json.ts";
-import type { AppContext, RouteDef } from "../http/types.ts";
+import type { AppContext, RouteContext, RouteDef } from "../http/types.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Bus } from "../events/bus.ts";
 import {
@@ -31,7 +31,9 @@ import {
   logEntries,
   packageStates,
 } from "./store.ts";
-import { holds, nodeStates } from "./fleet_store.ts";
+import { holds, type NodeStateRow, nodeStates } from "./fleet_store.ts";
+import type { Fleet } from "./fleet.ts";
+import { DriftCheckError } from "./drift.ts";
 import { parseWebhook, validatePackageName, WEBHOOK_FIELDS } from "./validate.ts";
 import type { Worker } from "./worker.ts";
 
@@ -44,6 +46,10 @@ export interface RouteDeps {
   schemes: readonly string[];
   stopping: AbortSignal;
   audit: RequestAudit;
+  /** Opens a paused deployment's promotion gate; false when it is not waiting at one. */
+  promote: (id: string, by: string) => boolean;
+  /** Drift checks; undefined without a flake dir. */
+  fleet: Fleet | undefined;
 }
 
 function mayDeploy(p: Principal | undefined, pkg: string): boolean {
@@ -52,6 +58,15 @@ function mayDeploy(p: Principal | undefined, pkg: string): boolean {
 
 function forbidden(pkg: string) {
   return new DomainError("forbidden", "package_not_allowed", `this token may not deploy ${pkg}`);
+}
+
+/** The `:name` of a package route, valid and one the caller may deploy (else 400 / 403). */
+function allowedPackage(c: RouteContext<Principal>): string {
+  const pkg = c.req.param("name") ?? "";
+  const bad = validatePackageName(pkg);
+  if (bad) throw invalidRequest([{ field: "name", message: bad }]);
+  if (!mayDeploy(c.get("principal"), pkg)) throw forbidden(pkg);
+  return pkg;
 }
 
 function triggerOf(p: Principal | undefined) {
@@ -207,6 +222,31 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
     },
     {
       method: "POST",
+      path: "/api/deployments/:id/promote",
+      access: "authenticated",
+      summary: "let a deployment paused after a manual stage go on to the next stage",
+      handler: async (c) => {
+        const row = await requireDeployment(sql, c.req.param("id") ?? "");
+        if (!mayDeploy(c.get("principal"), row.package)) throw forbidden(row.package);
+        const t = triggerOf(c.get("principal"));
+        if (!deps.promote(row.id, `${t.kind} ${t.label}`)) {
+          throw new DomainError(
+            "conflict",
+            "not_awaiting_promotion",
+            `deployment ${row.id} is ${row.status} and not waiting for promotion`,
+            { extra: { status: row.status, deployment_id: row.id } },
+          );
+        }
+        await deps.audit(c, {
+          action: "deployment.promoted",
+          target: `deployment:${row.id}`,
+          details: { package: row.package, version: row.version },
+        });
+        return c.json({ status: "promoting", deployment_id: row.id }, 202);
+      },
+    },
+    {
+      method: "POST",
       path: "/api/deployments/:id/retry",
       access: "authenticated",
       summary: "run a failed, cancelled or interrupted deployment's request again",
@@ -214,7 +254,15 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         const row = await requireDeployment(sql, c.req.param("id") ?? "");
         const principal = c.get("principal");
         if (!mayDeploy(principal, row.package)) throw forbidden(row.package);
-        return queuedAnswer(c, await service.retry(row, triggerOf(principal)));
+        const r = await service.retry(row, triggerOf(principal));
+        if (r.outcome === "queued") {
+          await deps.audit(c, {
+            action: "deployment.retried",
+            target: `deployment:${r.deployment.id}`,
+            details: { package: row.package, version: row.version, retry_of: row.id },
+          });
+        }
+        return queuedAnswer(c, r);
       },
     },
     {
@@ -223,17 +271,22 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       access: "authenticated",
       summary: "roll a package back to an earlier deployment that ended deployed",
       handler: async (c) => {
-        const pkg = c.req.param("name") ?? "";
-        const bad = validatePackageName(pkg);
-        if (bad) throw invalidRequest([{ field: "name", message: bad }]);
+        const pkg = allowedPackage(c);
         const principal = c.get("principal");
-        if (!mayDeploy(principal, pkg)) throw forbidden(pkg);
         const body = await readJsonObject(c, ["deployment_id"]);
         const to = body.deployment_id;
         if (typeof to !== "string" || !isUuid(to)) {
           throw invalidRequest([{ field: "deployment_id", message: "required, a deployment id" }]);
         }
-        return queuedAnswer(c, await service.rollback(pkg, to, triggerOf(principal)));
+        const r = await service.rollback(pkg, to, triggerOf(principal));
+        if (r.outcome === "queued") {
+          await deps.audit(c, {
+            action: "deployment.rolled_back",
+            target: `deployment:${r.deployment.id}`,
+            details: { package: pkg, version: r.deployment.version, rollback_to: to },
+          });
+        }
+        return queuedAnswer(c, r);
       },
     },
     {
@@ -242,11 +295,13 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       access: "authenticated",
       summary: "release a package held after a failed rollback",
       handler: async (c) => {
-        const pkg = c.req.param("name") ?? "";
-        const bad = validatePackageName(pkg);
-        if (bad) throw invalidRequest([{ field: "name", message: bad }]);
-        if (!mayDeploy(c.get("principal"), pkg)) throw forbidden(pkg);
+        const pkg = allowedPackage(c);
         const hold = await service.release(pkg);
+        await deps.audit(c, {
+          action: "package.released",
+          target: `package:${pkg}`,
+          details: { held_by: hold.deploymentId, reason: hold.reason },
+        });
         return c.json({
           status: "released",
           package: pkg,
@@ -259,19 +314,29 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       method: "GET",
       path: "/api/nodes",
       access: "authenticated",
-      summary: "what each node runs: the commit it last activated and every package's version",
+      summary: "each node: what despacito activated there, what it should and does run (drift)",
+      handler: async (c) => c.json({ nodes: (await nodeStates(sql)).map(nodeJson) }),
+    },
+    {
+      method: "POST",
+      path: "/api/nodes/refresh",
+      access: "authenticated",
+      summary: "compare every node's running system with the flake's HEAD now (drift check)",
       handler: async (c) => {
-        const rows = await nodeStates(sql);
-        return c.json({
-          nodes: rows.map((n) => ({
-            node: n.node,
-            commit: n.commitSha,
-            deployment_id: n.deploymentId,
-            activated_at: n.activatedAt?.toISOString() ?? null,
-            outcome: n.outcome,
-            packages: n.packages,
-          })),
-        });
+        if (!deps.fleet) {
+          throw new DomainError(
+            "unavailable",
+            "flake_dir_unset",
+            "drift checks are off: DESPACITO_FLAKE_DIR is not configured",
+          );
+        }
+        try {
+          await deps.fleet.refresh();
+        } catch (e) {
+          if (!(e instanceof DriftCheckError)) throw e;
+          throw new DomainError("unavailable", "drift_check_failed", e.message, { cause: e });
+        }
+        return c.json({ nodes: (await nodeStates(sql)).map(nodeJson) });
       },
     },
     {
@@ -362,4 +427,21 @@ function decodeCursor(s: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+function nodeJson(n: NodeStateRow) {
+  return {
+    node: n.node,
+    tags: n.tags,
+    commit: n.commitSha,
+    deployment_id: n.deploymentId,
+    activated_at: n.activatedAt?.toISOString() ?? null,
+    outcome: n.outcome,
+    packages: n.packages,
+    expected_system: n.expectedSystem,
+    running_system: n.runningSystem,
+    drift: n.drift,
+    reachable: n.reachable,
+    checked_at: n.checkedAt?.toISOString() ?? null,
+  };
 }

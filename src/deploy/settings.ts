@@ -19,6 +19,7 @@ import {
   parseOnFailure,
   parseSoak,
 } from "./check_settings.ts";
+import { parsePromotionTimeout, parseSelector, parseStages, type Stage } from "./stage_settings.ts";
 
 export const GOALS = ["switch", "boot", "test", "dry-activate", "build", "push"] as const;
 export type Goal = typeof GOALS[number];
@@ -33,6 +34,10 @@ export interface PackageSettings {
   /** Keep re-running the checks this long before declaring success (0: once). */
   soakMs: number;
   onFailure: OnFailure;
+  /** A progressive rollout; none: one implicit stage of `on`, `checks` and `soak`. */
+  stages: Stage[] | null;
+  /** How long a manual gate waits for promotion before the deployment aborts with rollback. */
+  promotionTimeoutMs: number;
 }
 
 export interface SettingsFile {
@@ -49,7 +54,17 @@ export class SettingsError extends Error {
   }
 }
 
-const KEYS = ["on", "goal", "extra_args", "timeout", "checks", "soak", "on_failure"];
+const KEYS = [
+  "on",
+  "goal",
+  "extra_args",
+  "timeout",
+  "checks",
+  "soak",
+  "on_failure",
+  "stages",
+  "promotion_timeout",
+];
 
 function parseBlock(where: string, v: unknown, problems: string[]): Partial<PackageSettings> {
   if (v === null || v === undefined) return {};
@@ -62,11 +77,14 @@ function parseBlock(where: string, v: unknown, problems: string[]): Partial<Pack
   for (const k of Object.keys(o)) {
     if (!KEYS.includes(k)) problems.push(`${where}.${k}: unknown setting (use ${KEYS.join(", ")})`);
   }
-  if (o.on !== undefined) {
-    if (o.on === null) out.on = null;
-    else if (typeof o.on === "string" && o.on.trim() !== "" && !o.on.startsWith("-")) {
-      out.on = o.on;
-    } else problems.push(`${where}.on: a colmena node selector such as "@web" or "alpha,beta"`);
+  if (o.on !== undefined) out.on = parseSelector(`${where}.on`, o.on, problems);
+  if (o.stages !== undefined) out.stages = parseStages(`${where}.stages`, o.stages, problems);
+  if (o.promotion_timeout !== undefined) {
+    out.promotionTimeoutMs = parsePromotionTimeout(
+      `${where}.promotion_timeout`,
+      o.promotion_timeout,
+      problems,
+    );
   }
   if (o.goal !== undefined) {
     if (GOALS.includes(o.goal as Goal)) out.goal = o.goal as Goal;
@@ -138,6 +156,8 @@ export function resolveSettings(
     checks: [],
     soakMs: 0,
     onFailure: "rollback",
+    stages: null,
+    promotionTimeoutMs: 24 * 3_600_000,
   };
   return { ...base, ...file.defaults, ...file.packages[pkg] };
 }

@@ -14,6 +14,8 @@ Deno.test("parseSettings() merges defaults and per-package settings", () => {
     checks: [],
     soakMs: 0,
     onFailure: "rollback",
+    stages: null,
+    promotionTimeoutMs: 86_400_000,
   });
   assert.deepEqual(resolveSettings(f, "api", 1), {
     on: null,
@@ -23,6 +25,8 @@ Deno.test("parseSettings() merges defaults and per-package settings", () => {
     checks: [],
     soakMs: 0,
     onFailure: "rollback",
+    stages: null,
+    promotionTimeoutMs: 86_400_000,
   });
   assert.deepEqual(resolveSettings(parseSettings("x", ""), "api", 5), {
     on: null,
@@ -32,6 +36,8 @@ Deno.test("parseSettings() merges defaults and per-package settings", () => {
     checks: [],
     soakMs: 0,
     onFailure: "rollback",
+    stages: null,
+    promotionTimeoutMs: 86_400_000,
   });
 });
 

@@ -42,6 +42,8 @@ const obj = (properties: Record<string, unknown>, required = Object.keys(propert
 });
 const arr = (items: unknown) => ({ type: "array", items });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** A 409 names the live deployment, or is an error (package_held, not_retryable, …). */
+const conflict = (answer: string) => ({ anyOf: [ref(answer), ref("Error")] });
 
 /** Shared shapes, emitted under components.schemas. */
 export const COMPONENTS: Record<string, Schema> = {
@@ -75,15 +77,67 @@ export const COMPONENTS: Record<string, Schema> = {
     started_at: ntime,
     finished_at: ntime,
     steps: arr(obj({ name: str, started_at: time, finished_at: ntime, status: str })),
-    nodes: arr(obj({ node: str, status: str })),
+    nodes: arr(ref("NodeOutcome")),
     error: nstr,
     failure_kind: { enum: ["failure", "error", null] },
+    failure_code: nstr,
     superseded_by: nstr,
     cancel_requested: bool,
     // DESPACITO_FLAKE_REMOTE: did the commits reach it (null: no remote or no commit).
     pushed: { type: ["boolean", "null"] },
+    kind: { enum: ["deploy", "rollback"] },
+    rollback_to: nstr,
+    retry_of: nstr,
+    targets: nstr,
+    awaiting_promotion: nstr,
+    checks: arr(obj({
+      name: str,
+      kind: { enum: ["http", "command"] },
+      target: str,
+      attempts: int,
+      result: { enum: ["passed", "failed"] },
+      duration_ms: int,
+      message: nstr,
+    }, ["name", "kind", "target", "attempts", "result", "duration_ms", "message"])),
+    rollback: {
+      oneOf: [
+        { type: "null" },
+        obj({
+          status: { enum: ["ok", "failed", "skipped"] },
+          commit_sha: nstr,
+          nodes: arr(ref("NodeOutcome")),
+          message: nstr,
+        }),
+      ],
+    },
+  }),
+  NodeOutcome: obj({ node: str, status: str }),
+  /** GET /api/nodes and POST /api/nodes/refresh. */
+  Nodes: obj({
+    nodes: arr(obj({
+      node: str,
+      tags: arr(str),
+      commit: nstr,
+      deployment_id: nstr,
+      activated_at: ntime,
+      outcome: { enum: ["activated", "rolled_back", "failed", "rollback_failed", "observed"] },
+      packages: { type: "object", additionalProperties: str },
+      expected_system: nstr,
+      running_system: nstr,
+      drift: { type: ["boolean", "null"] },
+      reachable: { type: ["boolean", "null"] },
+      checked_at: ntime,
+    })),
   }),
   WebhookAnswer: obj({ status: str, package: str, version: str, deployment_id: str }),
+  /** POST /api/deployments/:id/retry and /api/packages/:name/rollback: queued, or the live one. */
+  QueuedAnswer: obj({
+    status: str,
+    package: str,
+    version: str,
+    deployment_id: str,
+    kind: { enum: ["deploy", "rollback"] },
+  }),
   Repository: obj({
     id: str,
     forge_url: str,
@@ -124,9 +178,6 @@ const READY_INFO = {
     last_error: nstr,
   }),
 };
-
-/** A request that queued (202) or met an existing deployment (409): retry, rollback. */
-const QUEUED = obj({ status: str, package: str, version: str, deployment_id: str, kind: str });
 
 const q = (name: string, description: string, schema: Schema = str): QueryParam => ({
   name,
@@ -301,7 +352,7 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     responses: {
       200: ref("WebhookAnswer"),
       202: ref("WebhookAnswer"),
-      409: ref("WebhookAnswer"),
+      409: conflict("WebhookAnswer"),
       429: ref("Error"),
     },
   },
@@ -320,29 +371,23 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
   "POST /api/deployments/:id/cancel": {
     responses: { 202: obj({ status: str, deployment_id: str }) },
   },
-  // The deploy area's retry, rollback, release and nodes (schemas added with the CLI that calls them).
-  "POST /api/deployments/:id/retry": { responses: { 202: QUEUED, 409: QUEUED } },
+  "POST /api/deployments/:id/retry": {
+    responses: { 202: ref("QueuedAnswer"), 409: conflict("QueuedAnswer") },
+  },
   "POST /api/packages/:name/rollback": {
-    body: obj({ deployment_id: str }),
-    responses: { 202: QUEUED, 409: QUEUED },
+    body: obj({ deployment_id: { type: "string", format: "uuid" } }),
+    responses: { 202: ref("QueuedAnswer"), 409: conflict("QueuedAnswer") },
   },
   "POST /api/packages/:name/release": {
     responses: {
       200: obj({ status: { const: "released" }, package: str, held_by: str, reason: str }),
     },
   },
-  "GET /api/nodes": {
+  "GET /api/nodes": { responses: { 200: ref("Nodes") } },
+  "POST /api/nodes/refresh": { responses: { 200: ref("Nodes") } },
+  "POST /api/deployments/:id/promote": {
     responses: {
-      200: obj({
-        nodes: arr(obj({
-          node: str,
-          commit: nstr,
-          deployment_id: nstr,
-          activated_at: ntime,
-          outcome: str,
-          packages: { type: "object", additionalProperties: str },
-        })),
-      }),
+      202: obj({ status: { const: "promoting" }, deployment_id: str }),
     },
   },
   "GET /api/packages": {
@@ -353,7 +398,14 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
           declared_url: nstr,
           locked_rev: nstr,
           current_version: nstr,
+          store_path: nstr,
+          deployed_at: ntime,
+          deployment_id: nstr,
           last_status: nstr,
+          last_deployment_id: nstr,
+          held: {
+            oneOf: [{ type: "null" }, obj({ deployment_id: str, reason: str, held_at: time })],
+          },
         })),
       }),
     },

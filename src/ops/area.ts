@@ -2,7 +2,8 @@
  * The ops area: what an operator needs to run despacito — Prometheus
  * metrics, the load gauge and the webhook admission cap, the hash-chained
  * audit trail other areas record into (through the AuditSink port),
- * deployment notifications, the state export and the OpenAPI document of
+ * deployment notifications (and package holds the pipeline makes), the
+ * state export and the OpenAPI document of
  * the whole route table. It follows deployments
  * through deploy's status port and never imports another area. Built first
  * by src/areas.ts so every other area gets its audit sink. No I/O at import.
@@ -13,6 +14,7 @@ import type { Area, AreaContext } from "../http/area.ts";
 import type { Access, RouteDef } from "../http/types.ts";
 import { VERSION_INFO } from "../version.ts";
 import { createAuditSink } from "./audit_store.ts";
+import { createHoldWatcher } from "./holds.ts";
 import { createLoadGauge } from "./load.ts";
 import { createMetrics, type StatusChange } from "./metrics.ts";
 import { createNotifier, type DeploymentChange } from "./notifier.ts";
@@ -57,13 +59,20 @@ export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
     baseUrl: config.baseUrl,
     userAgent: `despacito/${VERSION_INFO.version}`,
   });
+  const audit = createAuditSink(sql, log);
+  const holds = createHoldWatcher<StatusChange & DeploymentChange>({
+    sql,
+    audit,
+    log,
+    onHeld: (e) => notifier.handle(e, "held"),
+  });
   let routeTable: RouteDef<P>[] = [];
   let openapi: unknown;
   let unsubscribe: (() => void) | undefined;
 
   return {
     name: "ops",
-    audit: createAuditSink(sql, log),
+    audit,
     routes: opsRoutes({
       sql,
       metrics,
@@ -80,6 +89,9 @@ export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
       unsubscribe = subscribe((e) => {
         metrics?.deploymentChanged(e);
         notifier.handle(e);
+        // A failed deployment whose nodes went back: its own notification.
+        if (e.finishedAt && e.rollback?.status === "ok") notifier.handle(e, "rolled_back");
+        holds.handle(e);
       });
     },
     start() {
@@ -89,6 +101,7 @@ export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
     async stop(deadline) {
       load.stop();
       unsubscribe?.();
+      await holds.settled(deadline);
       await notifier.stop(deadline);
     },
   };

@@ -16,6 +16,11 @@ export interface StatusChange {
   status: string;
   steps: { name: string; status: string; duration_ms: number | null }[];
   nodes: { status: string }[];
+  /** deploy, or rollback (requested by an operator). */
+  kind: string;
+  checks: { kind: string; result: string }[];
+  /** The fleet rollback after a failure, when there was one. */
+  rollback: { status: string } | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -31,7 +36,7 @@ export interface Metrics {
 }
 
 const TERMINAL = new Set(["deployed", "failed", "superseded", "cancelled", "interrupted"]);
-// Steps run from seconds (commit) to the deploy timeout (colmena, 30m by default).
+// Steps run from seconds (commit) to the deploy timeout (activate, 30m by default).
 const STEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: number }): Metrics {
@@ -111,7 +116,34 @@ export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: num
     labelNames: ["status"],
     registers,
   });
+  const checks = new Counter({
+    name: "despacito_checks_total",
+    help: "Post-activation checks of finished deployments, by check kind and result.",
+    labelNames: ["kind", "result"],
+    registers,
+  });
+  const rollbacks = new Counter({
+    name: "despacito_fleet_rollbacks_total",
+    help: "Fleet rollbacks after a failed deployment, by outcome (ok, failed, skipped).",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const requestedRollbacks = new Counter({
+    name: "despacito_rollback_deployments_total",
+    help: "Rollbacks operators requested that reached a final status, by package and outcome.",
+    labelNames: ["package", "outcome"],
+    registers,
+  });
 
+  new Gauge({
+    name: "despacito_packages_held",
+    help: "Packages held after a failed rollback or by on_failure: hold (deploys refused).",
+    registers,
+    collect: fromDb(async (g) => {
+      const [r] = await sql<{ n: number }[]>`select count(*)::int as n from package_hold`;
+      g.set(r.n);
+    }),
+  });
   new Gauge({
     name: "despacito_queue_depth",
     help: "Deployments queued and not yet started.",
@@ -186,6 +218,9 @@ export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: num
         }
       }
       for (const n of e.nodes) nodes.inc({ status: n.status });
+      for (const c of e.checks) checks.inc({ kind: c.kind, result: c.result });
+      if (e.rollback) rollbacks.inc({ outcome: e.rollback.status });
+      if (e.kind === "rollback") requestedRollbacks.inc({ package: e.package, outcome: e.status });
       if (e.startedAt && e.finishedAt) {
         total.observe(
           { outcome: e.status },

@@ -61,7 +61,8 @@ const IDLE_POLL_MS = 1_000;
 
 export interface Notifier {
   readonly targets: readonly Target[];
-  handle(e: DeploymentChange): void;
+  /** Records the event of a status change (or `event`: rolled_back, held) for every target. */
+  handle(e: DeploymentChange, event?: NotifyEvent): void;
   start(): void;
   stop(deadline: AbortSignal): Promise<void>;
 }
@@ -169,8 +170,7 @@ export async function createNotifier(o: NotifierOptions): Promise<Notifier> {
     get targets() {
       return current.targets;
     },
-    handle(e) {
-      const event = EVENT_OF[e.status];
+    handle(e, event = EVENT_OF[e.status]) {
       if (!event || current.targets.length === 0 && !o.configFile) return;
       const p = record(e, event).catch((err) =>
         log.error("could not record a notification", { deployment_id: e.deploymentId, error: err })

@@ -11,7 +11,15 @@
 
 import { parse } from "yaml";
 
-export const NOTIFY_EVENTS = ["queued", "started", "deployed", "failed", "cancelled"] as const;
+export const NOTIFY_EVENTS = [
+  "queued",
+  "started",
+  "deployed",
+  "failed",
+  "cancelled",
+  "rolled_back",
+  "held",
+] as const;
 export type NotifyEvent = typeof NOTIFY_EVENTS[number];
 export const TARGET_TYPES = ["webhook", "ntfy"] as const;
 

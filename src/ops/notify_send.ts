@@ -51,6 +51,17 @@ const NTFY_TAGS: Record<NotifyEvent, string> = {
   deployed: "white_check_mark",
   failed: "x",
   cancelled: "no_entry_sign",
+  rolled_back: "leftwards_arrow_with_hook",
+  held: "octagonal_sign",
+};
+const NTFY_TITLES: Record<NotifyEvent, string> = {
+  queued: "deployment queued",
+  started: "deployment started",
+  deployed: "deployment deployed",
+  failed: "deployment failed",
+  cancelled: "deployment cancelled",
+  rolled_back: "deployment rolled back",
+  held: "package held",
 };
 
 function ntfyRequest(t: Target, p: NotifyPayload): RequestInit {
@@ -58,14 +69,16 @@ function ntfyRequest(t: Target, p: NotifyPayload): RequestInit {
   const what = p.event.slice("deployment.".length) as NotifyEvent;
   const headers: Record<string, string> = {
     // ntfy reads these headers; values must be ASCII, so names and versions stay in the body.
-    "Title": `despacito: deployment ${what}`,
+    "Title": `despacito: ${NTFY_TITLES[what]}`,
     "Tags": NTFY_TAGS[what],
-    "Priority": what === "failed" ? "high" : "default",
+    "Priority": what === "failed" || what === "held" ? "high" : "default",
     "Content-Type": "text/plain; charset=utf-8",
   };
   if (d.url) headers["Click"] = d.url;
   if (t.secret) headers["Authorization"] = `Bearer ${t.secret}`;
-  const body = `${d.package} ${d.version}: ${what}${d.error ? ` — ${d.error}` : ""}`;
+  const body = `${d.package} ${d.version}: ${what.replace("_", " ")}${
+    d.error ? ` — ${d.error}` : ""
+  }`;
   return { method: "POST", headers, body };
 }
 

@@ -52,8 +52,19 @@ export interface State {
   users: UserState[];
   tokens: TokenState[];
   repositories: RepositoryState[];
-  /** Package holds: none exist until holding packages lands; kept so the format need not change. */
-  holds: { package: string }[];
+  /** Packages held after a failed rollback or by on_failure: hold (see HoldState). */
+  holds: HoldState[];
+}
+
+/**
+ * A held package, exported so the operator sees it; it names a deployment,
+ * which is run-time data the export does not carry, so import refuses it.
+ */
+export interface HoldState {
+  package: string;
+  deployment_id: string;
+  reason: string;
+  held_at: string;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -101,6 +112,9 @@ export async function exportState(sql: Sql): Promise<State> {
   >`select id, forge_url, forge_type, owner, repo, package, trigger, source_url, webhook_id,
       created_by, created_at
     from forge_connection order by created_at, id`;
+  const holds = await sql<
+    { package: string; deploymentId: string; reason: string; heldAt: Date }[]
+  >`select package, deployment_id, reason, held_at from package_hold order by held_at, package`;
   return {
     despacito_state: STATE_VERSION,
     users: users.map((u) => ({
@@ -134,7 +148,12 @@ export async function exportState(sql: Sql): Promise<State> {
       created_by: r.createdBy,
       created_at: r.createdAt.toISOString(),
     })),
-    holds: [],
+    holds: holds.map((h) => ({
+      package: h.package,
+      deployment_id: h.deploymentId,
+      reason: h.reason,
+      held_at: h.heldAt.toISOString(),
+    })),
   };
 }
 

@@ -142,7 +142,16 @@ export function parseState(text: string): State {
     }
   });
   const holds = list("holds");
-  if (holds.length > 0) problems.push({ field: "holds", message: "holds are not supported yet" });
+  // A hold names the deployment that made it, and deployments are not exported: refusing is
+  // better than silently dropping a hold someone relied on to stop deploys.
+  holds.forEach((h, i) =>
+    problems.push({
+      field: `holds[${i}]`,
+      message: `${
+        typeof h.package === "string" ? h.package : "a package"
+      } is held; a hold cannot be imported (its deployment is not in the export): put the fleet right and release it before exporting, or delete the entry`,
+    })
+  );
   if (problems.length > 0) {
     throw invalidRequest(problems, `the state file has ${problems.length} problem(s)`);
   }

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import type { BrowserContextOptions } from "playwright-core";
-import { createDeployEnv, type DeployEnv } from "./deploy_env.ts";
+import { createDeployEnv, type DeployEnv, settingsFile } from "./deploy_env.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 import { addLocalUser, signedInState, type UiWorld, withUiWorld } from "./ui_world.ts";
 
@@ -31,7 +31,14 @@ function freePort(): number {
   return port;
 }
 
-export async function withDeployUiWorld(fn: (w: DeployUiWorld) => Promise<void>) {
+/**
+ * `settings`: a DESPACITO_CONFIG document (per-package checks, on_failure…),
+ * written into the fixtures' root.
+ */
+export async function withDeployUiWorld(
+  fn: (w: DeployUiWorld) => Promise<void>,
+  options: { settings?: string } = {},
+) {
   const deploy = await createDeployEnv({ start: false });
   let proxy: TcpProxy | undefined;
   try {
@@ -45,6 +52,9 @@ export async function withDeployUiWorld(fn: (w: DeployUiWorld) => Promise<void>)
         ...env,
         DESPACITO_LOG_LEVEL: "info",
         DESPACITO_BASE_URL: `http://127.0.0.1:${port}`,
+        ...(options.settings
+          ? { DESPACITO_CONFIG: await settingsFile(deploy, options.settings) }
+          : {}),
       },
     }, async (ui) => {
       deploy.url = ui.server.baseUrl;

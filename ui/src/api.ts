@@ -16,10 +16,12 @@ import type {
   CreatedToken,
   Deployment,
   DeploymentPage,
+  FleetNode,
   Me,
   NewRepository,
   Notification,
   Package,
+  Queued,
   Repository,
   StatusPost,
   Token,
@@ -118,6 +120,20 @@ export const api = {
   deploymentLog: (id: string) =>
     call<string>("GET", `/api/deployments/${enc(id)}/log`, { text: true }),
   cancel: (id: string) => call<{ status: string }>("POST", `/api/deployments/${enc(id)}/cancel`),
+  /** The same request again, as a new deployment (failed, cancelled or interrupted ones). */
+  retry: (id: string) => call<Queued>("POST", `/api/deployments/${enc(id)}/retry`),
+  /** A new deployment back to what `deploymentId` (one that ended deployed) locked. */
+  rollback: (pkg: string, deploymentId: string) =>
+    call<Queued>("POST", `/api/packages/${enc(pkg)}/rollback`, {
+      body: { deployment_id: deploymentId },
+    }),
+  /** Ends a package's hold. */
+  release: (pkg: string) => call<{ status: string }>("POST", `/api/packages/${enc(pkg)}/release`),
+  nodes: () => call<{ nodes: FleetNode[] }>("GET", "/api/nodes"),
+  /** A drift check of every node now. */
+  refreshNodes: () => call<{ nodes: FleetNode[] }>("POST", "/api/nodes/refresh"),
+  /** Lets a deployment paused after a manual stage go on. */
+  promote: (id: string) => call<Queued>("POST", `/api/deployments/${enc(id)}/promote`),
   /** The live event stream, resuming after `lastSeq` when given. */
   events: (id: string, lastSeq: number | undefined) =>
     new EventSource(

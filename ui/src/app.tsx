@@ -11,10 +11,12 @@ import { History } from "./screens/history.tsx";
 import { Tokens } from "./screens/tokens.tsx";
 import { Repositories } from "./screens/repositories.tsx";
 import { Audit } from "./screens/audit.tsx";
+import { Fleet } from "./screens/fleet.tsx";
 
 const NAV = [
   { href: "/", label: "Overview" },
   { href: "/deployments", label: "History" },
+  { href: "/fleet", label: "Fleet" },
   { href: "/tokens", label: "Tokens" },
   { href: "/repositories", label: "Repositories" },
   { href: "/audit", label: "Audit" },
@@ -67,6 +69,7 @@ function Screen({ path }: { path: string }) {
   if (path === "/deployments") return <History />;
   const m = /^\/deployments\/([^/]+)$/.exec(path);
   if (m) return <DeploymentView id={decodeURIComponent(m[1])} />;
+  if (path === "/fleet") return <Fleet />;
   if (path === "/tokens") return <Tokens />;
   if (path === "/repositories") return <Repositories />;
   if (path === "/audit") return <Audit />;

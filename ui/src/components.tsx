@@ -35,11 +35,13 @@ export function Link(
   );
 }
 
-export function Time({ at }: { at: string | null | undefined }) {
+/** Relative, with the absolute time on hover; `full` also writes it out (phones cannot hover). */
+export function Time({ at, full }: { at: string | null | undefined; full?: boolean }) {
   if (!at) return <span class="muted">—</span>;
   return (
     <time dateTime={at} title={absoluteTime(at)}>
       {relativeTime(at, clock.value)}
+      {full && <span class="muted aside">{absoluteTime(at)}</span>}
     </time>
   );
 }
@@ -155,6 +157,10 @@ export function Dialog(
 export function ConfirmDialog(props: {
   title: string;
   confirm: string;
+  /** The button that closes without doing anything; never "Cancel" next to "Cancel deployment". */
+  dismiss?: string;
+  /** The confirm button is not a destructive one. */
+  plain?: boolean;
   children: ComponentChildren;
   onConfirm: () => Promise<void>;
   onClose: () => void;
@@ -166,10 +172,10 @@ export function ConfirmDialog(props: {
       {props.children}
       <ErrorNote message={error.value} />
       <div class="actions">
-        <button type="button" onClick={props.onClose}>Cancel</button>
+        <button type="button" onClick={props.onClose}>{props.dismiss ?? "Cancel"}</button>
         <button
           type="button"
-          class="danger"
+          class={props.plain ? "primary" : "danger"}
           disabled={busy.value}
           onClick={async () => {
             busy.value = true;

@@ -5,14 +5,18 @@
  */
 
 import type { DeploymentStatus } from "../../src/core/deployment_status.ts";
+// The server's own record shapes (type-only: nothing of the server is bundled).
+import type { CheckRecord, RollbackRecord } from "../../src/deploy/deployment.ts";
 
 export { DEPLOYMENT_STATUSES } from "../../src/core/deployment_status.ts";
-export type { DeploymentStatus };
+export type { CheckRecord, DeploymentStatus, RollbackRecord };
 
 export const ACTIVE: DeploymentStatus[] = ["queued", "running"];
 
 export interface Step {
   name: string;
+  /** The rollout stage (packages with `stages`): activate, verify and promotion repeat per stage. */
+  stage?: string;
   started_at: string;
   finished_at: string | null;
   duration_ms: number | null;
@@ -21,7 +25,8 @@ export interface Step {
 
 export interface NodeOutcome {
   node: string;
-  status: "succeeded" | "failed" | "unknown";
+  /** "running": shown while colmena runs, read from the live log (live_nodes.ts). */
+  status: "succeeded" | "failed" | "unknown" | "running";
   message: string | null;
 }
 
@@ -46,12 +51,26 @@ export interface Deployment {
   previous_locked_rev: string | null;
   nodes?: NodeOutcome[];
   error: string | null;
-  /** "failure": colmena failed; "error": despacito could not run it. */
+  /** "failure": the fleet or a check said no; "error": despacito could not do its part. */
   failure_kind?: "failure" | "error" | null;
+  /** Machine-readable: activation_failed, check_failed, version_mismatch, cancelled, … */
+  failure_code?: string | null;
   exit_code: number | null;
   superseded_by: string | null;
   /** A cancel was asked for and the run is being stopped. */
   cancel_requested?: boolean;
+  /** "rollback": asked for with POST /api/packages/:name/rollback. */
+  kind?: "deploy" | "rollback";
+  /** The earlier deployment a rollback goes back to. */
+  rollback_to?: string | null;
+  /** The deployment this one repeats (POST /api/deployments/:id/retry). */
+  retry_of?: string | null;
+  /** colmena's --on selection, when the package has one. */
+  targets?: string | null;
+  checks?: CheckRecord[];
+  rollback?: RollbackRecord | null;
+  /** The stage a running deployment waits after for POST …/promote, or null. */
+  awaiting_promotion?: string | null;
   seq?: number;
 }
 
@@ -71,6 +90,32 @@ export interface Package {
   last_status: DeploymentStatus | null;
   /** The package's newest deployment, whatever its status. */
   last_deployment_id?: string | null;
+  /** Set after a failed rollback (or on_failure: hold): no deployment runs until released. */
+  held?: { deployment_id: string; reason: string; held_at: string } | null;
+}
+
+/** What one node runs, as GET /api/nodes reports it. */
+export interface FleetNode {
+  node: string;
+  commit: string | null;
+  deployment_id: string | null;
+  activated_at: string | null;
+  outcome: "activated" | "rolled_back" | "failed" | "rollback_failed";
+  packages: Record<string, string>;
+  tags?: string[];
+  /** What the flake's HEAD evaluates to for this node, and what it runs (drift checks). */
+  expected_system?: string | null;
+  running_system?: string | null;
+  /** null: not checked, or the node did not answer. */
+  drift?: boolean | null;
+  reachable?: boolean | null;
+  checked_at?: string | null;
+}
+
+/** What POST /api/deployments/:id/retry and POST /api/packages/:name/rollback answer. */
+export interface Queued {
+  status: string;
+  deployment_id: string;
 }
 
 export interface Token {

@@ -53,49 +53,62 @@ export async function runColmenaApply(
   return { result, nodes: parser.outcomes() };
 }
 
-export const activate: PipelineStep = {
-  name: "activate",
-  async run(ctx) {
-    const lines: string[] = [];
-    const { result, nodes } = await runColmenaApply(ctx, {
-      on: ctx.settings!.on,
-      signal: ctx.signal,
-      lines,
-    });
-    ctx.nodes = nodes;
-    ctx.exitCode = result.code;
-    ctx.switched = switchedNodes(nodes);
-    const commitSha = ctx.commitSha ?? ctx.baseSha;
-    await durably(() =>
-      writeNodeStates(
-        ctx.deps.sql,
-        nodes.map((n) => ({
-          node: n.node,
-          deploymentId: ctx.row.id,
-          outcome: n.status === "succeeded" ? "activated" : "failed",
-          running: ctx.switched.includes(n.node) ? { commitSha, packages: ctx.after } : null,
-        })),
-      ), { log: ctx.log, what: "node states" });
-    await ctx.save({ nodes, exitCode: result.code });
-    if (result.cancelled) throw stopped(ctx.signal);
-    if (result.timedOut) {
-      throw new StepFailure(
-        `colmena timed out after ${
-          formatDuration(ctx.settings!.timeoutMs)
-        }; its process group was killed`,
-        { kind: "error", code: "activation_timeout", exitCode: result.code },
+/**
+ * Activates one stage (or, without stages, the package's `on`): the nodes
+ * it reports join `ctx.switched`, their state is written at once.
+ */
+export function activate(stage: { name: string | null; on: string | null }): PipelineStep {
+  return {
+    name: "activate",
+    stage: stage.name ?? undefined,
+    async run(ctx) {
+      const lines: string[] = [];
+      const { result, nodes } = await runColmenaApply(ctx, {
+        on: stage.on,
+        signal: ctx.signal,
+        lines,
+      });
+      const switched = switchedNodes(nodes);
+      ctx.nodes = [...ctx.nodes.filter((n) => !nodes.some((m) => m.node === n.node)), ...nodes]
+        .sort((a, b) => a.node.localeCompare(b.node));
+      ctx.switched = [...new Set([...ctx.switched, ...switched])].sort();
+      ctx.lastActivated = switched;
+      ctx.exitCode = result.code;
+      const commitSha = ctx.commitSha ?? ctx.baseSha;
+      await durably(() =>
+        writeNodeStates(
+          ctx.deps.sql,
+          nodes.map((n) => ({
+            node: n.node,
+            deploymentId: ctx.row.id,
+            outcome: n.status === "succeeded" ? "activated" : "failed",
+            running: switched.includes(n.node) ? { commitSha, packages: ctx.after } : null,
+          })),
+        ), { log: ctx.log, what: "node states" });
+      await ctx.save({ nodes: ctx.nodes, exitCode: result.code });
+      if (result.cancelled) throw stopped(ctx.signal);
+      if (result.timedOut) {
+        throw new StepFailure(
+          `colmena timed out after ${
+            formatDuration(ctx.settings!.timeoutMs)
+          }; its process group was killed`,
+          { kind: "error", code: "activation_timeout", exitCode: result.code },
+        );
+      }
+      const where = stage.name ? ` in stage ${stage.name}` : "";
+      if (result.code !== 0) {
+        const failed = nodes.filter((n) => n.status === "failed").map((n) => n.node);
+        const first = firstErrorLine(lines);
+        const on = failed.length ? ` on ${failed.join(", ")}` : "";
+        throw new StepFailure(
+          `activation failed${where}${on}: ${first ?? `colmena apply exited with ${result.code}`}`,
+          { kind: "failure", code: "activation_failed", exitCode: result.code },
+        );
+      }
+      ctx.say(
+        `activated${where} ${switched.length ? switched.join(", ") : "(no node reported)"}`,
       );
-    }
-    if (result.code !== 0) {
-      const failed = nodes.filter((n) => n.status === "failed").map((n) => n.node);
-      const first = firstErrorLine(lines);
-      const where = failed.length ? ` on ${failed.join(", ")}` : "";
-      throw new StepFailure(
-        `activation failed${where}: ${first ?? `colmena apply exited with ${result.code}`}`,
-        { kind: "failure", code: "activation_failed", exitCode: result.code },
-      );
-    }
-    ctx.say(`activated ${ctx.switched.length ? ctx.switched.join(", ") : "(no node reported)"}`);
-    return "ok";
-  },
-};
+      return "ok";
+    },
+  };
+}

@@ -29,6 +29,7 @@ import type { Journal } from "../journal.ts";
 import type { PackageSettings, SettingsSource } from "../settings.ts";
 import type { DeployEvent, DeploymentPatch } from "../store.ts";
 import type { ToolCheck } from "../tools.ts";
+import type { Gates } from "../gates.ts";
 
 export interface PipelineDeps {
   sql: Sql;
@@ -42,6 +43,8 @@ export interface PipelineDeps {
   tools: ToolCheck;
   /** Remembers colmena's process group so a restart can end a survivor. */
   guard: GroupGuard;
+  /** Manual promotion gates: a paused run waits here for POST …/promote. */
+  gates: Gates;
   log: Logger;
   /** DESPACITO_FLAKE_REMOTE: fetch before, push after (steps/push.ts). */
   remote?: FlakeRemote;
@@ -109,6 +112,8 @@ export interface RunContext {
   nodes: NodeOutcome[];
   /** Nodes that may run the new version now: what a rollback must re-activate. */
   switched: string[];
+  /** The nodes the latest activation switched: what its checks run on. */
+  lastActivated: string[];
   checks: CheckRecord[];
   exitCode: number | null;
   revertSha: string | null;
@@ -118,6 +123,8 @@ export interface RunContext {
 /** A step of the pipeline: one named function with its record in `steps[]`. */
 export interface PipelineStep {
   name: StepName;
+  /** The rollout stage it belongs to, if the package has stages. */
+  stage?: string;
   /** Resolves "skipped" when there was nothing to do. */
   run(ctx: RunContext): Promise<"ok" | "skipped">;
 }

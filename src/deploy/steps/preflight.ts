@@ -49,10 +49,16 @@ export const preflight: PipelineStep = {
       (await packageStates(deps.sql)).map((s) => [s.package, s.version]),
     );
     ctx.previousLockedRev = ctx.input.lockedRev;
+    // Every node this deployment may touch: what recovery after a crash must roll back.
+    const targets = ctx.settings.stages
+      ? (ctx.settings.stages.some((s) => s.on === null)
+        ? null
+        : ctx.settings.stages.map((s) => s.on).join(","))
+      : ctx.settings.on;
     await ctx.save({
       baseSha: ctx.baseSha,
       previousLockedRev: ctx.input.lockedRev,
-      targets: ctx.settings.on,
+      targets,
     });
     return "ok";
   },

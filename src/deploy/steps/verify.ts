@@ -6,17 +6,21 @@
  * checks configured: skipped, and success means colmena's success.
  */
 
+import type { Check } from "../check_settings.ts";
 import { pause, runCheck } from "../checks.ts";
 import type { CheckRecord } from "../deployment.ts";
 import { type PipelineStep, type RunContext, StepFailure, stopped } from "./context.ts";
 
 const SOAK_ROUND_MS = 10_000;
 
-async function round(ctx: RunContext, soakRound: number): Promise<CheckRecord[]> {
-  const settings = ctx.settings!;
-  const nodes = ctx.switched.length ? ctx.switched : settings.on ? [settings.on] : [];
+async function round(
+  ctx: RunContext,
+  checks: Check[],
+  nodes: string[],
+  soakRound: number,
+): Promise<CheckRecord[]> {
   const out: CheckRecord[] = [];
-  for (const c of settings.checks) {
+  for (const c of checks) {
     const rec = await runCheck(c, nodes, {
       exec: ctx.deps.exec,
       colmenaBin: ctx.deps.config.colmenaBin,
@@ -43,32 +47,50 @@ function merge(all: CheckRecord[], latest: CheckRecord[]): CheckRecord[] {
   return [...byName.values()];
 }
 
-export const verify: PipelineStep = {
-  name: "verify",
-  async run(ctx) {
-    const settings = ctx.settings!;
-    if (settings.checks.length === 0) {
-      if (settings.soakMs > 0) ctx.say("soak set but no checks configured: nothing to verify");
-      return "skipped";
-    }
-    const started = Date.now();
-    for (let n = 0;; n++) {
-      const latest = await round(ctx, n);
-      ctx.checks = merge(ctx.checks, latest);
-      await ctx.save({ checks: ctx.checks });
-      const failed = latest.find((c) => c.result === "failed");
-      if (failed) {
-        throw new StepFailure(
-          `check ${failed.name} failed${n ? ` during soak (round ${n})` : ""}: ${failed.message}`,
-          { kind: "failure", code: "check_failed" },
-        );
+/**
+ * Verifies one stage (or, without stages, the whole activation) on the
+ * nodes it activated: the stage's checks (default: the package's), then its
+ * soak.
+ */
+export function verify(stage: {
+  name: string | null;
+  checks?: Check[];
+  soakMs?: number;
+}): PipelineStep {
+  return {
+    name: "verify",
+    stage: stage.name ?? undefined,
+    async run(ctx) {
+      const settings = ctx.settings!;
+      const checks = stage.checks ?? settings.checks;
+      const soakMs = stage.soakMs ?? settings.soakMs;
+      if (checks.length === 0) {
+        if (soakMs > 0) ctx.say("soak set but no checks configured: nothing to verify");
+        return "skipped";
       }
-      const left = settings.soakMs - (Date.now() - started);
-      if (left <= 0) break;
-      await pause(Math.min(SOAK_ROUND_MS, left), ctx.signal);
-      if (ctx.signal.aborted) throw stopped(ctx.signal);
-    }
-    ctx.say(`verified: ${settings.checks.map((c) => c.name).join(", ")} passed`);
-    return "ok";
-  },
-};
+      const nodes = ctx.lastActivated.length ? ctx.lastActivated : settings.on ? [settings.on] : [];
+      const where = stage.name ? ` in stage ${stage.name}` : "";
+      const started = Date.now();
+      for (let n = 0;; n++) {
+        const latest = await round(ctx, checks, nodes, n);
+        ctx.checks = merge(ctx.checks, latest);
+        await ctx.save({ checks: ctx.checks });
+        const failed = latest.find((c) => c.result === "failed");
+        if (failed) {
+          throw new StepFailure(
+            `check ${failed.name} failed${where}${
+              n ? ` during soak (round ${n})` : ""
+            }: ${failed.message}`,
+            { kind: "failure", code: "check_failed" },
+          );
+        }
+        const left = soakMs - (Date.now() - started);
+        if (left <= 0) break;
+        await pause(Math.min(SOAK_ROUND_MS, left), ctx.signal);
+        if (ctx.signal.aborted) throw stopped(ctx.signal);
+      }
+      ctx.say(`verified${where}: ${checks.map((c) => c.name).join(", ")} passed`);
+      return "ok";
+    },
+  };
+}

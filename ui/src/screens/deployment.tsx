@@ -2,16 +2,27 @@
  * One deployment: what was asked and by whom, step timings, per-node
  * outcome, the deploy commit, and the log — live over SSE while it runs
  * (resuming without gaps or duplicates, see log_stream.ts), the stored log
- * once it is done. Cancel while it is queued or running.
+ * once it is done. Cancel while it is queued or running; retry one that
+ * failed, was cancelled or interrupted; roll back to one that deployed;
+ * release the package when this deployment left it held.
  */
 
 import { useEffect } from "preact/hooks";
 import { useSignal } from "@preact/signals";
-import { api, describeError } from "../api.ts";
-import { Badge, ConfirmDialog, ErrorNote, Loading } from "../components.tsx";
+import { api, ApiError, describeError } from "../api.ts";
+import { Badge, ConfirmDialog, ErrorNote, Link, Loading } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
-import { Nodes, Request, Steps } from "./deployment_facts.tsx";
+import { Checks, NodeList, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
+import { liveNodes } from "../live_nodes.ts";
+import {
+  PromoteButton,
+  ReleaseButton,
+  RETRYABLE,
+  RetryButton,
+  RollbackButton,
+} from "./deployment_actions.tsx";
+import { useLoad } from "../load.ts";
 import { LogView } from "./log_view.tsx";
 import { StatusPosts } from "./status_posts.tsx";
 import { Notifications } from "./notifications.tsx";
@@ -23,6 +34,7 @@ export function DeploymentView({ id }: { id: string }) {
   const stream = useSignal<StreamState | "stored" | "">("");
   const retryIn = useSignal<number | undefined>(undefined);
   const confirming = useSignal(false);
+  const notFound = useSignal(false);
 
   useEffect(() => {
     let closed = false;
@@ -46,6 +58,7 @@ export function DeploymentView({ id }: { id: string }) {
     dep.value = undefined;
     lines.value = [];
     error.value = null;
+    notFound.value = false;
     (async () => {
       try {
         const d = await api.deployment(id);
@@ -74,7 +87,9 @@ export function DeploymentView({ id }: { id: string }) {
           stream.value = "stored";
         }
       } catch (e) {
-        if (!closed) error.value = describeError(e);
+        if (closed) return;
+        if (e instanceof ApiError && e.status === 404) notFound.value = true;
+        else error.value = describeError(e);
       }
     })();
     return () => {
@@ -84,7 +99,23 @@ export function DeploymentView({ id }: { id: string }) {
     };
   }, [id]);
 
+  const title = dep.value ? `${dep.value.package} ${dep.value.version}` : "";
+  useEffect(() => {
+    if (title) document.title = `${title} · despacito`;
+  }, [title]);
+
   const d = dep.value;
+  if (!d && notFound.value) {
+    return (
+      <section>
+        <h1>No such deployment</h1>
+        <p>
+          There is no deployment <code>{id}</code>.{" "}
+          <Link href="/deployments">Go to the history</Link>.
+        </p>
+      </section>
+    );
+  }
   if (!d) return error.value ? <ErrorNote message={error.value} /> : <Loading />;
   const active = ACTIVE.includes(d.status);
   return (
@@ -100,12 +131,36 @@ export function DeploymentView({ id }: { id: string }) {
           </button>
         )}
         {active && d.cancel_requested && <span class="muted" role="status">cancelling…</span>}
+        {d.awaiting_promotion && !d.cancel_requested && (
+          <PromoteButton
+            d={d}
+            onDone={() => api.deployment(d.id).then((n) => (dep.value = n))}
+          />
+        )}
+        {RETRYABLE.includes(d.status) && <RetryButton d={d} />}
+        {d.status === "deployed" && <RollbackButton d={d} />}
       </div>
       <ErrorNote message={error.value} />
-      {d.error && <p class="error" role="status">{d.error}</p>}
+      {d.error && (
+        <p class="error" role="status">
+          <strong>{failureTitle(d)}</strong> {d.error}
+        </p>
+      )}
+      {!active && d.status !== "deployed" && <HeldNote d={d} />}
+      {d.awaiting_promotion && (
+        <p class="note" role="status">
+          Stage {d.awaiting_promotion}{" "}
+          is done and waits for promotion: Promote goes on to the next stage, Cancel deployment
+          rolls back.
+        </p>
+      )}
       <Request d={d} />
       <Steps d={d} />
-      {d.nodes && d.nodes.length > 0 && <Nodes d={d} />}
+      {d.nodes && d.nodes.length > 0
+        ? <Nodes d={d} />
+        : active && <LiveNodes lines={lines.value} />}
+      <Checks d={d} />
+      <Rollback d={d} />
       {d.triggered_by?.kind === "forge" && <StatusPosts d={d} />}
       <Notifications d={d} />
       <section aria-labelledby="log-title">
@@ -119,6 +174,7 @@ export function DeploymentView({ id }: { id: string }) {
         <ConfirmDialog
           title="Cancel this deployment?"
           confirm="Cancel deployment"
+          dismiss="Keep it running"
           onClose={() => (confirming.value = false)}
           onConfirm={async () => {
             await api.cancel(d.id);
@@ -127,12 +183,63 @@ export function DeploymentView({ id }: { id: string }) {
         >
           <p>
             {d.package} {d.version}{" "}
-            will stop; a running colmena is interrupted and the flake repository goes back to its
-            last good commit.
+            will stop: a queued one never runs; a running one has its git, nix or colmena process
+            stopped, the lock change is reverted by a new commit, and every node that may already
+            run the new version is activated again at the restored lock.
           </p>
         </ConfirmDialog>
       )}
     </>
+  );
+}
+
+const FAILURES: Record<string, string> = {
+  activation_failed: "Activation failed.",
+  activation_timeout: "Activation timed out.",
+  check_failed: "A check failed.",
+  version_mismatch: "The version does not name the locked revision.",
+  nix_failed: "nix failed.",
+  flake_dirty: "The flake repository is not clean.",
+  tools_unusable: "git, nix or colmena cannot run.",
+  package_held: "The package is held.",
+  cancelled: "Cancelled.",
+  interrupted: "Interrupted.",
+};
+
+/**
+ * The banner's headline, from the machine-readable failure_code; the server's
+ * `error` after it already names the failing nodes and the first real error line.
+ */
+function failureTitle(d: Deployment): string {
+  const code = d.failure_code;
+  if (!code) return "";
+  return FAILURES[code] ??
+    (d.failure_kind === "error" ? "despacito could not do its part." : "It failed.");
+}
+
+/** This deployment left its package held: say so, and offer the release. */
+function HeldNote({ d }: { d: Deployment }) {
+  const packages = useLoad(api.packages, `${d.id} ${d.status}`);
+  const held = packages.data.value?.packages.find((p) => p.name === d.package)?.held;
+  if (!held || held.deployment_id !== d.id) return null;
+  return (
+    <p class="held" role="status">
+      <Badge status="held" /> {d.package} is held: no deployment of it runs until it is released.
+      {" "}
+      <ReleaseButton pkg={d.package} held={held} onDone={packages.reload} />
+    </p>
+  );
+}
+
+/** While colmena runs: each node as it reports, before the server records the outcome. */
+function LiveNodes({ lines }: { lines: LogLine[] }) {
+  const nodes = liveNodes(lines);
+  if (nodes.length === 0) return null;
+  return (
+    <section aria-labelledby="nodes-title">
+      <h2 id="nodes-title">Nodes</h2>
+      <NodeList nodes={nodes} />
+    </section>
   );
 }
 

@@ -1,4 +1,8 @@
-/** History: every deployment, newest first, filtered by package and status, a page at a time. */
+/**
+ * History: every deployment, newest first, filtered by package and status, a
+ * page at a time; "Roll back to this version" on each that deployed (except
+ * the one each package runs now).
+ */
 
 import { api } from "../api.ts";
 import { Badge, ErrorNote, Link, Loading, Table, Time } from "../components.tsx";
@@ -6,6 +10,7 @@ import { useLoad } from "../load.ts";
 import { navigate, place, withQuery } from "../router.ts";
 import { formatDuration } from "../time.ts";
 import { DEPLOYMENT_STATUSES } from "../types.ts";
+import { RollbackButton } from "./deployment_actions.tsx";
 
 const PAGE = 25;
 
@@ -16,12 +21,16 @@ export function History() {
     status: q.get("status") ?? undefined,
     cursor: q.get("cursor") ?? undefined,
   };
+  // Refreshed while visible, so a row does not read "running" long after it ended.
   const page = useLoad(
     () => api.deployments({ ...filter, limit: PAGE }),
     JSON.stringify(filter),
+    5000,
   );
-  const packages = useLoad(api.packages, "packages");
+  const packages = useLoad(api.packages, "packages", 5000);
   const names = packages.data.value?.packages.map((p) => p.name) ?? [];
+  // What each package runs now: rolling back to it would change nothing.
+  const current = new Set(packages.data.value?.packages.map((p) => p.deployment_id ?? ""));
   if (filter.package && !names.includes(filter.package)) names.push(filter.package);
   const set = (change: Record<string, string | undefined>) =>
     navigate(withQuery("/deployments", { ...filter, cursor: undefined, ...change }));
@@ -57,7 +66,7 @@ export function History() {
       {!rows && !page.error.value && <Loading />}
       {rows && rows.length === 0 && <p class="muted">No deployment matches.</p>}
       {rows && rows.length > 0 && (
-        <Table columns={["Deployment", "Status", "Requested", "Took", "By"]}>
+        <Table columns={["Deployment", "Status", "Requested", "Took", "By", { srOnly: "Actions" }]}>
           {rows.map((d) => (
             <tr key={d.id}>
               <th scope="row">
@@ -65,6 +74,7 @@ export function History() {
               </th>
               <td data-label="Status">
                 <Badge status={d.status} />
+                {d.error && <div class="muted small-text reason" title={d.error}>{d.error}</div>}
               </td>
               <td data-label="Requested">
                 <Time at={d.created_at} />
@@ -75,6 +85,9 @@ export function History() {
                   : "—"}
               </td>
               <td data-label="By">{d.triggered_by?.label ?? "—"}</td>
+              <td>
+                {d.status === "deployed" && !current.has(d.id) && <RollbackButton d={d} small />}
+              </td>
             </tr>
           ))}
         </Table>

@@ -1,12 +1,19 @@
-/** Overview: every package with what runs now, and the queue (running, queued, superseded). */
+/**
+ * Overview: the queue (running, queued, superseded) and every package with
+ * what runs now apart from its latest request, the lock and the hold.
+ */
 
 import { api } from "../api.ts";
 import { Badge, ErrorNote, Link, Loading, Short, Table, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
-import type { Deployment } from "../types.ts";
+import { readableUrl } from "../url.ts";
+import { type Signal, useSignal } from "@preact/signals";
+import type { Deployment, Package } from "../types.ts";
+import { ReleaseButton } from "./deployment_actions.tsx";
 
 export function Overview() {
-  const packages = useLoad(api.packages, "packages", 5000);
+  const versions = useSignal<Record<string, string>>({});
+  const packages = useLoad(() => loadPackages(versions), "packages", 5000);
   const queue = useLoad(loadQueue, "queue", 3000);
   const pkgs = packages.data.value?.packages;
   const active = queue.data.value?.deployments ?? [];
@@ -51,41 +58,99 @@ export function Overview() {
           <p class="muted">The deployment flake declares no inputs despacito can deploy.</p>
         )}
         {pkgs && pkgs.length > 0 && (
-          <Table columns={["Package", "Version", "Status", "Locked rev", "Store path", "Deployed"]}>
-            {pkgs.map((p) => (
-              <tr key={p.name}>
-                <th scope="row">
-                  <Link href={`/deployments?package=${encodeURIComponent(p.name)}`}>
-                    {p.name}
-                  </Link>
-                  <div class="muted small-text" title={p.declared_url}>{p.declared_url}</div>
-                </th>
-                <td data-label="Version">
-                  {p.current_version ?? <span class="muted">never deployed</span>}
-                </td>
-                <td data-label="Status">
-                  <Badge status={p.last_status} />
-                </td>
-                <td data-label="Locked rev">
-                  <Short value={p.locked_rev} />
-                </td>
-                <td data-label="Store path">
-                  <Short value={p.store_path} />
-                </td>
-                <td data-label="Deployed">
-                  <Time at={p.deployed_at} />
-                  {p.deployment_id && (
-                    <>
-                      {" "}
-                      <Link href={`/deployments/${p.deployment_id}`}>details</Link>
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </Table>
+          <>
+            <Table
+              columns={[
+                "Package",
+                "Running now",
+                "Latest request",
+                "flake.lock pins",
+                "Store path",
+              ]}
+            >
+              {pkgs.map((p) => (
+                <tr key={p.name}>
+                  <th scope="row">
+                    <Link href={`/deployments?package=${encodeURIComponent(p.name)}`}>
+                      {p.name}
+                    </Link>
+                    <div class="muted small-text wrap" title={p.declared_url}>
+                      {readableUrl(p.declared_url)}
+                    </div>
+                  </th>
+                  <td data-label="Running now">
+                    {p.current_version
+                      ? (
+                        <>
+                          <Link href={`/deployments/${p.deployment_id}`}>{p.current_version}</Link>
+                          <div class="muted small-text">
+                            since <Time at={p.deployed_at} />
+                          </div>
+                        </>
+                      )
+                      : <span class="muted">never deployed</span>}
+                  </td>
+                  <td data-label="Latest request">
+                    <Latest p={p} versions={versions} />
+                    {p.held && (
+                      <div class="held">
+                        <Badge status="held" />{" "}
+                        <Link href={`/deployments/${p.held.deployment_id}`}>why it is held</Link>
+                        {" "}
+                        <ReleaseButton pkg={p.name} held={p.held} onDone={packages.reload} />
+                      </div>
+                    )}
+                  </td>
+                  <td data-label="flake.lock pins">
+                    <Short value={p.locked_rev} />
+                  </td>
+                  <td data-label="Store path">
+                    <Short value={p.store_path} />
+                  </td>
+                </tr>
+              ))}
+            </Table>
+            <p class="muted small-text">
+              "Running now" is the version of the package's last successful deployment; "flake.lock
+              pins" is the revision the deployment flake locks at this moment — while a deployment
+              of the package runs, already the new one.
+            </p>
+          </>
         )}
       </section>
+    </>
+  );
+}
+
+/**
+ * The packages, and the version of each one's latest request when that is
+ * not the one running now. A deployment's version never changes, so each is
+ * asked for once (its status comes with the package).
+ */
+async function loadPackages(versions: Signal<Record<string, string>>) {
+  const r = await api.packages();
+  const missing = r.packages
+    .map((p) => p.last_deployment_id)
+    .filter((id): id is string => !!id && !(id in versions.value));
+  if (missing.length > 0) {
+    const found = await Promise.all(missing.map((id) => api.deployment(id).catch(() => null)));
+    versions.value = {
+      ...versions.value,
+      ...Object.fromEntries(found.flatMap((d) => d ? [[d.id, d.version]] : [])),
+    };
+  }
+  return r;
+}
+
+function Latest({ p, versions }: { p: Package; versions: Signal<Record<string, string>> }) {
+  const id = p.last_deployment_id;
+  if (!id) return <span class="muted">—</span>;
+  return (
+    <>
+      <Link href={`/deployments/${id}`}>
+        {id === p.deployment_id ? p.current_version : versions.value[id] ?? "…"}
+      </Link>{" "}
+      <Badge status={p.last_status} />
     </>
   );
 }
