@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { git } from "./_harness/flakes.ts";
 import { type ServerProcess, spawnServer } from "./_harness/server.ts";
 
 // Servers are subprocesses and SSE bodies are read across steps of a test.
@@ -73,6 +74,10 @@ Deno.test(
       assert.ok(!b.stdout.some((l) => l.includes("deployed webapp 1.1.0")));
       const d = await (await call(b.url, env, `/api/deployments/${id}`)).json();
       assert.equal(await env.remote!.head(), d.commit_sha);
+      // The follower's clone follows the remote after the leader's deployment.
+      await env.waitFor(async () =>
+        (await git(`${env.root}/flake-b`, "rev-parse", "HEAD")).trim() === d.commit_sha
+      );
 
       // SSE on the follower, live: the next deployment's lines arrive while the leader runs it.
       await env.colmena.set({ mode: "step" });

@@ -32,6 +32,7 @@ import { accessProblems } from "./git_access.ts";
 import { createRemote, type FlakeRemote } from "./remote.ts";
 import { createLeadership } from "./lease.ts";
 import { createRelay } from "./relay.ts";
+import { TERMINAL } from "./deployment.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/log.ts";
 import { resolve } from "node:path";
@@ -119,7 +120,22 @@ export async function createDeployArea(
   const instance = config.instanceName ?? `${Deno.hostname()}:${Deno.pid}`;
   const leadership = config.ha && worker ? createLeadership({ sql, instance, log }) : undefined;
   const relay = config.ha
-    ? createRelay({ sql, bus, instance, log, onForeign: () => worker?.wake() })
+    ? createRelay({
+      sql,
+      bus,
+      instance,
+      log,
+      onForeign: () => worker?.wake(),
+      // A follower's clone follows the remote after each of the leader's deployments, so its
+      // webhook checks know the flake's inputs as the leader does.
+      onRelayed: (e) => {
+        if (e.type !== "status" || !TERMINAL.has(e.deployment.status) || !remote) return;
+        if (leadership?.isLeader()) return;
+        remote.sync((l) => log.debug(l)).catch((err) =>
+          log.warn("cannot refresh the flake clone from the remote", { error: err })
+        );
+      },
+    })
     : undefined;
   const service = createDeployService({
     sql,

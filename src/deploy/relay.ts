@@ -37,6 +37,8 @@ export function createRelay(o: {
   log: Logger;
   /** Called for every event of another instance (the leader's worker wakes for a new request). */
   onForeign?: () => void;
+  /** Called for each event of another instance once it is on this bus. */
+  onRelayed?: (e: DeployEvent) => void;
 }): Relay {
   const log = o.log.child({ component: "deploy-relay" });
   const relayed = new WeakSet<DeployEvent>();
@@ -71,6 +73,7 @@ export function createRelay(o: {
       }
       relayed.add(ev);
       o.bus.publish(ev);
+      o.onRelayed?.(ev);
     }
   };
 

@@ -96,6 +96,8 @@ export function createRemote(o: {
   };
   let branch = o.config.flakeBranch ?? "";
   let lastError: string | null = null;
+  // One sync at a time: a follower's refresh and the run of the instance it just became.
+  let syncing: Promise<unknown> = Promise.resolve();
 
   const git = (args: string[]): Promise<RunResult> =>
     o.exec([o.config.gitBin, ...access.args, ...args], {
@@ -135,6 +137,42 @@ export function createRemote(o: {
     });
   };
 
+  const doSync = async (say: (line: string) => void): Promise<PushResult | null> => {
+    try {
+      await fetch();
+    } catch (e) {
+      // Availability over freshness: the deployment runs from what is here; its push waits.
+      lastError = (e as Error).message;
+      say(`cannot reach the flake remote, deploying from the local branch: ${lastError}`);
+      return null;
+    }
+    const local = await must(["rev-parse", "HEAD"]);
+    const upstream = await must(["rev-parse", tracking()]);
+    if (local === upstream) return null;
+    if (await isAncestor(local, upstream)) {
+      await must(["merge", "--ff-only", "--quiet", tracking()]);
+      say(`fast-forwarded to ${ORIGIN}/${branch} ${upstream} (was ${local})`);
+      return null;
+    }
+    const pending = await localOnly();
+    const foreign = pending.filter((c) => !c.ours);
+    if (foreign.length > 0) {
+      const diverged = !(await isAncestor(upstream, local));
+      throw new RemoteRefused(
+        `the flake repo's branch ${branch} ${
+          diverged ? "has diverged from" : "has commits not on"
+        } the remote (local ${local}, ${ORIGIN}/${branch} ${upstream}; not despacito's: ${
+          foreign.map((c) => c.sha.slice(0, 12)).join(", ")
+        }); refusing to deploy`,
+        "remote_diverged",
+      );
+    }
+    say(`${pending.length} commit(s) of despacito not yet on the remote: pushing them first`);
+    const r = await remote.publish(say);
+    if (!r.pushed) say(`they stay local for now: ${r.error}`);
+    return r;
+  };
+
   const remote: FlakeRemote = {
     url,
     async ensureClone() {
@@ -169,40 +207,10 @@ export function createRemote(o: {
       }
     },
 
-    async sync(say) {
-      try {
-        await fetch();
-      } catch (e) {
-        // Availability over freshness: the deployment runs from what is here; its push waits.
-        lastError = (e as Error).message;
-        say(`cannot reach the flake remote, deploying from the local branch: ${lastError}`);
-        return null;
-      }
-      const local = await must(["rev-parse", "HEAD"]);
-      const upstream = await must(["rev-parse", tracking()]);
-      if (local === upstream) return null;
-      if (await isAncestor(local, upstream)) {
-        await must(["merge", "--ff-only", "--quiet", tracking()]);
-        say(`fast-forwarded to ${ORIGIN}/${branch} ${upstream} (was ${local})`);
-        return null;
-      }
-      const pending = await localOnly();
-      const foreign = pending.filter((c) => !c.ours);
-      if (foreign.length > 0) {
-        const diverged = !(await isAncestor(upstream, local));
-        throw new RemoteRefused(
-          `the flake repo's branch ${branch} ${
-            diverged ? "has diverged from" : "has commits not on"
-          } the remote (local ${local}, ${ORIGIN}/${branch} ${upstream}; not despacito's: ${
-            foreign.map((c) => c.sha.slice(0, 12)).join(", ")
-          }); refusing to deploy`,
-          "remote_diverged",
-        );
-      }
-      say(`${pending.length} commit(s) of despacito not yet on the remote: pushing them first`);
-      const r = await remote.publish(say);
-      if (!r.pushed) say(`they stay local for now: ${r.error}`);
-      return r;
+    sync(say) {
+      const run = syncing.catch(() => {}).then(() => doSync(say));
+      syncing = run;
+      return run;
     },
 
     async publish(say) {
