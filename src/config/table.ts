@@ -443,10 +443,15 @@ const ROWS = [
     type: "string",
     description:
       "Git URL of the deployment flake's repository (`ssh://`, `https://`, a path). Set: an empty DESPACITO_FLAKE_DIR is cloned at start; each deployment fetches and fast-forwards first and pushes its commits after. Unset: nothing is fetched or pushed.",
-    validate: (v) =>
-      typeof v === "string" && /^-/.test(v)
-        ? "must be a git URL or path, not an option"
-        : undefined,
+    validate: (v) => {
+      if (typeof v !== "string") return undefined;
+      if (v.startsWith("-")) return "must be a git URL or path, not an option";
+      // A password in the URL would reach argv and logs: credentials come from files only.
+      if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(v)) {
+        return "must not carry a password or token; use DESPACITO_FLAKE_TOKEN_FILE";
+      }
+      return undefined;
+    },
   },
   {
     env: "DESPACITO_FLAKE_BRANCH",
