@@ -65,6 +65,10 @@ Deno.test(
       assert.equal(n.alpha.drift, true);
       assert.equal(n.alpha.running_system, byHand);
       assert.equal(n.beta.drift, false);
+      const metrics = await (await env.fetch("/metrics")).text();
+      assert.match(metrics, /^despacito_nodes\{state="drifted"\} 1$/m);
+      assert.match(metrics, /^despacito_nodes\{state="in_sync"\} 1$/m);
+      assert.match(metrics, /^despacito_drift_checks 2$/m);
 
       // A deployment puts alpha back on what the flake says; the next check agrees.
       assert.equal((await hook(env, "1.1.0")).status, 200);

@@ -145,6 +145,34 @@ export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: num
     }),
   });
   new Gauge({
+    name: "despacito_nodes",
+    help: "Nodes by their last drift check: in_sync, drifted, unreachable, unchecked.",
+    labelNames: ["state"],
+    registers,
+    collect: fromDb(async (g) => {
+      const rows = await sql<{ state: string; n: number }[]>`
+        select case when reachable is null then 'unchecked'
+                    when not reachable then 'unreachable'
+                    when drift then 'drifted'
+                    when drift is null then 'unchecked'
+                    else 'in_sync' end as state,
+               count(*)::int as n
+        from node_state group by 1`;
+      g.reset();
+      for (const r of rows) g.set({ state: r.state }, r.n);
+    }),
+  });
+  new Gauge({
+    name: "despacito_drift_checks",
+    help: "Drift checks recorded (node_check), all nodes of one check counting once.",
+    registers,
+    collect: fromDb(async (g) => {
+      const [r] = await sql<{ n: number }[]>`
+        select count(distinct checked_at)::int as n from node_check`;
+      g.set(r.n);
+    }),
+  });
+  new Gauge({
     name: "despacito_queue_depth",
     help: "Deployments queued and not yet started.",
     registers,
