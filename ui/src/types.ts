@@ -279,3 +279,19 @@ export interface Notification {
   delivered_at: string | null;
   next_attempt_at: string | null;
 }
+
+/** GET /health/ready (200 or 503): what the deploy area adds with a flake remote or DESPACITO_HA. */
+export interface Readiness {
+  status: "ready" | "unavailable";
+  reason?: string;
+  instance?: string;
+  leader?: string | null;
+  role?: "leader" | "follower";
+  flake_remote?: {
+    url: string;
+    branch: string;
+    unpushed_commits: number;
+    behind: boolean;
+    last_error: string | null;
+  };
+}
