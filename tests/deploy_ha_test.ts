@@ -7,7 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import {
+  createDeployEnv,
+  type DeployEnv,
+  settingsFile,
+  STORE_PATH,
+} from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
 import { type ServerProcess, spawnServer } from "./_harness/server.ts";
 
@@ -215,6 +220,71 @@ Deno.test(
       const d = await env.waitDeployment(queued.deployment_id, (d) => d.status === "cancelled");
       assert.equal(d.rollback?.status ?? "ok", "ok");
       assert.equal(await env.remote!.head(), d.revert_sha);
+    } finally {
+      await b?.stop();
+      await env.close();
+    }
+  },
+);
+
+Deno.test(
+  "two instances: Promote asked of the follower lets the leader's paused deployment go on",
+  opts,
+  async () => {
+    const env = await createDeployEnv({ remote: true, extraEnv: HA, start: false });
+    let b: ServerProcess | undefined;
+    try {
+      await env.colmena.set({ nodes: { alpha: ["canary", "web"], beta: ["web"] } });
+      await env.colmena.seed(env.remote!.team.dir);
+      const config = await settingsFile(
+        env,
+        `packages:
+  webapp:
+    stages:
+      - name: canary
+        on: "@canary"
+        promote: manual
+      - name: fleet
+        on: "@web"
+`,
+      );
+      await env.startServer({ DESPACITO_CONFIG: config });
+      await env.waitFor(async () => (await ready(env.url)).role === "leader");
+      b = await spawnServer({
+        env: {
+          ...env.env,
+          ...HA,
+          DESPACITO_CONFIG: config,
+          DESPACITO_INSTANCE_NAME: "b",
+          DESPACITO_DATA_DIR: `${env.root}/data-b`,
+          DESPACITO_FLAKE_DIR: `${env.root}/flake-b`,
+        },
+      });
+      const first = await (await call(b.url, env, "/webhook?wait=false", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          ...request("1.1.0"),
+          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
+        }),
+      })).json();
+      await env.waitDeployment(first.deployment_id, (d) => d.awaiting_promotion === "canary");
+      const promoted = await call(b.url, env, `/api/deployments/${first.deployment_id}/promote`, {
+        method: "POST",
+      });
+      assert.equal(promoted.status, 202, await promoted.text());
+      const done = await env.waitDeployment(first.deployment_id, (d) => d.status === "deployed");
+      assert.ok(
+        done.steps.some((s: { name: string; status: string }) =>
+          s.name === "promotion" && s.status === "ok"
+        ),
+      );
+      // Not paused (anymore): the leader says no, and the follower answers 409.
+      const again = await call(b.url, env, `/api/deployments/${first.deployment_id}/promote`, {
+        method: "POST",
+      });
+      assert.equal(again.status, 409);
+      assert.equal((await again.json()).error.code, "not_awaiting_promotion");
     } finally {
       await b?.stop();
       await env.close();

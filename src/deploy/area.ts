@@ -126,6 +126,7 @@ export async function createDeployArea(
       instance,
       log,
       onForeign: () => worker?.wake(),
+      onAsked: (q) => leadership?.isLeader() ? gates.promote(q.promote, q.by) : undefined,
       // A follower's clone follows the remote after each of the leader's deployments, so its
       // webhook checks know the flake's inputs as the leader does.
       onRelayed: (e) => {
@@ -159,7 +160,9 @@ export async function createDeployArea(
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
       audit: requestAudit(ctx.audit ?? NO_AUDIT, config, auditActor),
-      promote: (id, by) => gates.promote(id, by),
+      promote: (id, by) =>
+        gates.promote(id, by) ||
+        (!!relay && !leadership?.isLeader() && relay.askLeader({ promote: id, by })),
       fleet,
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),

@@ -6,7 +6,8 @@
  * streams and waiting webhooks on a follower see the leader's deployment
  * exactly as the leader's clients do. The record in PostgreSQL stays the
  * only source: a lost notification only delays lines until the next one
- * (SSE refills gaps from the table).
+ * (SSE refills gaps from the table). Also carries the one request only the
+ * leader can answer, a Promote (its gates are in memory), and the answer.
  */
 
 import type { Sql } from "../db/connect.ts";
@@ -16,6 +17,8 @@ import { type DeploymentStatus, TERMINAL } from "./deployment.ts";
 import { type DeployEvent, getDeployment, logEntries } from "./store.ts";
 
 const CHANNEL = "despacito_deploy";
+const ASK = "despacito_ask";
+const ASK_TIMEOUT_MS = 5_000;
 
 interface Note {
   /** The instance that published the event. */
@@ -25,8 +28,16 @@ interface Note {
   s: number;
 }
 
+/** A follower's request only the leader can answer (its gates are in memory). */
+export interface Ask {
+  promote: string;
+  by: string;
+}
+
 export interface Relay {
   start(): Promise<void>;
+  /** Asks whichever instance can answer; false when none said yes within a few seconds. */
+  askLeader(q: Ask): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -37,6 +48,8 @@ export function createRelay(o: {
   log: Logger;
   /** Called for every event of another instance (the leader's worker wakes for a new request). */
   onForeign?: () => void;
+  /** Answers another instance's request; undefined: not this instance's to answer (a follower). */
+  onAsked?: (q: Ask) => boolean | undefined;
   /** Called for each event of another instance once it is on this bus. */
   onRelayed?: (e: DeployEvent) => void;
 }): Relay {
@@ -46,6 +59,8 @@ export function createRelay(o: {
   const chains = new Map<string, Promise<void>>();
   let off: (() => void) | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  let unlistenAsk: (() => Promise<void>) | undefined;
+  const asked = new Map<string, (ok: boolean) => void>();
 
   /** Publishes what `id` logged after the last seq seen here, in order. */
   const pull = async (id: string, upTo: number) => {
@@ -99,6 +114,21 @@ export function createRelay(o: {
         });
       });
       unlisten = l.unlisten;
+      // Requests {id, from, q} and the leader's answers {id, ok}.
+      const a = await o.sql.listen(ASK, (payload) => {
+        let m: { id: string; from?: string; q?: Ask; ok?: boolean };
+        try {
+          m = JSON.parse(payload);
+        } catch {
+          return;
+        }
+        if (m.q) {
+          const ok = m.from === o.instance ? undefined : o.onAsked?.(m.q);
+          if (ok === undefined) return;
+          o.sql`select pg_notify(${ASK}, ${JSON.stringify({ id: m.id, ok })})`.catch(() => {});
+        } else if (typeof m.ok === "boolean") asked.get(m.id)?.(m.ok);
+      });
+      unlistenAsk = a.unlisten;
       off = o.bus.subscribe((e) => {
         if (relayed.has(e)) return;
         const note: Note = { i: o.instance, d: e.deploymentId, s: e.seq };
@@ -107,9 +137,24 @@ export function createRelay(o: {
         );
       });
     },
+    askLeader(q) {
+      const id = crypto.randomUUID();
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => done(false), ASK_TIMEOUT_MS);
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          asked.delete(id);
+          resolve(ok);
+        };
+        asked.set(id, done);
+        o.sql`select pg_notify(${ASK}, ${JSON.stringify({ id, from: o.instance, q })})`
+          .catch(() => done(false));
+      });
+    },
     async stop() {
       off?.();
       await unlisten?.().catch(() => {});
+      await unlistenAsk?.().catch(() => {});
       await Promise.all(chains.values());
     },
   };
