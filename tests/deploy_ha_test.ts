@@ -22,11 +22,12 @@ const opts = { sanitizeResources: false, sanitizeOps: false };
 const HA = { DESPACITO_HA: "true", DESPACITO_INSTANCE_NAME: "a" };
 
 /** The second instance: same database and remote, its own data dir and flake clone. */
-async function startB(env: DeployEnv): Promise<ServerProcess> {
+async function startB(env: DeployEnv, extra: Record<string, string> = {}): Promise<ServerProcess> {
   return await spawnServer({
     env: {
       ...env.env,
       ...HA,
+      ...extra,
       DESPACITO_INSTANCE_NAME: "b",
       DESPACITO_DATA_DIR: `${env.root}/data-b`,
       DESPACITO_FLAKE_DIR: `${env.root}/flake-b`,
@@ -42,11 +43,18 @@ const call = (url: string, env: DeployEnv, path: string, init: RequestInit = {})
 
 const ready = async (url: string) => await (await fetch(`${url}/health/ready`)).json();
 
-const request = (version: string) => ({
-  package: "webapp",
-  version,
-  nix_store_path: STORE_PATH,
-});
+/** POST /webhook for webapp `version` (its release tag) at the instance `url`. */
+const hookAt = (url: string, env: DeployEnv, version: string, wait = true) =>
+  call(url, env, `/webhook${wait ? "" : "?wait=false"}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      package: "webapp",
+      version,
+      nix_store_path: STORE_PATH,
+      flake_ref: `${env.webapp.url}?ref=refs/tags/v${version}`,
+    }),
+  });
 
 Deno.test(
   "two instances: both serve, the leader runs a deployment asked of the follower, whose runner and SSE see it",
@@ -61,14 +69,7 @@ Deno.test(
       assert.equal(rb.status, "ready");
       assert.deepEqual([rb.instance, rb.leader, rb.role], ["b", "a", "follower"]);
 
-      const answer = call(b.url, env, "/webhook", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          ...request("1.1.0"),
-          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
-        }),
-      });
+      const answer = hookAt(b.url, env, "1.1.0");
       const res = await answer;
       const body = await res.json();
       assert.equal(res.status, 200, JSON.stringify(body));
@@ -86,14 +87,7 @@ Deno.test(
 
       // SSE on the follower, live: the next deployment's lines arrive while the leader runs it.
       await env.colmena.set({ mode: "step" });
-      const queued = await (await call(b.url, env, "/webhook?wait=false", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          ...request("1.2.0"),
-          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.2.0`,
-        }),
-      })).json();
+      const queued = await (await hookAt(b.url, env, "1.2.0", false)).json();
       const sse = await call(b.url, env, `/api/deployments/${queued.deployment_id}/events`);
       assert.equal(sse.status, 200);
       const reader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -132,14 +126,7 @@ Deno.test(
       b = await startB(env);
       await env.colmena.set({ mode: "hang" });
       // Asked of the follower and waited for there.
-      const waiting = call(b.url, env, "/webhook", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          ...request("1.1.0"),
-          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
-        }),
-      });
+      const waiting = hookAt(b.url, env, "1.1.0");
       await env.colmena.waitFor((r) => r.length === 1, "colmena to start on the leader");
       assert.equal((await env.remote!.log())[0], "deploy webapp 1.1.0");
       const second = await (await call(b.url, env, "/webhook?wait=false", {
@@ -204,14 +191,7 @@ Deno.test(
       await env.waitFor(async () => (await ready(env.url)).role === "leader");
       b = await startB(env);
       await env.colmena.set({ mode: "hang" });
-      const queued = await (await call(b.url, env, "/webhook?wait=false", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          ...request("1.1.0"),
-          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
-        }),
-      })).json();
+      const queued = await (await hookAt(b.url, env, "1.1.0", false)).json();
       await env.colmena.waitFor((r) => r.length === 1, "colmena to start on the leader");
       const c = await call(b.url, env, `/api/deployments/${queued.deployment_id}/cancel`, {
         method: "POST",
@@ -250,24 +230,8 @@ Deno.test(
       );
       await env.startServer({ DESPACITO_CONFIG: config });
       await env.waitFor(async () => (await ready(env.url)).role === "leader");
-      b = await spawnServer({
-        env: {
-          ...env.env,
-          ...HA,
-          DESPACITO_CONFIG: config,
-          DESPACITO_INSTANCE_NAME: "b",
-          DESPACITO_DATA_DIR: `${env.root}/data-b`,
-          DESPACITO_FLAKE_DIR: `${env.root}/flake-b`,
-        },
-      });
-      const first = await (await call(b.url, env, "/webhook?wait=false", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          ...request("1.1.0"),
-          flake_ref: `${env.webapp.url}?ref=refs/tags/v1.1.0`,
-        }),
-      })).json();
+      b = await startB(env, { DESPACITO_CONFIG: config });
+      const first = await (await hookAt(b.url, env, "1.1.0", false)).json();
       await env.waitDeployment(first.deployment_id, (d) => d.awaiting_promotion === "canary");
       const promoted = await call(b.url, env, `/api/deployments/${first.deployment_id}/promote`, {
         method: "POST",
