@@ -18,6 +18,7 @@ import { childEnv } from "../exec/env.ts";
 import { createGroupGuard } from "../exec/orphans.ts";
 import { createToolCheck } from "./tools.ts";
 import { createGates } from "./gates.ts";
+import { deployWrites } from "./writes.ts";
 import { createFleet } from "./fleet.ts";
 import { createMutex } from "../core/mutex.ts";
 import { detectNixVersion, type NixVersion } from "./flake_step.ts";
@@ -88,6 +89,7 @@ export async function createDeployArea(
     : undefined;
   const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
   const gates = createGates();
+  const writes = deployWrites(sql, bus, { queueLimit: config.queueLimit });
   const fleet = flakeDir
     ? createFleet({
       sql,
@@ -112,6 +114,7 @@ export async function createDeployArea(
       tools,
       guard,
       gates,
+      writes,
       log,
       remote,
     })
@@ -141,12 +144,12 @@ export async function createDeployArea(
   const service = createDeployService({
     sql,
     bus,
+    writes,
     inputs,
     schemes: config.flakeRefSchemes,
     wake: () => worker?.wake(),
     log,
     stopping: ctx.stopping,
-    queueLimit: config.queueLimit,
   });
 
   return {

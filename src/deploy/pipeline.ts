@@ -15,7 +15,7 @@ import { durably } from "./durable.ts";
 import { holdPackage } from "./fleet_store.ts";
 import { flakeRepo } from "./git.ts";
 import { createJournal } from "./journal.ts";
-import { changeDeployment, type DeploymentPatch, logTail, recordDeployed } from "./store.ts";
+import { type DeploymentPatch, logTail } from "./store.ts";
 import { activate } from "./steps/activate.ts";
 import { commit } from "./steps/commit.ts";
 import {
@@ -81,11 +81,10 @@ export async function runDeployment(
     say: (l) => journal.write("system", l),
     save: async (patch) => {
       await journal.flush();
-      const c = await durably(() => changeDeployment(deps.sql, row.id, ["running"], patch), {
+      await durably(() => deps.writes.change(row.id, ["running"], patch), {
         log,
         what: "deployment progress",
       });
-      if (c) deps.bus.publish(c.event);
     },
     steps: row.steps,
     baseSha: null,
@@ -223,16 +222,10 @@ async function failed(ctx: RunContext, message: string, info: FailureInfo): Prom
 async function finish(ctx: RunContext, p: DeploymentPatch): Promise<DeploymentRow> {
   const { deps, row } = ctx;
   await ctx.journal.flush();
-  const done = await durably(
-    () =>
-      deps.sql.begin(async (tx) => {
-        const c = await changeDeployment(tx, row.id, ["running"], p);
-        if (c && c.row.status === "deployed") await recordDeployed(tx, c.row);
-        return c;
-      }),
-    { log: ctx.log, what: "the deployment's outcome" },
-  );
+  const done = await durably(() => deps.writes.finish(row.id, p), {
+    log: ctx.log,
+    what: "the deployment's outcome",
+  });
   if (!done) throw new Error(`deployment ${row.id} was no longer running when it finished`);
-  deps.bus.publish(done.event);
   return done.row;
 }

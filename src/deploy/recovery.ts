@@ -13,7 +13,7 @@ import { durably } from "./durable.ts";
 import { flakeRepo, type GitRepo } from "./git.ts";
 import { createJournal } from "./journal.ts";
 import { resolveSettings } from "./settings.ts";
-import { changeDeployment, logTail, packageStates } from "./store.ts";
+import { logTail, packageStates } from "./store.ts";
 import type { PipelineDeps } from "./steps/context.ts";
 import { pushRevert } from "./steps/push.ts";
 import { findLeftovers, restoreRepo } from "./steps/restore.ts";
@@ -78,8 +78,8 @@ export async function recoverDeployment(deps: PipelineDeps, row: DeploymentRow):
     log.error("recovery failed", { error: e });
   }
   await journal.flush();
-  const c = await durably(async () =>
-    changeDeployment(deps.sql, row.id, ["running"], {
+  await durably(async () =>
+    deps.writes.change(row.id, ["running"], {
       status: "interrupted",
       finishedAt: new Date(),
       steps,
@@ -92,7 +92,6 @@ export async function recoverDeployment(deps: PipelineDeps, row: DeploymentRow):
       rollback,
       logTail: await logTail(deps.sql, row.id, 50),
     }), { log, what: "the recovered deployment" });
-  if (c) deps.bus.publish(c.event);
   log.warn("deployment interrupted by a restart", { revert_sha: revertSha });
 }
 

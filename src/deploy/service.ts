@@ -20,9 +20,9 @@ import {
 } from "./flake_ref.ts";
 import { holdOf, type HoldRow, releaseHold } from "./fleet_store.ts";
 import { FlakeDirError, type FlakeInput, type InputsReader } from "./inputs.ts";
+import type { DeployWrites } from "./writes.ts";
 import {
   type DeployEvent,
-  enqueue,
   type EnqueueResult,
   getDeployment,
   type NewDeployment,
@@ -66,7 +66,8 @@ export function createDeployService(o: {
   /** Aborted when shutdown begins. */
   stopping: AbortSignal;
   /** DESPACITO_QUEUE_LIMIT: beyond it a new deployment is 429 queue_full. */
-  queueLimit?: number;
+  /** Admission that publishes what it recorded (writes.ts). */
+  writes: Pick<DeployWrites, "enqueue">;
 }): DeployService {
   const input = async (pkg: string) => {
     if (!o.inputs) {
@@ -109,8 +110,7 @@ export function createDeployService(o: {
   };
   const admit = async (req: NewDeployment) => {
     await refuseHeld(req.package);
-    const result = await enqueue(o.sql, req, { queueLimit: o.queueLimit });
-    for (const e of result.events) o.bus.publish(e);
+    const result = await o.writes.enqueue(req);
     if (result.outcome === "queued") o.wake();
     return result;
   };

@@ -13,14 +13,7 @@ import type { DeploymentRow } from "./deployment.ts";
 import { isTransientDbError } from "./durable.ts";
 import { type PipelineDeps, runDeployment } from "./pipeline.ts";
 import { recoverDeployment } from "./recovery.ts";
-import {
-  appendLog,
-  changeDeployment,
-  claimNext,
-  getDeployment,
-  markCancelRequested,
-  runningDeployments,
-} from "./store.ts";
+import { getDeployment, markCancelRequested, runningDeployments } from "./store.ts";
 
 export type CancelResult = "cancelling" | "cancelled" | "finished" | "not_found";
 
@@ -39,7 +32,7 @@ const POLL_MS = 10_000;
 const RETRY_MS = 1_000;
 
 export function createWorker(deps: PipelineDeps): Worker {
-  const { sql, bus } = deps;
+  const { sql } = deps;
   const log = deps.log.child({ component: "deploy-worker" });
   let stopping = false;
   let wakeUp: (() => void) | undefined;
@@ -72,7 +65,7 @@ export function createWorker(deps: PipelineDeps): Worker {
       let claimed;
       try {
         await heal();
-        claimed = await claimNext(sql);
+        claimed = await deps.writes.claim();
       } catch (e) {
         if (isTransientDbError(e)) log.warn("the database is away; the queue waits", { error: e });
         else log.error("cannot take the next deployment", { error: e });
@@ -83,7 +76,6 @@ export function createWorker(deps: PipelineDeps): Worker {
         await idle();
         continue;
       }
-      bus.publish(claimed.event);
       const ac = new AbortController();
       const row = claimed.row;
       const done = runDeployment(deps, row, ac.signal).catch((e) =>
@@ -115,11 +107,11 @@ export function createWorker(deps: PipelineDeps): Worker {
     async cancel(id) {
       if (current?.id === id) {
         await markCancelRequested(sql, id);
-        bus.publish(await appendLog(sql, id, "system", "cancel requested"));
+        await deps.writes.log(id, "system", "cancel requested");
         current.ac.abort("cancel");
         return { result: "cancelling" };
       }
-      const c = await changeDeployment(sql, id, ["queued"], {
+      const c = await deps.writes.change(id, ["queued"], {
         status: "cancelled",
         finishedAt: new Date(),
         error: "cancelled before it started",
@@ -127,10 +119,7 @@ export function createWorker(deps: PipelineDeps): Worker {
         failureCode: "cancelled",
         cancelRequestedAt: new Date(),
       });
-      if (c) {
-        bus.publish(c.event);
-        return { result: "cancelled", row: c.row };
-      }
+      if (c) return { result: "cancelled", row: c.row };
       const row = await getDeployment(sql, id);
       if (!row) return { result: "not_found" };
       if (row.status === "running") {

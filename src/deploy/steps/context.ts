@@ -30,6 +30,7 @@ import type { PackageSettings, SettingsSource } from "../settings.ts";
 import type { DeployEvent, DeploymentPatch } from "../store.ts";
 import type { ToolCheck } from "../tools.ts";
 import type { Gates } from "../gates.ts";
+import type { DeployWrites } from "../writes.ts";
 
 export interface PipelineDeps {
   sql: Sql;
@@ -45,6 +46,8 @@ export interface PipelineDeps {
   guard: GroupGuard;
   /** Manual promotion gates: a paused run waits here for POST …/promote. */
   gates: Gates;
+  /** Writes that publish what they recorded (writes.ts). */
+  writes: DeployWrites;
   log: Logger;
   /** DESPACITO_FLAKE_REMOTE: fetch before, push after (steps/push.ts). */
   remote?: FlakeRemote;
