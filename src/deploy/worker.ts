@@ -127,7 +127,7 @@ export function createWorker(deps: PipelineDeps): Worker {
         // the leader: the record asks, and the leader's wake() (relay.ts) reads it.
         cancelRequested.add(id);
         await markCancelRequested(sql, id);
-        bus.publish(await appendLog(sql, id, "system", "cancel requested"));
+        await deps.writes.log(id, "system", "cancel requested");
         return { result: "cancelling", row };
       }
       return { result: "finished", row };
