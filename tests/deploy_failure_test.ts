@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
 
-const opts = {};
 const body = (patch: Record<string, unknown> = {}) => ({
   package: "webapp",
   version: "1.1.0",
@@ -12,10 +11,8 @@ const body = (patch: Record<string, unknown> = {}) => ({
 
 Deno.test(
   "partial activation failure: lock reverted, the nodes that switched rolled back, the answer names the failed node",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ failNode: "beta" });
       const original = await env.flake.lockedRev("webapp");
       const seeded = await env.colmena.node("alpha");
@@ -81,15 +78,12 @@ Deno.test(
       const retry = await env.webhook(body());
       assert.equal(retry.status, 200);
       await retry.body?.cancel();
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
-Deno.test("the deploy timeout kills colmena's whole process group and reverts", opts, async () => {
-  const env = await createDeployEnv({ start: false });
-  try {
+Deno.test("the deploy timeout kills colmena's whole process group and reverts", async () => {
+  await withDeployEnv({ start: false }, async (env) => {
     const cfg = `${env.root}/despacito.yaml`;
     await Deno.writeTextFile(cfg, "packages:\n  webapp:\n    timeout: 1s\n    on: '@web'\n");
     await env.startServer({ DESPACITO_CONFIG: cfg });
@@ -106,17 +100,13 @@ Deno.test("the deploy timeout kills colmena's whole process group and reverts", 
     assert.equal((await env.flake.log())[0], "revert deploy webapp 1.1.0");
     const d = await (await env.fetch(`/api/deployments/${b.deployment_id}`)).json();
     assert.equal(d.failure_kind, "error");
-  } finally {
-    await env.close();
-  }
+  });
 });
 
 Deno.test(
   "a dirty flake repo fails the deployment listing the paths, commits nothing and leaves them alone",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       const head = await env.flake.head();
       await Deno.writeTextFile(`${env.flake.dir}/notes.txt`, "mine\n");
       await Deno.writeTextFile(`${env.flake.dir}/flake.nix`, "# edited\n", { append: true });
@@ -129,18 +119,14 @@ Deno.test(
       assert.equal(await Deno.readTextFile(`${env.flake.dir}/notes.txt`), "mine\n");
       assert.match(await env.flake.status(), / M flake\.nix/);
       assert.equal((await env.colmena.runs()).length, 0);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "a nix failure fails before colmena and leaves the repo exactly as it was",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       const head = await env.flake.head();
       const lock = await Deno.readTextFile(`${env.flake.dir}/flake.lock`);
       const r = await env.webhook(body({ flake_ref: `${env.webapp.url}?ref=refs/tags/v9.9.9` }));
@@ -161,18 +147,14 @@ Deno.test(
           "restore:ok",
         ],
       );
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "POST /api/deployments/:id/cancel kills a running deployment, reverts, and refuses finished ones",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hang" });
       const waiting = env.webhook(body());
       await env.colmena.waitFor((r) => r.length === 1, "colmena to start");
@@ -188,9 +170,7 @@ Deno.test(
       const again = await env.fetch(`/api/deployments/${id}/cancel`, { method: "POST" });
       assert.equal(again.status, 409);
       assert.equal((await again.json()).status, "cancelled");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 

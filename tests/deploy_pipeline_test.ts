@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
-
-const opts = {};
 
 Deno.test(
   "POST /webhook deploys: lock pinned to the tag's rev, one commit with trailers, exact colmena argv",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       const before = await env.flake.head();
       const ref = `${env.webapp.url}?ref=refs/tags/v1.1.0`;
       const r = await env.webhook({
@@ -114,8 +110,6 @@ Deno.test(
         deployment_id: body.deployment_id,
       });
       assert.equal((await env.colmena.runs()).length, 1);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );

@@ -8,11 +8,8 @@ import { DomainError } from "../src/core/errors.ts";
 import { silentLogger } from "../src/log/log.ts";
 import { createDeployEnv } from "./_harness/deploy_env.ts";
 
-const opts = {};
-
 Deno.test(
   "DeployPorts: the forge enqueues, follows status changes and reads declared sources",
-  opts,
   async () => {
     const env = await createDeployEnv({ start: false });
     const db = await openDatabase({ postgresUri: env.dbUri, dataDir: env.root, log: silentLogger });

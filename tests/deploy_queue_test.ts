@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
-
-const opts = {};
+import { type DeployEnv, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 
 Deno.test(
   "enqueue() under 20 concurrent identical requests: one deployment, one colmena run, 19× 409 in_progress",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hold" });
       const body = { package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH };
       const responses = await Promise.all(
@@ -28,18 +24,14 @@ Deno.test(
       const [{ n }] = await env.sql`select count(*)::int as n from deployments`;
       assert.equal(n, 1);
       assert.equal((await env.colmena.runs()).length, 1);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "enqueue() coalesces: 3 versions arriving while busy → only the newest runs, the others end superseded (409)",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hold" });
       const busy = await env.webhook(
         { package: "api", version: "2.0.0", nix_store_path: STORE_PATH },
@@ -93,13 +85,11 @@ Deno.test(
         "2.0.0",
       ]);
       assert.equal(page2.next_cursor, null);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
-async function count(env: Awaited<ReturnType<typeof createDeployEnv>>, pkg: string) {
+async function count(env: DeployEnv, pkg: string) {
   const [{ n }] = await env.sql`select count(*)::int as n from deployments where package = ${pkg}`;
   return n as number;
 }

@@ -8,11 +8,8 @@
 import assert from "node:assert/strict";
 import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 
-const opts = {};
-
 Deno.test(
   "no colmena on the configured path: /health/ready says so and a deployment fails before any commit",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await env.startServer({ DESPACITO_COLMENA_BIN: `${env.root}/no-such-colmena` });
@@ -43,7 +40,6 @@ Deno.test(
 
 Deno.test(
   "a flake dir without flake.lock: /health/ready names the missing file",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await Deno.remove(`${env.flake.dir}/flake.lock`);

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { createToken } from "../src/auth/tokens.ts";
 
-const opts = {};
 const req = (patch: Record<string, unknown> = {}) => ({
   package: "webapp",
   version: "1.1.0",
@@ -12,10 +11,8 @@ const req = (patch: Record<string, unknown> = {}) => ({
 
 Deno.test(
   "POST /webhook answers 400/401/403/413/422 before any work, listing every bad field",
-  opts,
   async () => {
-    const env = await createDeployEnv({ extraEnv: { DESPACITO_MAX_BODY_BYTES: "2048" } });
-    try {
+    await withDeployEnv({ extraEnv: { DESPACITO_MAX_BODY_BYTES: "2048" } }, async (env) => {
       const status = async (r: Response) => {
         await r.body?.cancel();
         return r.status;
@@ -89,18 +86,14 @@ Deno.test(
       assert.equal(n, 0);
       assert.equal((await env.colmena.runs()).length, 0);
       assert.equal(await env.flake.status(), "");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "POST /webhook answers 202 + Location when asked not to wait, then 409 in_progress / already_deployed",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hold" });
       const r = await env.webhook(req(), "?wait=false");
       assert.equal(r.status, 202);
@@ -132,18 +125,14 @@ Deno.test(
       const again = await env.webhook(req());
       assert.equal(again.status, 409);
       assert.equal((await again.json()).status, "already_deployed");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "POST /webhook answers 500 with the error when colmena fails, and 503 without a usable flake dir",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "fail" });
       const r = await env.webhook(req());
       assert.equal(r.status, 500);
@@ -168,18 +157,14 @@ Deno.test(
       const unusable = await env.webhook(req({ version: "1.2.0" }));
       assert.equal(unusable.status, 503);
       assert.equal((await unusable.json()).error.code, "flake_dir_unusable");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "POST /webhook: a waiting client that disconnects does not stop its deployment",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hold" });
       const gone = new AbortController();
       const waiting = fetch(`${env.url}/webhook`, {
@@ -198,8 +183,6 @@ Deno.test(
       const done = await env.waitDeployment(list.deployments[0].id, (d) => d.status !== "running");
       assert.equal(done.status, "deployed");
       assert.equal((await env.colmena.runs()).length, 1);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );

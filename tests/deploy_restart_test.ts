@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
-
-const opts = {};
 
 Deno.test(
   "restart after kill -9 mid-deployment: the surviving colmena is ended first, repo and fleet rolled back, queue resumes",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       const original = await env.flake.lockedRev("webapp");
       await env.colmena.set({ mode: "hang" });
       const first = await (await env.webhook(
@@ -78,18 +74,14 @@ Deno.test(
       for (const n of ["alpha", "beta"]) {
         assert.equal((await env.colmena.node(n))?.revs.webapp, env.webapp.tags["v1.2.0"], n);
       }
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "graceful shutdown waits for the running deployment, then interrupts it, reverts and answers the waiting client",
-  opts,
   async () => {
-    const env = await createDeployEnv({ extraEnv: { DESPACITO_SHUTDOWN_TIMEOUT: "1s" } });
-    try {
+    await withDeployEnv({ extraEnv: { DESPACITO_SHUTDOWN_TIMEOUT: "1s" } }, async (env) => {
       await env.colmena.set({ mode: "hang" });
       const waiting = env.webhook({
         package: "webapp",
@@ -107,8 +99,6 @@ Deno.test(
       assert.equal((await env.flake.log())[0], "revert deploy webapp 1.1.0");
       const [row] = await env.sql`select status, failure_kind from deployments`;
       assert.deepEqual({ ...row }, { status: "interrupted", failure_kind: "error" });
-    } finally {
-      await env.close();
-    }
+    });
   },
 );

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { createDeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { readSse, type SseFrame } from "./_harness/sse.ts";
-
-const opts = {};
 
 Deno.test(
   "GET /api/deployments/:id/events resumes from Last-Event-ID without gaps or repeats",
-  opts,
   async () => {
-    const env = await createDeployEnv();
-    try {
+    await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hold" });
       const r = await env.webhook(
         { package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH },
@@ -72,8 +68,6 @@ Deno.test(
       for await (const f of readSse(res3)) all.push(f);
       assert.deepEqual(all.filter((f) => f.id).map((f) => Number(f.id)), seqs);
       assert.equal(all.at(-1)!.event, "end");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );

@@ -15,8 +15,6 @@ import {
   withDeployEnv,
 } from "./_harness/deploy_env.ts";
 
-const opts = {};
-
 const body = (env: DeployEnv, version: string, extra: Record<string, unknown> = {}) => ({
   package: "webapp",
   version,
@@ -66,7 +64,6 @@ function healthServer() {
 
 Deno.test(
   "a failing http check rolls the fleet back; a passing one with soak deploys",
-  opts,
   async () => {
     const health = healthServer();
     try {
@@ -121,7 +118,6 @@ Deno.test(
 
 Deno.test(
   "a failing command check (colmena exec) on one node rolls every switched node back",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await env.startServer({
@@ -150,7 +146,7 @@ Deno.test(
   },
 );
 
-Deno.test("a rollback that fails holds the package until it is released", opts, async () => {
+Deno.test("a rollback that fails holds the package until it is released", async () => {
   await withDeployEnv({}, async (env) => {
     // The deployment's apply fails on beta, and so does the rollback's apply on alpha.
     await env.colmena.set({ failNode: "beta", plan: [{}, { failNodes: ["alpha"] }] });
@@ -185,7 +181,7 @@ Deno.test("a rollback that fails holds the package until it is released", opts, 
   });
 });
 
-Deno.test("on_failure: hold keeps the fleet as it is and holds the package", opts, async () => {
+Deno.test("on_failure: hold keeps the fleet as it is and holds the package", async () => {
   await withDeployEnv({ start: false }, async (env) => {
     await env.startServer({
       DESPACITO_CONFIG: await settingsFile(env, `packages:\n  webapp:\n    on_failure: hold\n`),
@@ -201,7 +197,7 @@ Deno.test("on_failure: hold keeps the fleet as it is and holds the package", opt
   });
 });
 
-Deno.test("cancel mid-activation rolls back the node that already switched", opts, async () => {
+Deno.test("cancel mid-activation rolls back the node that already switched", async () => {
   await withDeployEnv({}, async (env) => {
     await env.colmena.set({ holdAfter: "alpha" });
     const waiting = env.webhook(body(env, "1.1.0"));
@@ -225,7 +221,6 @@ Deno.test("cancel mid-activation rolls back the node that already switched", opt
 
 Deno.test(
   "rollback on request to an earlier deployed version; refused for one that never deployed; retry",
-  opts,
   async () => {
     await withDeployEnv({}, async (env) => {
       const first = await deploy(env, "1.1.0");
@@ -296,7 +291,6 @@ Deno.test(
 
 Deno.test(
   "the version rule: a pinned input without flake_ref, and one revision under two labels, are refused before any commit",
-  opts,
   async () => {
     await withDeployEnv({ pins: { webapp: "refs/tags/v1.0.0" } }, async (env) => {
       // Record 1.0.0 as what is locked, as an operator's first deployment would.

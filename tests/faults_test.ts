@@ -14,8 +14,6 @@ import assert from "node:assert/strict";
 import { type DeployEnv, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { startCluster } from "./_harness/postgres.ts";
 
-const opts = {};
-
 const hook = (env: DeployEnv, version: string, tag: string, pkg = "webapp", query = "") =>
   env.webhook({
     package: pkg,
@@ -26,7 +24,6 @@ const hook = (env: DeployEnv, version: string, tag: string, pkg = "webapp", quer
 
 Deno.test(
   "PostgreSQL stops mid-deployment: the activation's outcome is kept, written when it is back, and the queue goes on",
-  opts,
   async () => {
     const cluster = await startCluster();
     try {
@@ -84,7 +81,6 @@ Deno.test(
 
 Deno.test(
   "a colmena whose grandchild escapes and holds stdout open: its exit status decides, within the timeout",
-  opts,
   async () => {
     await withDeployEnv({ extraEnv: { DESPACITO_DEPLOY_TIMEOUT: "20s" } }, async (env) => {
       await env.colmena.set({ mode: "escape" });
@@ -109,7 +105,6 @@ Deno.test(
 
 Deno.test(
   "50 identical and 50 distinct concurrent requests while another deployment runs: exact answers, one run each, no overlap",
-  opts,
   async () => {
     await withDeployEnv({}, async (env) => {
       await env.colmena.set({ mode: "hold" });

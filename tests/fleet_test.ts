@@ -17,7 +17,6 @@ import {
   withDeployEnv,
 } from "./_harness/deploy_env.ts";
 
-const opts = {};
 const FLEET = { alpha: ["canary", "web"], beta: ["web"] };
 
 const hook = (env: DeployEnv, version: string, query = "") =>
@@ -49,7 +48,6 @@ async function startWith(env: DeployEnv, yaml: string) {
 
 Deno.test(
   "drift: a node changed by hand is drifted with what it runs, an unreachable one is not, a deployment clears it",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await startWith(env, "");
@@ -92,7 +90,6 @@ Deno.test(
 
 Deno.test(
   "drift: a check asked for during an activation waits for it, never runs beside it",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await startWith(env, "");
@@ -125,7 +122,6 @@ const STAGES = (gate: "auto" | "manual", extra = "") =>
 
 Deno.test(
   "stages: canary then fleet with automatic promotion; a failure in the second stage rolls both back",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await startWith(env, STAGES("auto"));
@@ -170,7 +166,6 @@ Deno.test(
 
 Deno.test(
   "stages: a manual gate pauses the deployment and the queue until promoted; promote is refused elsewhere",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await startWith(env, STAGES("manual"));
@@ -221,7 +216,6 @@ Deno.test(
 
 Deno.test(
   "stages: aborting at the gate rolls the canary back; so does the promotion deadline",
-  opts,
   async () => {
     await withDeployEnv({ start: false }, async (env) => {
       await startWith(env, STAGES("manual", "\n    promotion_timeout: 1s"));

@@ -19,7 +19,6 @@ import {
 } from "./_harness/fake_forgejo.ts";
 import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
 
-const opts = {};
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
 interface World {
@@ -115,7 +114,6 @@ const statusesOf = (w: World, repo: string, sha: string) =>
 
 Deno.test(
   "forge release → real pipeline: 202 within a second, input pinned to the tag's commit, statuses pending → success",
-  opts,
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
@@ -209,7 +207,6 @@ Deno.test(
 
 Deno.test(
   "forge redelivery never deploys twice through the real pipeline; a replayed release answers 200 with the deployment it triggered",
-  opts,
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
@@ -257,7 +254,6 @@ Deno.test(
 
 Deno.test(
   "forge tag create → colmena fails: pending → failure; dirty flake repo: pending → error",
-  opts,
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
@@ -308,7 +304,6 @@ Deno.test(
 
 Deno.test(
   "runner-triggered deployments of a connected repository get statuses on the locked commit",
-  opts,
   async () => {
     await withWorld({}, async (w) => {
       const { env } = w;
@@ -366,7 +361,6 @@ Deno.test(
 
 Deno.test(
   "commit statuses are retried with backoff while the forge is down, and the outcome is visible",
-  opts,
   async () => {
     await withWorld({ DESPACITO_FORGE_STATUS_ATTEMPTS: "3" }, async (w) => {
       const { env, forge } = w;
@@ -427,7 +421,6 @@ Deno.test(
 
 Deno.test(
   "forge pre-release promoted later (`updated`) deploys through the real pipeline, and a later edit does not redeploy",
-  opts,
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
