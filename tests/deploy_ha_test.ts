@@ -16,9 +16,6 @@ import {
 import { git } from "./_harness/flakes.ts";
 import { type ServerProcess, spawnServer } from "./_harness/server.ts";
 
-// Servers are subprocesses and SSE bodies are read across steps of a test.
-const opts = { sanitizeResources: false, sanitizeOps: false };
-
 const HA = { DESPACITO_HA: "true", DESPACITO_INSTANCE_NAME: "a" };
 
 /** The second instance: same database and remote, its own data dir and flake clone. */
@@ -58,7 +55,6 @@ const hookAt = (url: string, env: DeployEnv, version: string, wait = true) =>
 
 Deno.test(
   "two instances: both serve, the leader runs a deployment asked of the follower, whose runner and SSE see it",
-  opts,
   async () => {
     const env = await createDeployEnv({ remote: true, extraEnv: HA });
     let b: ServerProcess | undefined;
@@ -117,7 +113,6 @@ Deno.test(
 
 Deno.test(
   "kill -9 of the leader mid-deployment: the follower takes over, recovers like a restart, runs the queue; its waiting runner gets the answer",
-  opts,
   async () => {
     const env = await createDeployEnv({ remote: true, extraEnv: HA });
     let b: ServerProcess | undefined;
@@ -183,7 +178,6 @@ Deno.test(
 
 Deno.test(
   "two instances: cancelling on the follower stops the deployment the leader runs",
-  opts,
   async () => {
     const env = await createDeployEnv({ remote: true, extraEnv: HA });
     let b: ServerProcess | undefined;
@@ -209,7 +203,6 @@ Deno.test(
 
 Deno.test(
   "two instances: Promote asked of the follower lets the leader's paused deployment go on",
-  opts,
   async () => {
     const env = await createDeployEnv({ remote: true, extraEnv: HA, start: false });
     let b: ServerProcess | undefined;

@@ -5,11 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { type DeployEnv, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
 
-// The webhook's waiting request and the server's subprocess outlive single steps of a test.
-const opts = { sanitizeResources: false, sanitizeOps: false };
 const body = (version: string) => ({
   package: "webapp",
   version,
@@ -28,10 +26,8 @@ async function deploy(env: DeployEnv, version: string) {
 
 Deno.test(
   "a fresh flake dir is cloned at start; the deploy commit is pushed and the deployment says so",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true });
-    try {
+    await withDeployEnv({ remote: true }, async (env) => {
       const remote = env.remote!;
       assert.equal(await env.flake.head(), await remote.head());
       const url = (await git(env.flake.dir, "remote", "get-url", "origin")).trim();
@@ -53,9 +49,7 @@ Deno.test(
         behind: false,
         last_error: null,
       });
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
@@ -92,10 +86,8 @@ async function pushDuringLock(env: DeployEnv, change: string, message: string) {
 
 Deno.test(
   "a hive change pushed by someone else is fast-forwarded before the deployment and the deploy commit sits on it",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true });
-    try {
+    await withDeployEnv({ remote: true }, async (env) => {
       const remote = env.remote!;
       await Deno.writeTextFile(`${remote.team.dir}/hosts.nix`, "{ gamma = { }; }\n");
       const colleague = await remote.commitAndPush("add host gamma");
@@ -106,18 +98,14 @@ Deno.test(
       assert.equal(await remote.head(), d.commit_sha);
       const log = await (await env.fetch(`/api/deployments/${d.id}/log`)).text();
       assert.match(log, new RegExp(`fast-forwarded to origin/main ${colleague}`));
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "diverged history is refused before anything is touched, naming both heads",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true });
-    try {
+    await withDeployEnv({ remote: true }, async (env) => {
       const remote = env.remote!;
       // A hand edit on the server, committed there, while the team pushed something else.
       await Deno.writeTextFile(`${env.flake.dir}/local.nix`, "{ }\n");
@@ -137,18 +125,14 @@ Deno.test(
       assert.equal(await env.flake.head(), local);
       assert.equal(await remote.head(), theirs);
       assert.equal((await env.colmena.runs()).length, runs);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "a failed deployment's revert is pushed too",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true });
-    try {
+    await withDeployEnv({ remote: true }, async (env) => {
       await env.colmena.set({ failNode: "beta" });
       const { d } = await deploy(env, "1.1.0");
       assert.equal(d.status, "failed");
@@ -159,18 +143,14 @@ Deno.test(
         "deploy webapp 1.1.0",
       ]);
       assert.equal(await env.flake.status(), "");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "the remote moved during the deployment: the lock commit is rebased onto it and pushed",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true, start: false });
-    try {
+    await withDeployEnv({ remote: true, start: false }, async (env) => {
       const wrapper = await pushDuringLock(env, "echo '{ }' > hosts.nix", "add hosts");
       await env.startServer({ DESPACITO_NIX_BIN: wrapper });
       const { d } = await deploy(env, "1.1.0");
@@ -183,18 +163,14 @@ Deno.test(
       const alpha = await env.colmena.node("alpha");
       assert.equal(alpha?.revs.webapp, await env.flake.lockedRev("webapp"));
       assert.equal(await env.flake.lockedRev("webapp"), env.webapp.tags["v1.1.0"]);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "a colleague changed the same input's lock meanwhile: the deployment fails before activation, the remote's lock stands",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true, start: false });
-    try {
+    await withDeployEnv({ remote: true, start: false }, async (env) => {
       const ref = `${env.webapp.url}?ref=refs/tags/v1.2.0`;
       const wrapper = await pushDuringLock(
         env,
@@ -218,18 +194,14 @@ Deno.test(
       assert.equal(await env.flake.lockedRev("webapp"), env.webapp.tags["v1.2.0"]);
       assert.equal(await env.flake.status(), "");
       assert.equal((await env.remote!.log())[0], "bump webapp by hand");
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "the remote is unreachable: the outcome is kept, /health/ready says the remote is behind, the next deployment pushes it first",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true });
-    try {
+    await withDeployEnv({ remote: true }, async (env) => {
       const remote = env.remote!;
       const before = await remote.head();
       await remote.breakRemote();
@@ -259,18 +231,14 @@ Deno.test(
       const ok = (await (await env.fetch("/health/ready")).json()).flake_remote;
       assert.equal(ok.behind, false);
       assert.equal(ok.last_error, null);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "DESPACITO_GIT_SIGNING_KEY_FILE: despacito's commits are signed and verify with git verify-commit",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true, start: false });
-    try {
+    await withDeployEnv({ remote: true, start: false }, async (env) => {
       const key = `${env.root}/signing_key`;
       const keygen = await new Deno.Command("ssh-keygen", {
         args: ["-q", "-t", "ed25519", "-N", "", "-C", "despacito", "-f", key],
@@ -293,18 +261,14 @@ Deno.test(
         assert.equal(v.code, 0, err);
         assert.match(err, /Good "git" signature for despacito@localhost/);
       }
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "a flake dir cloned from another remote is refused at start",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true, start: false });
-    try {
+    await withDeployEnv({ remote: true, start: false }, async (env) => {
       await git(env.root, "clone", "-q", env.remote!.team.dir, env.flake.dir);
       await assert.rejects(
         () => env.startServer(),
@@ -312,18 +276,14 @@ Deno.test(
           `is a clone of ${env.remote!.team.dir}, not of DESPACITO_FLAKE_REMOTE ${env.remote!.url}`,
         ),
       );
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "restart after kill -9 mid-activation: recovery reverts the pushed commit and pushes the revert",
-  opts,
   async () => {
-    const env = await createDeployEnv({ remote: true });
-    try {
+    await withDeployEnv({ remote: true }, async (env) => {
       await env.colmena.set({ mode: "hang" });
       const first = await (await env.webhook({
         ...body("1.1.0"),
@@ -346,8 +306,6 @@ Deno.test(
         "revert deploy webapp 1.1.0",
         "deploy webapp 1.1.0",
       ]);
-    } finally {
-      await env.close();
-    }
+    });
   },
 );
