@@ -345,3 +345,38 @@ async function logSeqs(w: DeployUiWorld, id: string): Promise<number[]> {
   }
   return seqs;
 }
+
+Deno.test(
+  "Overview in Chromium says when the flake remote is behind, and when it caught up",
+  async () => {
+    await withDeployUiWorld(async (w) => {
+      const { deploy } = w;
+      await deploy.remote!.breakRemote();
+      const r = await deploy.webhook({
+        package: "webapp",
+        version: "1.1.0",
+        nix_store_path: STORE_PATH,
+        flake_ref: `${deploy.webapp.url}?ref=refs/tags/v1.1.0`,
+      });
+      assert.equal((await r.json()).status, "deployed");
+      const { context, page } = await newPage(w, w.signedIn);
+      try {
+        await page.goto("/");
+        const facts = page.getByTestId("server-facts");
+        await facts.getByText("Flake remote main is behind: 1 commit(s) not pushed yet").waitFor();
+        await deploy.remote!.restore();
+        const second = await deploy.webhook({
+          package: "webapp",
+          version: "1.2.0",
+          nix_store_path: STORE_PATH,
+          flake_ref: `${deploy.webapp.url}?ref=refs/tags/v1.2.0`,
+        });
+        assert.equal((await second.json()).status, "deployed");
+        await page.reload();
+        await facts.getByText("Flake remote main: up to date.").waitFor();
+      } finally {
+        await context.close();
+      }
+    }, { remote: true });
+  },
+);

@@ -76,6 +76,11 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
   const readable = [
     ...writable,
     c.configFile,
+    // The flake remote's credentials and the signing key: checked at start (git/ssh read them).
+    c.flakeSshKeyFile,
+    c.flakeKnownHostsFile,
+    c.flakeTokenFile,
+    c.gitSigningKeyFile,
     // Not a *_FILE secret (a plain-env admin password is deliberately impossible), so named here.
     c.adminPasswordFile,
     ...(inputs.secretFiles ?? []),

@@ -61,6 +61,16 @@ export interface Config {
   execEnv: string[];
   gitAuthorName: string;
   gitAuthorEmail: string;
+  // the flake's remote (src/deploy/remote.ts)
+  flakeRemote?: string;
+  flakeBranch?: string;
+  flakeSshKeyFile?: string;
+  flakeKnownHostsFile?: string;
+  flakeTokenFile?: string;
+  gitSigningKeyFile?: string;
+  // several instances on one database (src/deploy/lease.ts)
+  ha: boolean;
+  instanceName?: string;
   // operations (src/ops)
   metrics: "off" | "public" | "token";
   queueLimit: number;

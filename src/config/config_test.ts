@@ -92,3 +92,15 @@ Deno.test("parseListen() splits host and port", () => {
   assert.deepEqual(parseListen("127.0.0.1:0"), { hostname: "127.0.0.1", port: 0 });
   assert.deepEqual(parseListen("[::1]:9000"), { hostname: "::1", port: 9000 });
 });
+
+Deno.test("loadConfig() refuses a flake remote URL carrying a token, and accepts ssh's user@", () => {
+  assert.throws(
+    () =>
+      loadConfig({ DESPACITO_FLAKE_REMOTE: "https://bot:s3cret@forge.example.com/ops/hive.git" }),
+    (e: unknown) =>
+      e instanceof ConfigError && /DESPACITO_FLAKE_REMOTE/.test(e.message) &&
+      /use DESPACITO_FLAKE_TOKEN_FILE/.test(e.message) && !/s3cret/.test(e.message),
+  );
+  const c = loadConfig({ DESPACITO_FLAKE_REMOTE: "ssh://git@forge.example.com:2222/ops/hive.git" });
+  assert.equal(c.flakeRemote, "ssh://git@forge.example.com:2222/ops/hive.git");
+});

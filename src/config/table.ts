@@ -436,6 +436,77 @@ const ROWS = [
     default: "despacito@localhost",
     description: "Author and committer email of the commits despacito makes in the flake repo.",
   },
+  // --- the flake's remote (src/deploy/remote.ts) ---
+  {
+    env: "DESPACITO_FLAKE_REMOTE",
+    key: "flakeRemote",
+    type: "string",
+    description:
+      "Git URL of the deployment flake's repository (`ssh://`, `https://`, a path). Set: an empty DESPACITO_FLAKE_DIR is cloned at start; each deployment fetches and fast-forwards first and pushes its commits after. Unset: nothing is fetched or pushed.",
+    validate: (v) => {
+      if (typeof v !== "string") return undefined;
+      if (v.startsWith("-")) return "must be a git URL or path, not an option";
+      // A password in the URL would reach argv and logs: credentials come from files only.
+      if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(v)) {
+        return "must not carry a password or token; use DESPACITO_FLAKE_TOKEN_FILE";
+      }
+      return undefined;
+    },
+  },
+  {
+    env: "DESPACITO_FLAKE_BRANCH",
+    key: "flakeBranch",
+    type: "string",
+    description:
+      "Branch of DESPACITO_FLAKE_REMOTE despacito follows and pushes to. Default: the remote's default branch (what a clone checks out).",
+    validate: (v) =>
+      typeof v === "string" && /^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/.test(v)
+        ? undefined
+        : "must be a plain branch name",
+  },
+  {
+    env: "DESPACITO_FLAKE_SSH_KEY_FILE",
+    key: "flakeSshKeyFile",
+    type: "path",
+    description:
+      "Private SSH key for an `ssh://` remote (a Forgejo deploy key with write access). Used only through GIT_SSH_COMMAND, never in argv or logs; needs DESPACITO_FLAKE_KNOWN_HOSTS_FILE.",
+  },
+  {
+    env: "DESPACITO_FLAKE_KNOWN_HOSTS_FILE",
+    key: "flakeKnownHostsFile",
+    type: "path",
+    description:
+      "known_hosts file with the remote's host key; ssh runs with StrictHostKeyChecking=yes against it alone.",
+  },
+  {
+    env: "DESPACITO_FLAKE_TOKEN_FILE",
+    key: "flakeTokenFile",
+    type: "path",
+    description:
+      "File holding an access token for an `https://` remote (Forgejo: a token with repository write scope), handed to git by a credential helper that reads the file; never in argv, URLs or logs.",
+  },
+  {
+    env: "DESPACITO_GIT_SIGNING_KEY_FILE",
+    key: "gitSigningKeyFile",
+    type: "path",
+    description:
+      "SSH private key that signs despacito's commits (git's `gpg.format=ssh`), so the team can tell its lock bumps with `git verify-commit`. Unset: commits are not signed.",
+  },
+  {
+    env: "DESPACITO_HA",
+    key: "ha",
+    type: "boolean",
+    default: "false",
+    description:
+      "Several instances share this PostgreSQL database and DESPACITO_FLAKE_REMOTE (each with its own flake dir): the one holding the leader lease runs deployments, all serve API, UI and SSE. Needs PostgreSQL and a flake remote.",
+  },
+  {
+    env: "DESPACITO_INSTANCE_NAME",
+    key: "instanceName",
+    type: "string",
+    description:
+      "This instance's name in /health/ready and the logs (with DESPACITO_HA). Default: `<hostname>:<pid>`.",
+  },
   // --- operations (src/ops): metrics, admission, load ---
   {
     env: "DESPACITO_METRICS",

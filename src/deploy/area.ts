@@ -29,6 +29,13 @@ import { createDeployService } from "./service.ts";
 import { createSettingsSource, parseSettings } from "./settings.ts";
 import type { DeployEvent } from "./store.ts";
 import { createWorker } from "./worker.ts";
+import { accessProblems } from "./git_access.ts";
+import { createRemote, type FlakeRemote } from "./remote.ts";
+import { createLeadership } from "./lease.ts";
+import { createRelay } from "./relay.ts";
+import { TERMINAL } from "./deployment.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log/log.ts";
 import { resolve } from "node:path";
 
 export interface DeployArea extends Area<Principal> {
@@ -77,6 +84,9 @@ export async function createDeployArea(
   };
 
   const tools = flakeDir ? createToolCheck({ exec, config, flakeDir }) : undefined;
+  const remote = flakeDir && config.flakeRemote
+    ? createRemote({ exec, config: { ...config, flakeRemote: config.flakeRemote }, dir: flakeDir })
+    : undefined;
   const guard = createGroupGuard({ file: resolve(config.dataDir, "colmena.pgid"), log });
   const gates = createGates();
   const writes = deployWrites(sql, bus, { queueLimit: config.queueLimit });
@@ -106,6 +116,29 @@ export async function createDeployArea(
       gates,
       writes,
       log,
+      remote,
+    })
+    : undefined;
+  // DESPACITO_HA: only the lease holder runs the worker; events cross instances (relay.ts).
+  const instance = config.instanceName ?? `${Deno.hostname()}:${Deno.pid}`;
+  const leadership = config.ha && worker ? createLeadership({ sql, instance, log }) : undefined;
+  const relay = config.ha
+    ? createRelay({
+      sql,
+      bus,
+      instance,
+      log,
+      onForeign: () => worker?.wake(),
+      onAsked: (q) => leadership?.isLeader() ? gates.promote(q.promote, q.by) : undefined,
+      // A follower's clone follows the remote after each of the leader's deployments, so its
+      // webhook checks know the flake's inputs as the leader does.
+      onRelayed: (e) => {
+        if (e.type !== "status" || !TERMINAL.has(e.deployment.status) || !remote) return;
+        if (leadership?.isLeader()) return;
+        remote.sync((l) => log.debug(l)).catch((err) =>
+          log.warn("cannot refresh the flake clone from the remote", { error: err })
+        );
+      },
     })
     : undefined;
   const service = createDeployService({
@@ -130,30 +163,101 @@ export async function createDeployArea(
       schemes: config.flakeRefSchemes,
       stopping: ctx.stopping,
       audit: requestAudit(ctx.audit ?? NO_AUDIT, config, auditActor),
-      promote: (id, by) => gates.promote(id, by),
+      promote: (id, by) =>
+        gates.promote(id, by) ||
+        (!!relay && !leadership?.isLeader() && relay.askLeader({ promote: id, by })),
       fleet,
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     async start() {
+      if (config.ha) {
+        const problems = haProblems(config);
+        if (problems.length > 0) throw new Error(`DESPACITO_HA: ${problems.join("; ")}`);
+        await relay!.start();
+      }
       if (!worker) {
         log.warn("DESPACITO_FLAKE_DIR is not set: deployments are off (the webhook answers 503)");
         return;
       }
+      await startRemote(remote, config, log);
       // Misconfiguration shows at start, not in the middle of the first deployment.
       const report = await tools!.check();
       log.info("deployment tools", { versions: report.versions });
       for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
-      await worker.start();
-      fleet?.start();
+      const lead = async () => {
+        await worker.start();
+        fleet?.start();
+      };
+      if (!leadership) return await lead();
+      log.info("campaigning for the leader lease", { instance });
+      leadership.start({
+        // Only the leader runs colmena: deployments and the drift check alike.
+        onElected: lead,
+        onLost: (reason) => {
+          // It can no longer prove it leads: stop at once. Under systemd the whole unit goes,
+          // colmena included; the next leader recovers the run as after a crash.
+          log.error(`${reason}: exiting so that another instance takes over`);
+          Deno.exit(75);
+        },
+      });
     },
     async readiness() {
       if (!tools) return undefined;
       const report = await tools.cached({ dirtyOk: worker?.busy() });
       return report.problems.length ? report.problems.join("; ") : undefined;
     },
+    async readyInfo() {
+      const ha = leadership
+        ? {
+          instance,
+          leader: await leadership.leader(),
+          role: leadership.isLeader() ? "leader" : "follower",
+        }
+        : {};
+      if (!remote) return ha;
+      const s = await remote.status();
+      return {
+        ...ha,
+        flake_remote: {
+          url: s.url,
+          branch: s.branch,
+          unpushed_commits: s.ahead,
+          behind: s.ahead > 0,
+          last_error: s.lastError,
+        },
+      };
+    },
     async stop(deadline) {
       fleet?.stop();
       await worker?.stop(deadline);
+      await leadership?.stop();
+      await relay?.stop();
     },
   };
+}
+
+/** The credentials must be there, then the flake dir is cloned or checked; refuses to start otherwise. */
+async function startRemote(
+  remote: FlakeRemote | undefined,
+  config: Readonly<Config>,
+  log: Logger,
+) {
+  const problems = await accessProblems(config);
+  if (problems.length > 0) throw new Error(`the flake remote: ${problems.join("; ")}`);
+  if (!remote) return;
+  await remote.ensureClone();
+  const s = await remote.status();
+  log.info("flake remote", { url: s.url, branch: s.branch, unpushed_commits: s.ahead });
+}
+
+/** Several instances need a shared database and a shared flake remote. */
+function haProblems(config: Readonly<Config>): string[] {
+  const problems: string[] = [];
+  if (!config.postgresUri) {
+    problems.push("needs DESPACITO_POSTGRES_CONNECTION_URI (embedded PGlite is single-instance)");
+  }
+  if (config.flakeDir && !config.flakeRemote) {
+    problems.push("needs DESPACITO_FLAKE_REMOTE (each instance has its own flake dir)");
+  }
+  return problems;
 }

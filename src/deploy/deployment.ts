@@ -110,6 +110,8 @@ export interface DeploymentRow {
   rollback: RollbackRecord | null;
   targets: string | null;
   failureCode: string | null;
+  /** The flake remote got this deployment's commits (null: no remote, or nothing to push). */
+  pushed: boolean | null;
 }
 
 /** The columns `deployments` has, for explicit select lists (never `select *`). */
@@ -148,6 +150,7 @@ export const DEPLOYMENT_COLUMNS = [
   "rollback",
   "targets",
   "failure_code",
+  "pushed",
 ] as const;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -183,6 +186,7 @@ export function deploymentJson(d: DeploymentRow) {
     checks: d.checks,
     rollback: d.rollback,
     failure_code: d.failureCode,
+    pushed: d.pushed,
     // The stage a running deployment waits after for POST …/promote, or null.
     awaiting_promotion: d.status === "running"
       ? (d.steps.findLast((s) => s.name === "promotion" && s.status === "running")?.stage ?? null)

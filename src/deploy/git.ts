@@ -8,6 +8,7 @@
 
 import type { Config } from "../config/config.ts";
 import { type Executor, runChecked, type Stream } from "../exec/run.ts";
+import { type AccessConfig, type GitAccess, gitAccess } from "./git_access.ts";
 
 export interface GitRepo {
   /** Paths (relative to the flake dir) that differ from HEAD, untracked included. */
@@ -34,6 +35,8 @@ export interface GitOptions {
   onLine?: (stream: Stream, line: string) => void;
   // No AbortSignal on purpose: a git call is short (bounded at 2 minutes) and is never cancelled
   // half-way — a cancel waits for it, so no commit or checkout is left half-done.
+  /** The remote's credentials and commit signing (git_access.ts). */
+  access?: GitAccess;
 }
 
 const LOCK = "flake.lock";
@@ -41,7 +44,7 @@ const LOCK = "flake.lock";
 /** The flake repo as deployments and restart recovery use it: git and author from config. */
 export function flakeRepo(o: {
   exec: Executor;
-  config: Pick<Config, "gitBin" | "gitAuthorName" | "gitAuthorEmail">;
+  config: Pick<Config, "gitBin" | "gitAuthorName" | "gitAuthorEmail"> & AccessConfig;
   dir: string;
   onLine?: GitOptions["onLine"];
 }): GitRepo {
@@ -52,6 +55,7 @@ export function flakeRepo(o: {
     authorName: o.config.gitAuthorName,
     authorEmail: o.config.gitAuthorEmail,
     onLine: o.onLine,
+    access: gitAccess(o.config),
   });
 }
 
@@ -65,9 +69,10 @@ export function gitRepo(o: GitOptions): GitRepo {
     GIT_TERMINAL_PROMPT: "0",
     GIT_EDITOR: "true",
     GIT_PAGER: "cat",
+    ...o.access?.env,
   };
   const git = async (args: string[], stream = false) =>
-    (await runChecked(o.exec, [o.gitBin, ...args], {
+    (await runChecked(o.exec, [o.gitBin, ...(o.access?.args ?? []), ...args], {
       cwd: o.dir,
       env,
       timeoutMs: 120_000,
@@ -99,7 +104,8 @@ export function gitRepo(o: GitOptions): GitRepo {
       return (await git(["rev-parse", "HEAD"])).trim();
     },
     async commitLock(message) {
-      await git(["commit", "--no-verify", "--no-gpg-sign", "-q", "-m", message, "--", LOCK], true);
+      const sign = o.access?.signs ? [] : ["--no-gpg-sign"];
+      await git(["commit", "--no-verify", ...sign, "-q", "-m", message, "--", LOCK], true);
       return await repo.head();
     },
     async restoreLock() {

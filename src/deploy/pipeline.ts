@@ -28,6 +28,7 @@ import {
 } from "./steps/context.ts";
 import { flake } from "./steps/flake.ts";
 import { preflight } from "./steps/preflight.ts";
+import { pushRevert } from "./steps/push.ts";
 import { restoreRepo } from "./steps/restore.ts";
 import { rollbackFleet } from "./steps/rollback.ts";
 import { promotion } from "./steps/promotion.ts";
@@ -171,6 +172,8 @@ async function failed(ctx: RunContext, message: string, info: FailureInfo): Prom
       lockTouched: ctx.lockTouched,
       commitSha: ctx.commitSha,
       reason: message,
+      publish: deps.remote &&
+        (() => pushRevert({ ...deps, remote: deps.remote!, deploymentId: row.id, say: ctx.say })),
     });
     ctx.revertSha = r.revertSha;
     ctx.steps = endStep(ctx.steps, "restore", r.ok ? "ok" : "failed");

@@ -10,11 +10,12 @@
 
 import { closeRunningSteps, type DeploymentRow, endStep, startStep } from "./deployment.ts";
 import { durably } from "./durable.ts";
-import { flakeRepo } from "./git.ts";
+import { flakeRepo, type GitRepo } from "./git.ts";
 import { createJournal } from "./journal.ts";
 import { resolveSettings } from "./settings.ts";
 import { logTail, packageStates } from "./store.ts";
 import type { PipelineDeps } from "./steps/context.ts";
+import { pushRevert } from "./steps/push.ts";
 import { findLeftovers, restoreRepo } from "./steps/restore.ts";
 import { rollbackFleet } from "./steps/rollback.ts";
 
@@ -35,10 +36,13 @@ export async function recoverDeployment(deps: PipelineDeps, row: DeploymentRow):
   let revertSha: string | null = null;
   let rollback = null;
   try {
+    if (deps.remote) await syncForRecovery(deps, git, say);
     const left = await findLeftovers(git, row);
     if (left.lockTouched || left.commitSha) {
       steps = startStep(steps, "restore");
-      const r = await restoreRepo({ git, row, say, ...left, reason: REASON });
+      const publish = deps.remote &&
+        (() => pushRevert({ ...deps, remote: deps.remote!, deploymentId: row.id, say }));
+      const r = await restoreRepo({ git, row, say, ...left, reason: REASON, publish });
       revertSha = r.revertSha;
       steps = endStep(steps, "restore", r.ok ? "ok" : "failed");
     }
@@ -89,4 +93,22 @@ export async function recoverDeployment(deps: PipelineDeps, row: DeploymentRow):
       logTail: await logTail(deps.sql, row.id, 50),
     }), { log, what: "the recovered deployment" });
   log.warn("deployment interrupted by a restart", { revert_sha: revertSha });
+}
+
+/**
+ * With a remote: what the dead run pushed is on the remote, not necessarily
+ * in this work tree (another instance ran it), so fetch first. An
+ * uncommitted flake.lock is ours and goes first; a remote that cannot be
+ * reached leaves the local tree as the truth.
+ */
+async function syncForRecovery(deps: PipelineDeps, git: GitRepo, say: (l: string) => void) {
+  try {
+    if ((await git.dirtyPaths()).includes("flake.lock")) {
+      await git.restoreLock();
+      say("flake.lock restored; the repo is as it was");
+    }
+    await deps.remote!.sync(say);
+  } catch (e) {
+    say(`could not sync with the flake remote before recovering: ${(e as Error).message}`);
+  }
 }

@@ -47,7 +47,8 @@ export interface RouteDeps {
   stopping: AbortSignal;
   audit: RequestAudit;
   /** Opens a paused deployment's promotion gate; false when it is not waiting at one. */
-  promote: (id: string, by: string) => boolean;
+  /** May ask the leader (DESPACITO_HA): the gate is in its memory. */
+  promote: (id: string, by: string) => boolean | Promise<boolean>;
   /** Drift checks; undefined without a flake dir. */
   fleet: Fleet | undefined;
 }
@@ -229,7 +230,7 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         const row = await requireDeployment(sql, c.req.param("id") ?? "");
         if (!mayDeploy(c.get("principal"), row.package)) throw forbidden(row.package);
         const t = triggerOf(c.get("principal"));
-        if (!deps.promote(row.id, `${t.kind} ${t.label}`)) {
+        if (!(await deps.promote(row.id, `${t.kind} ${t.label}`))) {
           throw new DomainError(
             "conflict",
             "not_awaiting_promotion",

@@ -74,6 +74,7 @@ export interface DeploymentPatch {
   checks?: CheckRecord[];
   rollback?: RollbackRecord | null;
   targets?: string | null;
+  pushed?: boolean | null;
 }
 
 const PATCH_COLUMNS: Record<keyof DeploymentPatch, string> = {
@@ -97,6 +98,7 @@ const PATCH_COLUMNS: Record<keyof DeploymentPatch, string> = {
   checks: "checks",
   rollback: "rollback",
   targets: "targets",
+  pushed: "pushed",
 };
 const JSON_COLUMNS = new Set(["steps", "nodes", "checks", "rollback"]);
 

@@ -94,7 +94,15 @@ export function createWorker(deps: PipelineDeps): Worker {
       await heal();
       loopDone = loop();
     },
-    wake: () => wakeUp?.(),
+    wake() {
+      wakeUp?.();
+      // Another instance may have asked to cancel the running deployment (DESPACITO_HA).
+      const running = current;
+      if (!running) return;
+      getDeployment(sql, running.id).then((row) => {
+        if (row?.cancelRequestedAt && current === running) running.ac.abort("cancel");
+      }).catch((e) => log.warn("cannot read the running deployment", { error: e }));
+    },
     busy: () => current !== undefined,
     async cancel(id) {
       if (current?.id === id) {
@@ -115,8 +123,11 @@ export function createWorker(deps: PipelineDeps): Worker {
       const row = await getDeployment(sql, id);
       if (!row) return { result: "not_found" };
       if (row.status === "running") {
-        // Claimed a moment ago, not yet handed to the pipeline.
+        // Claimed a moment ago, not yet handed to the pipeline — or (DESPACITO_HA) running on
+        // the leader: the record asks, and the leader's wake() (relay.ts) reads it.
         cancelRequested.add(id);
+        await markCancelRequested(sql, id);
+        await deps.writes.log(id, "system", "cancel requested");
         return { result: "cancelling", row };
       }
       return { result: "finished", row };

@@ -47,6 +47,7 @@ export function routeTable<P>(
     ...healthRoutes<P>({
       ...deps,
       readiness: deps.areas.flatMap((a) => a.readiness ? [() => a.readiness!()] : []),
+      info: deps.areas.flatMap((a) => a.readyInfo ? [() => a.readyInfo!()] : []),
     }),
     ...deps.areas.flatMap((a) => a.routes),
   ];

@@ -22,6 +22,8 @@ export interface Area<P> {
   stop?(deadline: AbortSignal): Promise<void>;
   /** Why this area cannot do its work now (for /health/ready), or undefined when it can. */
   readiness?(): Promise<string | undefined>;
+  /** Facts /health/ready reports beside its status, never a reason to fail it (deploy: the remote). */
+  readyInfo?(): Promise<Record<string, unknown>>;
   /** Middleware run on every request, before routing (ops: metrics, load header, admission). */
   middleware?: MiddlewareHandler<RouteEnv<P>>[];
   /** Handed the complete route table once the app is composed (ops: OpenAPI). */

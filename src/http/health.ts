@@ -18,6 +18,8 @@ export interface HealthDeps {
   timeoutMs?: number;
   /** More readiness conditions (the deploy area: tools and flake dir usable). */
   readiness?: (() => Promise<string | undefined>)[];
+  /** Facts reported beside the status (the flake remote's state); never fail readiness. */
+  info?: (() => Promise<Record<string, unknown>>)[];
 }
 
 export function healthRoutes<P>(deps: HealthDeps): RouteDef<P>[] {
@@ -37,8 +39,9 @@ export function healthRoutes<P>(deps: HealthDeps): RouteDef<P>[] {
       summary: "readiness: database reachable, schema current, deployment tools usable",
       handler: async (c) => {
         const reason = await readinessProblem(deps) ?? await areaProblem(deps);
-        if (reason) return c.json({ status: "unavailable", reason }, 503);
-        return c.json({ status: "ready", version: deps.version.version });
+        const info = await areaInfo(deps);
+        if (reason) return c.json({ status: "unavailable", reason, ...info }, 503);
+        return c.json({ status: "ready", version: deps.version.version, ...info });
       },
     },
   ];
@@ -67,4 +70,11 @@ async function areaProblem(deps: HealthDeps): Promise<string | undefined> {
     if (problem) return problem;
   }
   return undefined;
+}
+
+async function areaInfo(deps: HealthDeps): Promise<Record<string, unknown>> {
+  const all = await Promise.all(
+    (deps.info ?? []).map((f) => f().catch(() => ({} as Record<string, unknown>))),
+  );
+  return Object.assign({}, ...all);
 }

@@ -83,6 +83,8 @@ export const COMPONENTS: Record<string, Schema> = {
     failure_code: nstr,
     superseded_by: nstr,
     cancel_requested: bool,
+    // DESPACITO_FLAKE_REMOTE: did the commits reach it (null: no remote or no commit).
+    pushed: { type: ["boolean", "null"] },
     kind: { enum: ["deploy", "rollback"] },
     rollback_to: nstr,
     retry_of: nstr,
@@ -163,6 +165,20 @@ export const COMPONENTS: Record<string, Schema> = {
   Providers: obj({ providers: arr(obj({ issuer: str, name: str })) }),
 };
 
+/** What the deploy area adds to readiness: DESPACITO_HA's roles, DESPACITO_FLAKE_REMOTE's state. */
+const READY_INFO = {
+  instance: str,
+  leader: nstr,
+  role: { enum: ["leader", "follower"] },
+  flake_remote: obj({
+    url: str,
+    branch: str,
+    unpushed_commits: int,
+    behind: bool,
+    last_error: nstr,
+  }),
+};
+
 const q = (name: string, description: string, schema: Schema = str): QueryParam => ({
   name,
   description,
@@ -175,8 +191,11 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
   },
   "GET /health/ready": {
     responses: {
-      200: obj({ status: { const: "ready" }, version: str }),
-      503: obj({ status: { const: "unavailable" }, reason: str }),
+      200: obj({ status: { const: "ready" }, version: str, ...READY_INFO }, ["status", "version"]),
+      503: obj({ status: { const: "unavailable" }, reason: str, ...READY_INFO }, [
+        "status",
+        "reason",
+      ]),
     },
   },
   "POST /api/tokens": {

@@ -13,12 +13,15 @@ import { freshDatabase } from "./postgres.ts";
 import { type ServerProcess, spawnServer } from "./server.ts";
 import { type AppRepo, createAppRepo, createDeployFlake, type DeployFlake } from "./flakes.ts";
 import { createFakeColmena, type FakeColmena } from "./fake_colmena.ts";
+import { createFlakeRemote, despacitoClone, type FlakeRemoteFixture } from "./flake_remote.ts";
 
 export interface DeployEnv {
   root: string;
   webapp: AppRepo;
   api: AppRepo;
   flake: DeployFlake;
+  /** With `remote: true`: the bare repo despacito clones, fetches and pushes (flake_remote.ts). */
+  remote?: FlakeRemoteFixture;
   colmena: FakeColmena;
   dbUri: string;
   /** Base env (DESPACITO_*) the server was started with. */
@@ -63,17 +66,21 @@ export async function createDeployEnv(
     pins?: Record<string, string>;
     /** Admin URI of a PostgreSQL server the test owns (it may stop it); default the shared one. */
     postgresAdminUri?: string;
+    /** The fixture flake becomes a bare remote (+ the team's clone); despacito clones it at start. */
+    remote?: boolean;
   } = {},
 ): Promise<DeployEnv> {
   const root = await Deno.makeTempDir({ prefix: "despacito-deploy-" });
   const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
   const api = await createAppRepo(root, "api", ["2.0.0"]);
   // Locked while webapp is at 1.0.0; later releases are what tests deploy.
-  const flake = await createDeployFlake(root, [webapp, api], options.pins);
+  const fixture = await createDeployFlake(root, [webapp, api], options.pins);
+  const remote = options.remote ? await createFlakeRemote(root, fixture) : undefined;
+  const flake = remote ? despacitoClone(root) : fixture;
   await webapp.release("1.1.0");
   await webapp.release("1.2.0");
   const colmena = await createFakeColmena(root);
-  await colmena.seed(flake.dir);
+  await colmena.seed(fixture.dir);
   const db = await freshDatabase(options.postgresAdminUri);
   const sql = postgres(db.uri, { max: 2, onnotice: () => {} });
   // Lines of servers already stopped; the running one's are read live.
@@ -83,6 +90,7 @@ export async function createDeployEnv(
     webapp,
     api,
     flake,
+    remote,
     colmena,
     dbUri: db.uri,
     env: {
@@ -94,6 +102,7 @@ export async function createDeployEnv(
       DESPACITO_FLAKE_REF_SCHEMES: "github,git+https,git+file",
       DESPACITO_SHUTDOWN_TIMEOUT: "5s",
       DESPACITO_LOG_LEVEL: "debug",
+      ...(remote ? { DESPACITO_FLAKE_REMOTE: remote.url } : {}),
     },
     url: "",
     token: "",

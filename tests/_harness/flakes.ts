@@ -106,6 +106,11 @@ export async function createDeployFlake(
   await run("nix", [...NIX_FLAGS, "flake", "lock"], dir);
   await git(dir, "add", "flake.lock");
   await git(dir, "commit", "-q", "-m", "lock inputs");
+  return flakeAt(dir);
+}
+
+/** The test's view of a deployment flake's work tree at `dir`. */
+export function flakeAt(dir: string): DeployFlake {
   const flake: DeployFlake = {
     dir,
     lock: async () => JSON.parse(await Deno.readTextFile(`${dir}/flake.lock`)),

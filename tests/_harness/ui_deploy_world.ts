@@ -37,9 +37,9 @@ function freePort(): number {
  */
 export async function withDeployUiWorld(
   fn: (w: DeployUiWorld) => Promise<void>,
-  options: { settings?: string } = {},
+  options: { settings?: string; remote?: boolean } = {},
 ) {
-  const deploy = await createDeployEnv({ start: false });
+  const deploy = await createDeployEnv({ start: false, remote: options.remote });
   let proxy: TcpProxy | undefined;
   try {
     // The child chooses its own listen address and data dir (spawnDespacito).

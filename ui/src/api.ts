@@ -22,6 +22,7 @@ import type {
   Notification,
   Package,
   Queued,
+  Readiness,
   Repository,
   StatusPost,
   Token,
@@ -107,6 +108,11 @@ export const api = {
   providerLoginUrl: (issuer: string, returnTo: string) =>
     `/auth/login?issuer=${enc(issuer)}&return_to=${enc(returnTo)}`,
 
+  /** Readiness, also when it answers 503 (its body says why). */
+  ready: async (): Promise<Readiness> => {
+    const res = await fetch("/health/ready", { credentials: "same-origin" });
+    return await res.json() as Readiness;
+  },
   packages: () => call<{ packages: Package[] }>("GET", "/api/packages"),
   deployments: (q: { package?: string; status?: string; limit?: number; cursor?: string }) => {
     const p = new URLSearchParams();

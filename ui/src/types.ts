@@ -45,6 +45,8 @@ export interface Deployment {
   commit_sha: string | null;
   /** The commit that put the flake repo back after a failed, cancelled or interrupted run. */
   revert_sha?: string | null;
+  /** The flake remote got the commits (null: no remote or no commit; false: they wait locally). */
+  pushed?: boolean | null;
   locked_rev: string | null;
   previous_locked_rev: string | null;
   nodes?: NodeOutcome[];
@@ -276,4 +278,20 @@ export interface Notification {
   created_at: string;
   delivered_at: string | null;
   next_attempt_at: string | null;
+}
+
+/** GET /health/ready (200 or 503): what the deploy area adds with a flake remote or DESPACITO_HA. */
+export interface Readiness {
+  status: "ready" | "unavailable";
+  reason?: string;
+  instance?: string;
+  leader?: string | null;
+  role?: "leader" | "follower";
+  flake_remote?: {
+    url: string;
+    branch: string;
+    unpushed_commits: number;
+    behind: boolean;
+    last_error: string | null;
+  };
 }

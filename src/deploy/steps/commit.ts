@@ -1,12 +1,14 @@
 /**
  * commit: flake.lock alone, with trailers saying which deployment, store
  * path and flake ref it is (README, "Commits"). Nothing to commit when the
- * lock did not move (a retry of a version already pinned): skipped.
+ * lock did not move (a retry of a version already pinned): skipped. With a
+ * remote the commit is pushed here, before activation (steps/push.ts).
  */
 
 import { formatSource } from "../flake_ref.ts";
 import { deployMessage } from "../git.ts";
 import { type PipelineStep, StepFailure, stopped } from "./context.ts";
+import { pushCommit } from "./push.ts";
 
 export const commit: PipelineStep = {
   name: "commit",
@@ -32,6 +34,7 @@ export const commit: PipelineStep = {
     ctx.lockTouched = false;
     ctx.say(`committed ${ctx.commitSha}`);
     await ctx.save({ commitSha: ctx.commitSha });
+    if (ctx.deps.remote) await pushCommit(ctx, ctx.deps.remote);
     if (ctx.signal.aborted) throw stopped(ctx.signal);
     return "ok";
   },

@@ -24,6 +24,7 @@ import type {
 import type { NixVersion } from "../flake_step.ts";
 import type { GitRepo } from "../git.ts";
 import type { FlakeInput, InputsReader } from "../inputs.ts";
+import type { FlakeRemote } from "../remote.ts";
 import type { Journal } from "../journal.ts";
 import type { PackageSettings, SettingsSource } from "../settings.ts";
 import type { DeployEvent, DeploymentPatch } from "../store.ts";
@@ -48,6 +49,8 @@ export interface PipelineDeps {
   /** Writes that publish what they recorded (writes.ts). */
   writes: DeployWrites;
   log: Logger;
+  /** DESPACITO_FLAKE_REMOTE: fetch before, push after (steps/push.ts). */
+  remote?: FlakeRemote;
 }
 
 export interface FailureInfo {

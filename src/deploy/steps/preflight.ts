@@ -1,7 +1,8 @@
 /**
  * preflight: before anything is written. The package is not held, still an
  * input of the flake, its settings are valid, git/nix/colmena run, and the
- * flake repo is a clean work tree with flake.nix and flake.lock. Records
+ * flake repo is a clean work tree with flake.nix and flake.lock (with a
+ * remote: fetched and fast-forwarded first, steps/push.ts). Records
  * where the repo started (what a revert returns to) and every package's
  * version now (what a rolled-back node runs).
  */
@@ -9,6 +10,7 @@
 import { holdOf } from "../fleet_store.ts";
 import { packageStates } from "../store.ts";
 import { type PipelineStep, StepFailure } from "./context.ts";
+import { syncRemote } from "./push.ts";
 
 const error = (message: string, code: string) => new StepFailure(message, { kind: "error", code });
 
@@ -23,6 +25,8 @@ export const preflight: PipelineStep = {
         "package_held",
       );
     }
+    // The remote first: the input, the tree and the base commit are then the remote's.
+    if (deps.remote) await syncRemote(ctx, deps.remote);
     ctx.input = await deps.inputs.get(row.package);
     if (!ctx.input) {
       throw error(`${row.package} is no longer an input of the flake`, "unknown_package");

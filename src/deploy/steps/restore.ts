@@ -19,6 +19,8 @@ export interface RestoreInput {
   /** This deployment's commit, if it made one. */
   commitSha: string | null;
   reason: string;
+  /** With a remote: push the revert commit (steps/push.ts pushRevert). */
+  publish?: () => Promise<void>;
 }
 
 /** Returns the revert commit's sha (null: nothing to revert) and whether the repo is back. */
@@ -42,6 +44,7 @@ export async function restoreRepo(
       }),
     );
     i.say(`reverted ${i.commitSha} with ${sha ?? "(nothing to revert)"}`);
+    if (sha) await i.publish?.();
     return { revertSha: sha, ok: true };
   } catch (e) {
     i.say(`could not put the flake repo back: ${(e as Error).message}`);

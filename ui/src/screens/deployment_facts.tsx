@@ -88,6 +88,14 @@ export function Request({ d }: { d: Deployment }) {
           </dd>
         </>
       )}
+      {d.pushed != null && (
+        <>
+          <dt>Flake remote</dt>
+          <dd data-testid="pushed">
+            {d.pushed ? "pushed" : "not pushed yet (the next deployment pushes it)"}
+          </dd>
+        </>
+      )}
       <dt>Locked rev</dt>
       <dd>
         <Short value={d.locked_rev} />

@@ -50,6 +50,7 @@ export function Overview() {
           </ul>
         )}
       </section>
+      <ServerFacts />
       <section aria-labelledby="packages-title">
         <h2 id="packages-title">Packages</h2>
         <ErrorNote message={packages.error.value} />
@@ -175,4 +176,29 @@ async function loadQueue(): Promise<{ deployments: Deployment[] }> {
     a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0
   );
   return { deployments: all };
+}
+
+/** Which instance this is and which leads (DESPACITO_HA), and whether the flake remote is behind. */
+function ServerFacts() {
+  const ready = useLoad(() => api.ready(), "ready", 10_000);
+  const r = ready.data.value;
+  if (!r || (!r.instance && !r.flake_remote)) return null;
+  const remote = r.flake_remote;
+  return (
+    <p class="muted" data-testid="server-facts">
+      {r.instance && (
+        <>
+          Instance {r.instance} ({r.role}); leader: {r.leader ?? "none right now"}.{" "}
+        </>
+      )}
+      {remote && !remote.behind && <>Flake remote {remote.branch}: up to date.</>}
+      {remote?.behind && (
+        <strong>
+          Flake remote {remote.branch} is behind: {remote.unpushed_commits}{" "}
+          commit(s) not pushed yet{remote.last_error ? ` (${remote.last_error})` : ""}; the next
+          deployment pushes them first.
+        </strong>
+      )}
+    </p>
+  );
 }
