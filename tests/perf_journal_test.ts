@@ -11,6 +11,7 @@ import { createBus } from "../src/events/bus.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { silentLogger } from "../src/log/log.ts";
 import { BATCH_MAX, createJournal } from "../src/deploy/journal.ts";
+import { deployWrites } from "../src/deploy/writes.ts";
 import { type DeployEvent, enqueue, logEntries } from "../src/deploy/store.ts";
 import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
@@ -37,7 +38,11 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     const id = first.deployment.id;
     assert.deepEqual(first.events.map((e) => [e.type, e.seq]), [["log", 1], ["status", 2]]);
 
-    const journal = createJournal({ sql: db.sql, bus, deploymentId: id, log: silentLogger });
+    const journal = createJournal({
+      writes: deployWrites(db.sql, bus),
+      deploymentId: id,
+      log: silentLogger,
+    });
     const written: string[] = [];
     const n = BATCH_MAX * 2 + 37;
     for (let i = 0; i < n; i++) {

@@ -12,11 +12,10 @@
  * written, in order, when it is back (durable.ts); nothing is dropped.
  */
 
-import type { Sql } from "../db/connect.ts";
-import type { Bus } from "../events/bus.ts";
 import type { Logger } from "../log/log.ts";
 import { durably } from "./durable.ts";
-import { appendLogs, type DeployEvent, type LogStream } from "./store.ts";
+import type { LogStream } from "./store.ts";
+import type { DeployWrites } from "./writes.ts";
 
 export interface Journal {
   write(stream: LogStream, line: string): void;
@@ -31,8 +30,8 @@ export const BATCH_WAIT_MS = 5;
 const LINE_MAX = 16_384;
 
 export function createJournal(o: {
-  sql: Sql;
-  bus: Bus<DeployEvent>;
+  /** Stores a batch and publishes its events (writes.ts). */
+  writes: Pick<DeployWrites, "logs">;
   deploymentId: string;
   log: Logger;
   /** Stop retrying (shutdown past its deadline). */
@@ -45,12 +44,11 @@ export function createJournal(o: {
 
   const store = async (batch: { stream: LogStream; line: string }[]) => {
     try {
-      const events = await durably(() => appendLogs(o.sql, o.deploymentId, batch), {
+      await durably(() => o.writes.logs(o.deploymentId, batch), {
         log: o.log,
         what: "deployment log lines",
         giveUp: o.giveUp,
       });
-      for (const e of events) o.bus.publish(e);
     } catch (e) {
       if (!failed) o.log.error("cannot store deployment log lines", { error: e });
       failed = true;

@@ -65,7 +65,7 @@ export async function runDeployment(
     package: row.package,
     version: row.version,
   });
-  const journal = createJournal({ sql: deps.sql, bus: deps.bus, deploymentId: row.id, log });
+  const journal = createJournal({ writes: deps.writes, deploymentId: row.id, log });
   const ctx: RunContext = {
     deps,
     row,

@@ -28,7 +28,7 @@ export async function recoverDeployment(deps: PipelineDeps, row: DeploymentRow):
     package: row.package,
     version: row.version,
   });
-  const journal = createJournal({ sql: deps.sql, bus: deps.bus, deploymentId: row.id, log });
+  const journal = createJournal({ writes: deps.writes, deploymentId: row.id, log });
   const say = (l: string) => journal.write("system", l);
   say("despacito restarted while this deployment was running");
   const git = flakeRepo({ exec: deps.exec, config: deps.config, dir: deps.flakeDir });

@@ -13,6 +13,7 @@ import { publishing } from "../events/publishing.ts";
 import type { DeploymentStatus } from "./deployment.ts";
 import {
   appendLog,
+  appendLogs,
   changeDeployment,
   claimNext,
   type DeployEvent,
@@ -25,6 +26,10 @@ import {
 
 export function deployWrites(sql: Sql, bus: Bus<DeployEvent>, o: { queueLimit?: number } = {}) {
   return publishing(bus, {
+    /** Log lines in one statement, each with the deployment's next sequence number. */
+    logs: async (id: string, lines: readonly { stream: LogStream; line: string }[]) => ({
+      events: await appendLogs(sql, id, lines),
+    }),
     /** A log line with the deployment's next sequence number. */
     log: async (id: string, stream: LogStream, line: string) => {
       const event = await appendLog(sql, id, stream, line);
