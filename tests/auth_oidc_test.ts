@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { Browser, startProvider, type TestProvider } from "./_harness/oidc_provider.ts";
 import { type AuthServer, json, reservePort, startAuthServer } from "./_harness/auth_server.ts";
+import { waitFor } from "./_harness/server.ts";
 
 async function setup(count = 1, env: Record<string, string> = {}) {
   const r = reservePort();
@@ -127,7 +128,11 @@ Deno.test("OIDC login: redirect, callback, session, /api/me, return_to", async (
     assert.equal(created.status, 201);
     await created.body?.cancel();
 
-    const ok = s.logged("login succeeded");
+    // Info lines are written in batches (a few ms): wait for it rather than race it.
+    const ok = await waitFor("the login log line", () => {
+      const lines = s.logged("login succeeded");
+      return lines.length ? lines : undefined;
+    });
     assert.equal(ok.length, 1);
     assert.equal(ok[0].issuer, p.issuer);
     assert.equal(ok[0].client_address, "127.0.0.1");

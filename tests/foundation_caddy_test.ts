@@ -80,8 +80,11 @@ http://127.0.0.1:${port} {
     assert.equal(me.status, 200);
     assert.equal((await me.json()).token.description, "via-caddy");
 
-    const requests = server.logs().filter((l) => l.msg === "request").map((l) => l.path);
-    assert.ok(requests.includes("/health") && requests.includes("/api/me"));
+    // Request lines are written in batches (a few ms): wait for them rather than race them.
+    await waitFor("the request log lines", () => {
+      const requests = server.logs().filter((l) => l.msg === "request").map((l) => l.path);
+      return requests.includes("/health") && requests.includes("/api/me") ? true : undefined;
+    });
   } finally {
     try {
       caddy.kill("SIGTERM");

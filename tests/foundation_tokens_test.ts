@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { silentLogger } from "../src/log/log.ts";
 import type { Sql } from "../src/db/connect.ts";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
-import { type ServerProcess, spawnServer } from "./_harness/server.ts";
+import { type ServerProcess, spawnServer, waitFor } from "./_harness/server.ts";
 import { sha256Hex } from "../src/core/ids.ts";
 import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
@@ -296,8 +296,13 @@ Deno.test("HTTP hygiene: JSON 404 under /api, security headers, request ids", as
     const res = await fetch(`${h.url}/health`, { headers: { "x-request-id": "caddy-abc.123" } });
     await res.body?.cancel();
     assert.equal(res.headers.get("x-request-id"), "caddy-abc.123");
-    const line = h.logs.map((l) => JSON.parse(l)).find((l) =>
-      l.msg === "request" && l.request_id === "caddy-abc.123"
+    // Request lines are written in batches (a few ms): wait for it rather than race it.
+    const line = await waitFor(
+      "the request's log line",
+      () =>
+        h.logs.map((l) => JSON.parse(l)).find((l) =>
+          l.msg === "request" && l.request_id === "caddy-abc.123"
+        ),
     );
     assert.deepEqual(
       [line.method, line.path, line.status, typeof line.duration_ms],
