@@ -32,6 +32,20 @@ async function startB(env: DeployEnv, extra: Record<string, string> = {}): Promi
   });
 }
 
+/** Instance a (leader, started first) and b (follower) on one database and remote; both stopped after. */
+async function withTwoInstances(fn: (env: DeployEnv, b: ServerProcess) => Promise<void>) {
+  const env = await createDeployEnv({ remote: true, extraEnv: HA });
+  let b: ServerProcess | undefined;
+  try {
+    await env.waitFor(async () => (await ready(env.url)).role === "leader");
+    b = await startB(env);
+    await fn(env, b);
+  } finally {
+    await b?.stop();
+    await env.close();
+  }
+}
+
 const call = (url: string, env: DeployEnv, path: string, init: RequestInit = {}) =>
   fetch(`${url}${path}`, {
     ...init,
@@ -56,11 +70,7 @@ const hookAt = (url: string, env: DeployEnv, version: string, wait = true) =>
 Deno.test(
   "two instances: both serve, the leader runs a deployment asked of the follower, whose runner and SSE see it",
   async () => {
-    const env = await createDeployEnv({ remote: true, extraEnv: HA });
-    let b: ServerProcess | undefined;
-    try {
-      await env.waitFor(async () => (await ready(env.url)).role === "leader");
-      b = await startB(env);
+    await withTwoInstances(async (env, b) => {
       const rb = await ready(b.url);
       assert.equal(rb.status, "ready");
       assert.deepEqual([rb.instance, rb.leader, rb.role], ["b", "a", "follower"]);
@@ -104,21 +114,14 @@ Deno.test(
       await until("event: end");
       await reader.cancel();
       assert.match(text, /deployed webapp 1\.2\.0/);
-    } finally {
-      await b?.stop();
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "kill -9 of the leader mid-deployment: the follower takes over, recovers like a restart, runs the queue; its waiting runner gets the answer",
   async () => {
-    const env = await createDeployEnv({ remote: true, extraEnv: HA });
-    let b: ServerProcess | undefined;
-    try {
-      await env.waitFor(async () => (await ready(env.url)).role === "leader");
-      b = await startB(env);
+    await withTwoInstances(async (env, b) => {
       await env.colmena.set({ mode: "hang" });
       // Asked of the follower and waited for there.
       const waiting = hookAt(b.url, env, "1.1.0");
@@ -169,21 +172,14 @@ Deno.test(
       // The hung run, the new leader's rollback, the queued deployment: each once.
       const runs = await env.colmena.runs();
       assert.equal(runs.length, 3, JSON.stringify(runs.map((r) => r.argv)));
-    } finally {
-      await b?.stop();
-      await env.close();
-    }
+    });
   },
 );
 
 Deno.test(
   "two instances: cancelling on the follower stops the deployment the leader runs",
   async () => {
-    const env = await createDeployEnv({ remote: true, extraEnv: HA });
-    let b: ServerProcess | undefined;
-    try {
-      await env.waitFor(async () => (await ready(env.url)).role === "leader");
-      b = await startB(env);
+    await withTwoInstances(async (env, b) => {
       await env.colmena.set({ mode: "hang" });
       const queued = await (await hookAt(b.url, env, "1.1.0", false)).json();
       await env.colmena.waitFor((r) => r.length === 1, "colmena to start on the leader");
@@ -194,10 +190,7 @@ Deno.test(
       const d = await env.waitDeployment(queued.deployment_id, (d) => d.status === "cancelled");
       assert.equal(d.rollback?.status ?? "ok", "ok");
       assert.equal(await env.remote!.head(), d.revert_sha);
-    } finally {
-      await b?.stop();
-      await env.close();
-    }
+    });
   },
 );
 

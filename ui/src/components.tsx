@@ -119,6 +119,38 @@ export function Table(
   );
 }
 
+/**
+ * A paged list screen's body, the same on History and Audit: the error, a
+ * loading line until the first page, the empty text, the table, and the
+ * Newest/Older pager (a cursor set means an older page is shown).
+ */
+export function PagedTable<T>(props: {
+  rows: T[] | null | undefined;
+  error: string | null | undefined;
+  empty: string;
+  columns: (string | { srOnly: string })[];
+  row: (r: T) => ComponentChildren;
+  older: string | null | undefined;
+  showingOlder: boolean;
+  go: (cursor: string | undefined) => void;
+}) {
+  const { rows } = props;
+  return (
+    <>
+      <ErrorNote message={props.error} />
+      {!rows && !props.error && <Loading />}
+      {rows && rows.length === 0 && <p class="muted">{props.empty}</p>}
+      {rows && rows.length > 0 && <Table columns={props.columns}>{rows.map(props.row)}</Table>}
+      <nav class="pager" aria-label="Pages">
+        {props.showingOlder && (
+          <button type="button" onClick={() => props.go(undefined)}>Newest</button>
+        )}
+        {props.older && <button type="button" onClick={() => props.go(props.older!)}>Older</button>}
+      </nav>
+    </>
+  );
+}
+
 export function ErrorNote({ message }: { message: string | null | undefined }) {
   if (!message) return null;
   return <p class="error" role="alert">{message}</p>;

@@ -7,7 +7,7 @@
 import { signal } from "@preact/signals";
 import { AUDIT_ACTIONS } from "../../../src/core/audit.ts";
 import { api, describeError } from "../api.ts";
-import { ErrorNote, Loading, Short, Table, Time } from "../components.tsx";
+import { ErrorNote, PagedTable, Short, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
 import { navigate, place, withQuery } from "../router.ts";
 import type { AuditEntry, AuditVerdict } from "../types.ts";
@@ -59,18 +59,16 @@ export function Audit() {
           </select>
         </label>
       </form>
-      <ErrorNote message={page.error.value} />
-      {!rows && !page.error.value && <Loading />}
-      {rows && rows.length === 0 && <p class="muted">Nothing recorded matches.</p>}
-      {rows && rows.length > 0 && (
-        <Table columns={["#", "When", "Who", "Action", "Target", "From"]}>
-          {rows.map((e) => <Row key={e.id} e={e} />)}
-        </Table>
-      )}
-      <nav class="pager" aria-label="Pages">
-        {filter.cursor && <button type="button" onClick={() => set({})}>Newest</button>}
-        {next && <button type="button" onClick={() => set({ cursor: next })}>Older</button>}
-      </nav>
+      <PagedTable
+        rows={rows}
+        error={page.error.value}
+        empty="Nothing recorded matches."
+        columns={["#", "When", "Who", "Action", "Target", "From"]}
+        row={(e) => <Row key={e.id} e={e} />}
+        older={next}
+        showingOlder={!!filter.cursor}
+        go={(cursor) => set(cursor ? { cursor } : {})}
+      />
     </section>
   );
 }

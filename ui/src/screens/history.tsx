@@ -5,7 +5,7 @@
  */
 
 import { api } from "../api.ts";
-import { Badge, ErrorNote, Link, Loading, Table, Time } from "../components.tsx";
+import { Badge, Link, PagedTable, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
 import { navigate, place, withQuery } from "../router.ts";
 import { formatDuration } from "../time.ts";
@@ -62,40 +62,38 @@ export function History() {
           </select>
         </label>
       </form>
-      <ErrorNote message={page.error.value} />
-      {!rows && !page.error.value && <Loading />}
-      {rows && rows.length === 0 && <p class="muted">No deployment matches.</p>}
-      {rows && rows.length > 0 && (
-        <Table columns={["Deployment", "Status", "Requested", "Took", "By", { srOnly: "Actions" }]}>
-          {rows.map((d) => (
-            <tr key={d.id}>
-              <th scope="row">
-                <Link href={`/deployments/${d.id}`}>{d.package} {d.version}</Link>
-              </th>
-              <td data-label="Status">
-                <Badge status={d.status} />
-                {d.error && <div class="muted small-text reason" title={d.error}>{d.error}</div>}
-              </td>
-              <td data-label="Requested">
-                <Time at={d.created_at} />
-              </td>
-              <td data-label="Took">
-                {d.started_at && d.finished_at
-                  ? formatDuration(Date.parse(d.finished_at) - Date.parse(d.started_at))
-                  : "—"}
-              </td>
-              <td data-label="By">{d.triggered_by?.label ?? "—"}</td>
-              <td>
-                {d.status === "deployed" && !current.has(d.id) && <RollbackButton d={d} small />}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
-      <nav class="pager" aria-label="Pages">
-        {filter.cursor && <button type="button" onClick={() => set({})}>Newest</button>}
-        {next && <button type="button" onClick={() => set({ cursor: next })}>Older</button>}
-      </nav>
+      <PagedTable
+        rows={rows}
+        error={page.error.value}
+        empty="No deployment matches."
+        columns={["Deployment", "Status", "Requested", "Took", "By", { srOnly: "Actions" }]}
+        row={(d) => (
+          <tr key={d.id}>
+            <th scope="row">
+              <Link href={`/deployments/${d.id}`}>{d.package} {d.version}</Link>
+            </th>
+            <td data-label="Status">
+              <Badge status={d.status} />
+              {d.error && <div class="muted small-text reason" title={d.error}>{d.error}</div>}
+            </td>
+            <td data-label="Requested">
+              <Time at={d.created_at} />
+            </td>
+            <td data-label="Took">
+              {d.started_at && d.finished_at
+                ? formatDuration(Date.parse(d.finished_at) - Date.parse(d.started_at))
+                : "—"}
+            </td>
+            <td data-label="By">{d.triggered_by?.label ?? "—"}</td>
+            <td>
+              {d.status === "deployed" && !current.has(d.id) && <RollbackButton d={d} small />}
+            </td>
+          </tr>
+        )}
+        older={next}
+        showingOlder={!!filter.cursor}
+        go={(cursor) => set(cursor ? { cursor } : {})}
+      />
     </section>
   );
 }
