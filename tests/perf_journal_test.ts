@@ -2,8 +2,8 @@
  * The batched writers against real PostgreSQL: the deployment journal
  * (many lines per statement) keeps every line, in order, on a gap-free
  * per-deployment sequence, and publishes them in that order; enqueue's
- * fewer round trips still number the queued and superseded entries
- * without a gap and store each status snapshot.
+ * single round trip still numbers the queued and superseded entries
+ * without a gap and stores each status snapshot as served.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +13,7 @@ import { silentLogger } from "../src/log/log.ts";
 import { BATCH_MAX, createJournal } from "../src/deploy/journal.ts";
 import { deployWrites } from "../src/deploy/writes.ts";
 import { type DeployEvent, enqueue, logEntries } from "../src/deploy/store.ts";
+import { deploymentJson } from "../src/deploy/deployment.ts";
 import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
 const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
@@ -78,11 +79,16 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     const tail = await logEntries(db.sql, id, n + 2, 10);
     assert.deepEqual(tail.map((e) => [e.seq, e.stream]), [[n + 3, "system"], [n + 4, "status"]]);
     assert.match(tail[0].line, /^superseded by 1\.1\.0 /);
-    assert.equal((tail[1].data as { status: string; seq: number }).status, "superseded");
-    assert.equal((tail[1].data as { status: string; seq: number }).seq, n + 4);
+    // Each status entry is the deployment's JSON as served, at that moment (built in SQL).
+    assert.deepEqual(tail[1].data, { ...deploymentJson(second.superseded[0]), seq: n + 4 });
     const fresh2 = await logEntries(db.sql, second.deployment.id);
     assert.deepEqual(fresh2.map((e) => [e.seq, e.stream]), [[1, "system"], [2, "status"]]);
-    assert.equal((fresh2[1].data as { id: string }).id, second.deployment.id);
+    assert.deepEqual(fresh2[1].data, { ...deploymentJson(second.deployment), seq: 2 });
+    // The published events carry what was stored.
+    assert.deepEqual(
+      second.events.filter((e) => e.type === "log").map((e) => [e.deploymentId, e.seq, e.at]),
+      [[second.deployment.id, 1, fresh2[0].at], [id, n + 3, tail[0].at]],
+    );
 
     // A repeat of a live version is answered without a new row.
     const again = await enqueue(db.sql, {

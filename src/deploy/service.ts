@@ -18,7 +18,7 @@ import {
   sameRepositoryProblem,
   schemeProblem,
 } from "./flake_ref.ts";
-import { holdOf, type HoldRow, releaseHold } from "./fleet_store.ts";
+import { type HoldRow, releaseHold } from "./fleet_store.ts";
 import { FlakeDirError, type FlakeInput, type InputsReader } from "./inputs.ts";
 import type { DeployWrites } from "./writes.ts";
 import {
@@ -98,18 +98,8 @@ export function createDeployService(o: {
     return found;
   };
 
-  const refuseHeld = async (pkg: string) => {
-    const hold = await holdOf(o.sql, pkg);
-    if (!hold) return;
-    throw new DomainError(
-      "conflict",
-      "package_held",
-      `${pkg} is held since deployment ${hold.deploymentId} (${hold.reason}); release it with POST /api/packages/${pkg}/release`,
-      { extra: { status: "package_held", package: pkg, held_by: hold.deploymentId } },
-    );
-  };
+  // A held package is refused (409 package_held) by the admission itself.
   const admit = async (req: NewDeployment) => {
-    await refuseHeld(req.package);
     const result = await o.writes.enqueue(req);
     if (result.outcome === "queued") o.wake();
     return result;

@@ -195,56 +195,26 @@ export async function changeDeployment(
   return { row, event: { type: "status", deploymentId: id, seq: row.seq, deployment: row } };
 }
 
-function findLive(tx: Sql | Tx, pkg: string, version: string) {
-  return tx<DeploymentRow[]>`
-    select ${tx(DEPLOYMENT_COLUMNS)} from deployments
-    where package = ${pkg} and version = ${version} and kind = 'deploy'
-      and status in ('queued', 'running', 'deployed')`;
-}
-
-function liveOutcome(live: DeploymentRow): EnqueueResult {
-  return {
-    outcome: live.status === "deployed" ? "already_deployed" : "in_progress",
-    deployment: live,
-    events: [],
-  };
-}
-
 /**
- * Durably queues a deployment unless this package+version was deployed or is
- * queued/running already; supersedes older queued versions of the package.
- * Serialised per package by an advisory lock; the unique index is the
- * backstop if anything else races.
+ * Durably queues a deployment unless its package is held (409 package_held),
+ * this package+version was deployed or is queued/running already, or the
+ * queue is full (429 queue_full, DESPACITO_QUEUE_LIMIT); supersedes older
+ * queued versions of the package. Serialised per package by an advisory
+ * lock; the unique index is the backstop if anything else races.
  *
- * Few round trips, because admissions of one package wait for each other
- * behind the lock: a repeat is answered by one read outside any transaction
- * (a live row stays live for as long as a request could care); a new one is
- * begin, [lock + live check], [insert + supersede], one insert of every log
- * and status entry, commit. Statements in brackets are pipelined: postgres.js
- * sends them together, PostgreSQL runs them in order, each with its own
- * snapshot, so the check still sees everything committed before the lock.
+ * One round trip: despacito_enqueue() (migrations/0017_admission.sql) runs
+ * the checks, the insert, the supersession and every log and status entry
+ * inside PostgreSQL, so the package's lock is never held across the network;
+ * a repeat is answered before the lock is taken.
  */
 export async function enqueue(
   sql: Sql,
   req: NewDeployment,
   limits: { queueLimit?: number } = {},
 ): Promise<EnqueueResult> {
-  const kind = req.kind ?? "deploy";
-  if (kind === "deploy") {
-    const [live] = await findLive(sql, req.package, req.version);
-    if (live) return liveOutcome(live);
-  }
   for (let attempt = 0;; attempt++) {
     try {
-      return await sql.begin(async (tx) => {
-        const [, found] = await Promise.all([
-          tx`select pg_advisory_xact_lock(hashtext(${`despacito.enqueue:${req.package}`}))`,
-          kind === "deploy" ? findLive(tx, req.package, req.version) : [],
-          limits.queueLimit !== undefined ? admit(tx, req.package, limits.queueLimit) : undefined,
-        ]);
-        if (found[0]) return liveOutcome(found[0]);
-        return await insertQueued(tx, req, kind);
-      });
+      return await admitOnce(sql, req, limits.queueLimit);
     } catch (e) {
       if (attempt < 2 && (e as { code?: string }).code === UNIQUE_VIOLATION) continue;
       throw e;
@@ -252,89 +222,127 @@ export async function enqueue(
   }
 }
 
-/** The new row and the supersession of older queued ones (under the package's lock). */
-async function insertQueued(tx: Tx, req: NewDeployment, kind: DeploymentKind) {
+/** despacito_enqueue()'s rows: the outcome's, then each superseded deployment's. */
+type AdmissionRow = DeploymentRow & {
+  outcome: "held" | "queue_full" | "already_deployed" | "in_progress" | "queued" | "superseded";
+  heldBy: string | null;
+  heldReason: string | null;
+  logAt: Date | null;
+};
+
+// The composite column's fields by name (the function returns the deployments row type).
+const ADMISSION_COLUMNS = DEPLOYMENT_COLUMNS.map((c) => `(deployment).${c}`).join(", ");
+
+async function admitOnce(
+  sql: Sql,
+  req: NewDeployment,
+  queueLimit: number | undefined,
+): Promise<EnqueueResult> {
   const id = crypto.randomUUID();
+  const kind = req.kind ?? "deploy";
   const what = kind === "rollback"
     ? `rollback of ${req.package} to ${req.version} (${req.rollbackTo})`
     : `${req.package} ${req.version}`;
   const retry = req.retryOf ? `, a retry of ${req.retryOf}` : "";
   const queuedLine =
     `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`;
-  const supersededLine = `superseded by ${req.version} (${id})`;
-  // seq 1: the "queued" line, seq 2: the queued status; a superseded row: its line, its status.
-  const [[created], older] = await Promise.all([
-    tx<DeploymentRow[]>`
-      insert into deployments (id, package, version, nix_store_path, flake_ref, status,
-                               trigger_kind, trigger_id, trigger_label, steps, kind,
-                               rollback_to, retry_of, seq)
-      values (${id}, ${req.package}, ${req.version}, ${req.nixStorePath}, ${req.flakeRef},
-              'queued', ${req.trigger.kind}, ${req.trigger.id}, ${req.trigger.label},
-              ${tx.json([] as never)}, ${kind}, ${req.rollbackTo ?? null},
-              ${req.retryOf ?? null}, 2)
-      returning ${tx(DEPLOYMENT_COLUMNS)}`,
-    tx<DeploymentRow[]>`
-      update deployments set status = 'superseded', superseded_by = ${id},
-        finished_at = now(), seq = seq + 2,
-        error = ${`superseded by ${req.package} ${req.version} before it started`}
-      where package = ${req.package} and status = 'queued' and id <> ${id}
-      returning ${tx(DEPLOYMENT_COLUMNS)}`,
-  ]);
-  older.sort((a, b) => Number(a.arrival) - Number(b.arrival));
-  const entries = [
-    { row: created, line: queuedLine },
-    ...older.map((row) => ({ row, line: supersededLine })),
-  ];
-  const logRows = entries.flatMap(({ row, line }) => [
-    { deployment_id: row.id, seq: row.seq - 1, stream: "system", line, data: null },
-    {
-      deployment_id: row.id,
-      seq: row.seq,
-      stream: "status",
-      line: row.status,
-      data: JSON.stringify({ ...deploymentJson(row), seq: row.seq }),
-    },
-  ]);
-  const stored = await tx<{ deploymentId: string; seq: number; at: Date }[]>`
-    insert into deployment_log (deployment_id, seq, stream, line, data)
-    select deployment_id, seq, stream, line, data::jsonb
-    from jsonb_to_recordset(${tx.json(logRows as never)})
-      as t(deployment_id uuid, seq bigint, stream text, line text, data text)
-    returning deployment_id, seq, at`;
-  const at = new Map(stored.map((r) => [`${r.deploymentId}/${r.seq}`, r.at]));
-  const events: DeployEvent[] = entries.flatMap(({ row, line }) => [
+  const rows = await sql<AdmissionRow[]>`
+    select outcome, held_by, held_reason, log_at, ${sql.unsafe(ADMISSION_COLUMNS)}
+    from despacito_enqueue(
+      ${id}, ${req.package}, ${req.version}, ${req.nixStorePath}, ${req.flakeRef},
+      ${req.trigger.kind}, ${req.trigger.id}, ${req.trigger.label}, ${kind},
+      ${req.rollbackTo ?? null}, ${req.retryOf ?? null}, ${queueLimit ?? null},
+      ${queuedLine}, ${`superseded by ${req.version} (${id})`},
+      ${`superseded by ${req.package} ${req.version} before it started`},
+      ${sql.json(queuedJson(id, req, kind) as never)})`;
+  const [first, ...older] = rows.map(deploymentOf);
+  const outcome = rows[0].outcome;
+  if (outcome === "held") {
+    const pkg = req.package;
+    throw new DomainError(
+      "conflict",
+      "package_held",
+      `${pkg} is held since deployment ${rows[0].heldBy} (${
+        rows[0].heldReason
+      }); release it with POST /api/packages/${pkg}/release`,
+      { extra: { status: "package_held", package: pkg, held_by: rows[0].heldBy } },
+    );
+  }
+  if (outcome === "queue_full") {
+    throw new DomainError(
+      "rate_limited",
+      "queue_full",
+      `the deployment queue is full (${queueLimit} queued); retry later`,
+      { retryAfter: QUEUE_FULL_RETRY_S },
+    );
+  }
+  if (outcome === "already_deployed" || outcome === "in_progress") {
+    return { outcome, deployment: first, events: [] };
+  }
+  older.sort((a, b) => a.arrival - b.arrival);
+  const at = new Map(rows.map((r) => [r.id, r.logAt ?? new Date()]));
+  const events: DeployEvent[] = [first, ...older].flatMap((row) => [
     {
       type: "log" as const,
       deploymentId: row.id,
       seq: row.seq - 1,
       stream: "system" as const,
-      line,
-      at: at.get(`${row.id}/${row.seq - 1}`) ?? new Date(),
+      line: row.id === id ? queuedLine : `superseded by ${req.version} (${id})`,
+      at: at.get(row.id)!,
     },
     { type: "status" as const, deploymentId: row.id, seq: row.seq, deployment: row },
   ]);
-  return { outcome: "queued", deployment: created, superseded: older, events } as EnqueueResult;
+  return { outcome: "queued", deployment: first, superseded: older, events };
+}
+
+function deploymentOf(r: AdmissionRow): DeploymentRow {
+  const { outcome: _o, heldBy: _h, heldReason: _r, logAt: _l, ...row } = r;
+  return row;
 }
 
 /**
- * The queue cap (DESPACITO_QUEUE_LIMIT): a new queued row is refused with 429
- * queue_full once the queue is full, unless it supersedes a queued version of
- * the same package (coalescing needs no new slot). One lock for every
- * package makes the count exact under concurrent arrivals.
+ * The queued row's JSON as served, for its status entry: what the insert
+ * writes and the columns' defaults; despacito_enqueue() adds created_at.
  */
-async function admit(tx: Tx, pkg: string, limit: number) {
-  await tx`select pg_advisory_xact_lock(hashtext('despacito.enqueue.cap'))`;
-  const [q] = await tx<{ queued: number; mine: number }[]>`
-    select count(*)::int as queued, count(*) filter (where package = ${pkg})::int as mine
-    from deployments where status = 'queued'`;
-  if (q.mine === 0 && q.queued >= limit) {
-    throw new DomainError(
-      "rate_limited",
-      "queue_full",
-      `the deployment queue is full (${limit} queued); retry later`,
-      { retryAfter: QUEUE_FULL_RETRY_S },
-    );
-  }
+function queuedJson(id: string, req: NewDeployment, kind: DeploymentKind) {
+  const { created_at: _, ...json } = deploymentJson({
+    id,
+    arrival: 0,
+    package: req.package,
+    version: req.version,
+    nixStorePath: req.nixStorePath,
+    flakeRef: req.flakeRef,
+    status: "queued",
+    triggerKind: req.trigger.kind,
+    triggerId: req.trigger.id,
+    triggerLabel: req.trigger.label,
+    createdAt: new Date(0),
+    startedAt: null,
+    finishedAt: null,
+    steps: [],
+    baseSha: null,
+    commitSha: null,
+    revertSha: null,
+    lockedRev: null,
+    previousLockedRev: null,
+    nodes: [],
+    error: null,
+    failureKind: null,
+    exitCode: null,
+    logTail: null,
+    supersededBy: null,
+    cancelRequestedAt: null,
+    seq: 2,
+    kind,
+    rollbackTo: req.rollbackTo ?? null,
+    retryOf: req.retryOf ?? null,
+    checks: [],
+    rollback: null,
+    targets: null,
+    failureCode: null,
+    pushed: null,
+  });
+  return json;
 }
 
 const QUEUE_FULL_RETRY_S = 30;

@@ -47,6 +47,15 @@ export function canonical(r: ChainContent): string {
   ]);
 }
 
+/**
+ * canonical(r) after its leading "[<id>,": what despacito_audit_append()
+ * hashes behind the id it assigns under the chain's lock.
+ */
+export function canonicalAfterId(r: ChainContent): string {
+  const whole = canonical({ ...r, id: 0 });
+  return whole.slice("[0,".length);
+}
+
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === "object" && !(v instanceof Date)) {

@@ -9,14 +9,10 @@ import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log/log.ts";
 import {
   type AuditRow,
-  chainHash,
+  canonicalAfterId,
   type ChainProblem,
   createVerifier,
-  GENESIS,
 } from "./audit_chain.ts";
-
-// An arbitrary constant: "audit" in ASCII. Serialises appenders across every instance.
-const AUDIT_LOCK = 0x6175646974n;
 
 /** A row as postgres.js returns it (camelCase columns; bigint as string). */
 type RawRow = Omit<AuditRow, "id"> & { id: string };
@@ -25,38 +21,33 @@ function fromRaw(r: RawRow): AuditRow {
   return { ...r, id: Number(r.id), details: r.details ?? {} };
 }
 
-/** Appends one row; the lock makes every writer build on the true head. */
+/**
+ * Appends one row in one round trip: despacito_audit_append()
+ * (migrations/0017_admission.sql) takes the lock, numbers the row after the
+ * true head and hashes it there, so the lock is never held across the
+ * network. The canonical form stays this module's (audit_chain.ts): the
+ * function only prepends the id it assigned.
+ */
 export async function appendAudit(sql: Sql, e: AuditEntry): Promise<AuditRow> {
-  return await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${AUDIT_LOCK.toString()}::bigint)`;
-    const [head] = await tx<{ lastId: string; hash: string }[]>`
-      select last_id, hash from audit_head where singleton`;
-    const content = {
-      id: head ? Number(head.lastId) + 1 : 1,
-      at: new Date(),
-      actorKind: e.actor.kind,
-      actorId: e.actor.id ?? null,
-      actorLabel: e.actor.label ?? null,
-      action: e.action,
-      target: e.target ?? null,
-      requestId: e.requestId ?? null,
-      clientAddress: e.clientAddress ?? null,
-      // Round-trip through JSON so what is hashed is exactly what jsonb stores.
-      details: JSON.parse(JSON.stringify(e.details ?? {})),
-    };
-    const prevHash = head?.hash ?? GENESIS;
-    const hash = await chainHash(prevHash, content);
-    await tx`
-      insert into audit_log (id, at, actor_kind, actor_id, actor_label, action, target,
-        request_id, client_address, details, prev_hash, hash)
-      values (${content.id}, ${content.at}, ${content.actorKind}, ${content.actorId},
-        ${content.actorLabel}, ${content.action}, ${content.target}, ${content.requestId},
-        ${content.clientAddress}, ${tx.json(content.details as never)}, ${prevHash}, ${hash})`;
-    await tx`
-      insert into audit_head (singleton, last_id, hash) values (true, ${content.id}, ${hash})
-      on conflict (singleton) do update set last_id = excluded.last_id, hash = excluded.hash`;
-    return { ...content, prevHash, hash };
-  });
+  const content = {
+    id: 0,
+    at: new Date(),
+    actorKind: e.actor.kind,
+    actorId: e.actor.id ?? null,
+    actorLabel: e.actor.label ?? null,
+    action: e.action,
+    target: e.target ?? null,
+    requestId: e.requestId ?? null,
+    clientAddress: e.clientAddress ?? null,
+    // Round-trip through JSON so what is hashed is exactly what jsonb stores.
+    details: JSON.parse(JSON.stringify(e.details ?? {})),
+  };
+  const [row] = await sql<{ rowId: string; rowPrevHash: string; rowHash: string }[]>`
+    select row_id, row_prev_hash, row_hash from despacito_audit_append(
+      ${content.at}, ${content.actorKind}, ${content.actorId}, ${content.actorLabel},
+      ${content.action}, ${content.target}, ${content.requestId}, ${content.clientAddress},
+      ${sql.json(content.details as never)}, ${canonicalAfterId(content)})`;
+  return { ...content, id: Number(row.rowId), prevHash: row.rowPrevHash, hash: row.rowHash };
 }
 
 export interface AuditFilter {
