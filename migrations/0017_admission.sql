@@ -16,11 +16,12 @@ language sql stable as $$
 $$;
 
 -- Queues a deployment (src/deploy/store.ts `enqueue`, which documents the
--- rules). One row answers a hold, a full queue or a live deployment; a new
--- deployment answers its row, then each queued row it superseded. The status
--- entries carry the deployment's JSON as served: `p_data` is the new row's
--- (built by the caller; created_at is filled in here), a superseded row's is
--- its last status entry with what supersession changed.
+-- rules). One row answers a refused token, a hold, a full queue or a live
+-- deployment; a new deployment answers its row, then each queued row it
+-- superseded. The status entries carry the deployment's JSON as served:
+-- `p_data` is the new row's (built by the caller; created_at is filled in
+-- here), a superseded row's is its last status entry with what supersession
+-- changed.
 create function despacito_enqueue(
   p_id uuid,
   p_package text,
@@ -37,7 +38,8 @@ create function despacito_enqueue(
   p_queued_line text,
   p_superseded_line text,
   p_superseded_error text,
-  p_data jsonb
+  p_data jsonb,
+  p_token_id uuid
 ) returns table (
   outcome text,
   held_by uuid,
@@ -50,6 +52,26 @@ declare
   queued_n integer;
   mine_n integer;
 begin
+  -- The webhook's guard may have trusted a token it verified a moment ago (src/auth/
+  -- token_cache.ts): the admission asks again, so a token revoked, expired or narrowed by
+  -- then, by any instance or by hand, never queues anything.
+  if p_token_id is not null then
+    perform 1 from auth_token t
+    where t.id = p_token_id and t.revoked_at is null
+      and (t.expires_at is null or t.expires_at > now());
+    if not found then
+      outcome := 'token_refused';
+      return next;
+      return;
+    end if;
+    perform 1 from auth_token t
+    where t.id = p_token_id and (t.packages is null or p_package = any (t.packages));
+    if not found then
+      outcome := 'package_not_allowed';
+      return next;
+      return;
+    end if;
+  end if;
   select h.deployment_id, h.reason into held_by, held_reason
   from package_hold h where h.package = p_package;
   if found then
@@ -179,3 +201,4 @@ begin
   return next;
 end
 $$;
+

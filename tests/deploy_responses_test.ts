@@ -82,6 +82,32 @@ Deno.test(
         assert.equal((await r.json()).error.code, "unsupported_media_type");
       }
 
+      // The webhook's guard trusts a token it verified a moment ago; the admission asks again,
+      // so a token revoked or narrowed by hand in the database right after a use queues nothing.
+      for (
+        const [change, status, code] of [
+          ["revoked_at = now()", 401, "unauthenticated"],
+          ["expires_at = now()", 401, "unauthenticated"],
+          ["packages = '{api}'", 403, "package_not_allowed"],
+        ] as const
+      ) {
+        const t = await createToken(env.sql, { description: change });
+        const send = (body: unknown) =>
+          env.fetch("/webhook?wait=false", {
+            method: "POST",
+            token: t.token,
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify(body),
+          });
+        const used = await send(req({ package: "nope" }));
+        assert.equal(used.status, 422, "the token passed the guard");
+        await used.body?.cancel();
+        await env.sql.unsafe(`update auth_token set ${change} where id = $1`, [t.id]);
+        const refused = await send(req());
+        assert.equal(refused.status, status, change);
+        assert.equal((await refused.json()).error.code, code, change);
+      }
+
       const [{ n }] = await env.sql`select count(*)::int as n from deployments`;
       assert.equal(n, 0);
       assert.equal((await env.colmena.runs()).length, 0);

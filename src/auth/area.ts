@@ -17,6 +17,7 @@ import { authRoutes } from "./routes.ts";
 import { createAuthRuntime } from "./runtime.ts";
 import { resolveSession } from "./sessions.ts";
 import { tokenRoutes } from "./token_routes.ts";
+import { createTokenCache } from "./token_cache.ts";
 
 export interface AuthArea extends Area<Principal> {
   /** Handed to createApp: every route's declared access is enforced by it. */
@@ -26,8 +27,10 @@ export interface AuthArea extends Area<Principal> {
 export function createAuthArea(ctx: AreaContext): AuthArea {
   const rt = createAuthRuntime(ctx);
   const log = ctx.log.child({ component: "auth" });
+  const tokenCache = createTokenCache();
   const guardDeps: GuardDeps = {
     sql: ctx.sql,
+    tokenCache,
     tokenBootstrap: ctx.config.tokenBootstrap,
     sessionPrincipal: async (c) => {
       const token = rt.cookies.getSession(c);
@@ -40,7 +43,7 @@ export function createAuthArea(ctx: AreaContext): AuthArea {
   };
   return {
     name: "auth",
-    routes: [...tokenRoutes({ sql: ctx.sql, audit: rt.audit }), ...authRoutes(rt)],
+    routes: [...tokenRoutes({ sql: ctx.sql, audit: rt.audit, tokenCache }), ...authRoutes(rt)],
     guard: (access) => accessGuard(access, guardDeps),
     start: async () => {
       rt.oidc?.providers.start();

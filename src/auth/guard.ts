@@ -16,10 +16,16 @@ import type { Access, AppContext, RouteEnv } from "../http/types.ts";
 import { checkCsrf } from "./csrf.ts";
 import type { Principal } from "./principal.ts";
 import { looksLikeCliToken, verifyAccessToken } from "./oauth_store.ts";
+import type { TokenCache } from "./token_cache.ts";
 import { noTokensYet, verifyToken } from "./tokens.ts";
 
 export interface GuardDeps {
   sql: Sql;
+  /**
+   * Verified API tokens for a few seconds, for `token` routes only: the
+   * webhook, whose admission checks the token again in its own statement.
+   */
+  tokenCache?: TokenCache;
   tokenBootstrap: boolean;
   /** Resolves a session cookie to a principal; absent until sign-in is configured. */
   sessionPrincipal?: (c: AppContext) => Promise<Principal | undefined>;
@@ -35,13 +41,17 @@ const unauthenticated = (message = "a valid bearer token or session is required"
   new DomainError("unauthenticated", "unauthenticated", message);
 
 /** Returns the bearer token's principal, undefined without an Authorization header. */
-export async function bearerPrincipal(c: AppContext, sql: Sql): Promise<Principal | undefined> {
+export async function bearerPrincipal(
+  c: AppContext,
+  sql: Sql,
+  tokenCache?: TokenCache,
+): Promise<Principal | undefined> {
   const header = c.req.header("authorization");
   if (header === undefined) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthenticated("Authorization must be `Bearer <token>`");
   if (looksLikeCliToken(m[1])) return await cliPrincipal(c, sql, m[1]);
-  const check = await verifyToken(sql, m[1]);
+  const check = await verifyToken(sql, m[1], new Date(), tokenCache);
   if (!check.ok) {
     c.get("log").info("bearer token refused", {
       component: "auth",
@@ -83,7 +93,11 @@ export function accessGuard(
   return async (c, next) => {
     if (access === "public" || access === "signed") return await next();
 
-    const bearer = await bearerPrincipal(c, deps.sql);
+    const bearer = await bearerPrincipal(
+      c,
+      deps.sql,
+      access === "token" ? deps.tokenCache : undefined,
+    );
     if (access === "token") {
       if (!bearer) throw unauthenticated("a bearer token is required");
       c.set("principal", bearer);

@@ -6,9 +6,12 @@ import { readJsonObject } from "../http/json.ts";
 import type { RequestAudit } from "../http/audit.ts";
 import type { RouteDef } from "../http/types.ts";
 import type { Principal } from "./principal.ts";
+import type { TokenCache } from "./token_cache.ts";
 import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
 
-export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<Principal>[] {
+export function tokenRoutes(
+  deps: { sql: Sql; audit: RequestAudit; tokenCache: TokenCache },
+): RouteDef<Principal>[] {
   const { sql, audit } = deps;
   return [
     {
@@ -65,9 +68,10 @@ export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<P
       summary: "revoke a token",
       handler: async (c) => {
         const id = c.req.param("id") ?? "";
-        if (!(await revokeToken(sql, id))) {
-          throw new DomainError("not_found", "token_not_found", "no such active token");
-        }
+        const revoked = await revokeToken(sql, id);
+        // Refused from the next request on, in this process (other instances: the NOTIFY).
+        deps.tokenCache.clear();
+        if (!revoked) throw new DomainError("not_found", "token_not_found", "no such active token");
         c.get("log").info("token revoked", { component: "auth", token_id: id });
         await audit(c, { action: "token.revoked", target: `token:${id}` });
         return c.body(null, 204);

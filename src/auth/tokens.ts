@@ -8,7 +8,8 @@
 import type { Sql } from "../db/connect.ts";
 import { DomainError, type FieldProblem, invalidRequest } from "../core/errors.ts";
 import { parseDuration } from "../core/duration.ts";
-import { hex, isUuid, sha256Hex } from "../core/ids.ts";
+import { hex, isUuid, sha256Hex, sha256HexSync } from "../core/ids.ts";
+import type { TokenCache } from "./token_cache.ts";
 
 export interface TokenRecord {
   id: string;
@@ -148,19 +149,35 @@ export async function revokeToken(sql: Sql, id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-/** One indexed lookup by hash; also notes the use (at most once a minute per token). */
-export async function verifyToken(sql: Sql, raw: string, now = new Date()): Promise<TokenCheck> {
+/**
+ * One indexed lookup by hash, or none while `cache` remembers the token as
+ * valid (src/auth/token_cache.ts); also notes the use (at most once a
+ * minute per token).
+ */
+export async function verifyToken(
+  sql: Sql,
+  raw: string,
+  now = new Date(),
+  cache?: TokenCache,
+): Promise<TokenCheck> {
   if (!TOKEN_FORMAT.test(raw)) return { ok: false, reason: "malformed" };
-  const hash = await sha256Hex(raw);
-  const [row] = await sql<TokenRecord[]>`
-    select id, description, packages, created_at, expires_at, revoked_at, last_used_at
-    from auth_token where token_sha256 = ${hash}`;
-  if (!row) return { ok: false, reason: "unknown" };
-  if (row.revokedAt) return { ok: false, reason: "revoked", tokenId: row.id };
+  const hash = sha256HexSync(raw);
+  let row = cache?.get(hash);
+  if (!row) {
+    const mark = cache?.mark() ?? 0;
+    [row] = await sql<TokenRecord[]>`
+      select id, description, packages, created_at, expires_at, revoked_at, last_used_at
+      from auth_token where token_sha256 = ${hash}`;
+    if (!row) return { ok: false, reason: "unknown" };
+    if (row.revokedAt) return { ok: false, reason: "revoked", tokenId: row.id };
+    cache?.put(hash, row, mark);
+  }
   if (row.expiresAt && row.expiresAt <= now) {
     return { ok: false, reason: "expired", tokenId: row.id };
   }
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+    // Noted first, so the requests that follow while this update runs do not repeat it.
+    row.lastUsedAt = now;
     await sql`update auth_token set last_used_at = now() where id = ${row.id}`;
   }
   return { ok: true, token: row };

@@ -4,6 +4,8 @@
  * database error), and secrets are stored as the SHA-256 of their value.
  */
 
+import { createHash } from "node:crypto";
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(s: string): boolean {
@@ -18,4 +20,12 @@ export function hex(bytes: Uint8Array): string {
 /** Hex SHA-256 of the UTF-8 encoding of `text`. */
 export async function sha256Hex(text: string): Promise<string> {
   return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
+/**
+ * The same, synchronously: for a short text (a bearer token on every
+ * request) one call, where WebCrypto's digest costs a promise and an op.
+ */
+export function sha256HexSync(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }

@@ -121,7 +121,11 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         const req = parseWebhook(await readJsonObject(c, WEBHOOK_FIELDS), deps.schemes);
         const principal = c.get("principal");
         if (!mayDeploy(principal, req.package)) throw forbidden(req.package);
-        const r = await service.request({ ...req, trigger: triggerOf(principal) });
+        const r = await service.request({
+          ...req,
+          trigger: triggerOf(principal),
+          tokenId: principal?.kind === "token" ? principal.token.id : undefined,
+        });
         const d = r.deployment;
         const ids = { package: d.package, version: d.version, deployment_id: d.id };
         if (r.outcome !== "queued") return c.json({ status: r.outcome, ...ids }, 409);

@@ -34,6 +34,8 @@ export interface DeployRequest {
   nixStorePath: string | null;
   flakeRef: string | null;
   trigger: Trigger;
+  /** The API token of a webhook request, checked again by the admission (store.ts). */
+  tokenId?: string;
 }
 
 export interface DeployService {

@@ -50,6 +50,12 @@ export interface NewDeployment {
   kind?: DeploymentKind;
   rollbackTo?: string | null;
   retryOf?: string | null;
+  /**
+   * The API token the request came with, checked again by the admission
+   * (still valid, still allowed this package): the webhook's guard may have
+   * trusted a token it verified a moment ago (src/auth/token_cache.ts).
+   */
+  tokenId?: string;
 }
 
 /** Every column a status change may write; nothing else can be named. */
@@ -224,7 +230,15 @@ export async function enqueue(
 
 /** despacito_enqueue()'s rows: the outcome's, then each superseded deployment's. */
 type AdmissionRow = DeploymentRow & {
-  outcome: "held" | "queue_full" | "already_deployed" | "in_progress" | "queued" | "superseded";
+  outcome:
+    | "token_refused"
+    | "package_not_allowed"
+    | "held"
+    | "queue_full"
+    | "already_deployed"
+    | "in_progress"
+    | "queued"
+    | "superseded";
   heldBy: string | null;
   heldReason: string | null;
   logAt: Date | null;
@@ -254,9 +268,19 @@ async function admitOnce(
       ${req.rollbackTo ?? null}, ${req.retryOf ?? null}, ${queueLimit ?? null},
       ${queuedLine}, ${`superseded by ${req.version} (${id})`},
       ${`superseded by ${req.package} ${req.version} before it started`},
-      ${sql.json(queuedJson(id, req, kind) as never)})`;
+      ${sql.json(queuedJson(id, req, kind) as never)}, ${req.tokenId ?? null})`;
   const [first, ...older] = rows.map(deploymentOf);
   const outcome = rows[0].outcome;
+  if (outcome === "token_refused") {
+    throw new DomainError("unauthenticated", "unauthenticated", "invalid or revoked token");
+  }
+  if (outcome === "package_not_allowed") {
+    throw new DomainError(
+      "forbidden",
+      "package_not_allowed",
+      `this token may not deploy ${req.package}`,
+    );
+  }
   if (outcome === "held") {
     const pkg = req.package;
     throw new DomainError(
