@@ -332,7 +332,8 @@ async function readForm(c: AppContext): Promise<URLSearchParams | undefined> {
   try {
     text = await c.req.text();
   } catch (e) {
-    if (e instanceof Error && e.name === "BodyLimitError") throw e;
+    // Too large (413) or too slow (408) stays what it is.
+    if (e instanceof DomainError && e.kind !== "invalid") throw e;
     return undefined;
   }
   // NUL and other control characters have no place in any OAuth parameter.

@@ -16,13 +16,7 @@ import type { VersionInfo } from "../version.ts";
 import type { Area } from "./area.ts";
 import { notFound, onError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
-import {
-  bodyTimeout,
-  limitBody,
-  requestContext,
-  requestLog,
-  securityHeaders,
-} from "./middleware.ts";
+import { requestBasics } from "./middleware.ts";
 import type { AppContext, Guard, RouteDef, RouteEnv } from "./types.ts";
 
 export interface AppDeps<P> {
@@ -57,11 +51,12 @@ const API_PREFIXES = ["/api", "/auth", "/oauth", "/.well-known", "/webhook", "/h
 
 export function createApp<P>(deps: AppDeps<P>): Hono<RouteEnv<P>> {
   const app = new Hono<RouteEnv<P>>();
-  app.use(requestContext(deps.log));
-  app.use(requestLog());
-  app.use(securityHeaders({ hsts: deps.config.baseUrl?.startsWith("https://") ?? false }));
-  app.use(bodyTimeout(deps.config.bodyTimeoutMs));
-  app.use(limitBody(deps.config.maxBodyBytes));
+  app.use(requestBasics({
+    log: deps.log,
+    hsts: deps.config.baseUrl?.startsWith("https://") ?? false,
+    maxBodyBytes: deps.config.maxBodyBytes,
+    bodyTimeoutMs: deps.config.bodyTimeoutMs,
+  }));
   for (const m of (deps.areas ?? []).flatMap((a) => a.middleware ?? [])) app.use(m);
   app.onError(onError);
 

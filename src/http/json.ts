@@ -26,8 +26,7 @@ export async function readJsonObject(
   try {
     text = await c.req.text();
   } catch (e) {
-    // hono's body limit aborts the read with its own error; keep its 413 (and our 408).
-    if (e instanceof Error && e.name === "BodyLimitError") throw e;
+    // The body guard (middleware.ts) fails the read with its 413, 408 or 400.
     if (e instanceof DomainError) throw e;
     throw new DomainError("invalid", "invalid_body", "could not read the request body", {
       cause: e,

@@ -2,22 +2,21 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { createLogger } from "../log/log.ts";
 import { onError } from "./errors.ts";
-import {
-  bodyTimeout,
-  limitBody,
-  requestContext,
-  requestLog,
-  securityHeaders,
-} from "./middleware.ts";
+import { requestBasics } from "./middleware.ts";
 import type { AppEnv } from "./types.ts";
 
-/** The middleware in the order app.ts uses, a logger into `lines`, and a few routes. */
-function app(lines: string[], options: { hsts?: boolean; maxBody?: number } = {}) {
+/** The middleware as app.ts uses it, a logger into `lines`, and a few routes. */
+function app(
+  lines: string[],
+  options: { hsts?: boolean; maxBody?: number; bodyTimeoutMs?: number } = {},
+) {
   const a = new Hono<AppEnv>();
-  a.use(requestContext(createLogger({ sink: (l) => lines.push(l) })));
-  a.use(requestLog());
-  a.use(securityHeaders({ hsts: options.hsts ?? false }));
-  a.use(limitBody(options.maxBody ?? 16));
+  a.use(requestBasics({
+    log: createLogger({ sink: (l) => lines.push(l) }),
+    hsts: options.hsts ?? false,
+    maxBodyBytes: options.maxBody ?? 16,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
+  }));
   a.onError(onError);
   a.get("/id", (c) => {
     c.get("log").info("in handler");
@@ -28,13 +27,14 @@ function app(lines: string[], options: { hsts?: boolean; maxBody?: number } = {}
     (c) => c.html("<p>x</p>", 200, { "Content-Security-Policy": "default-src 'self'" }),
   );
   a.get("/fail", (c) => c.text("down", 503));
+  a.get("/raw", () => new Response("built by hand"));
   a.post("/echo", async (c) => c.text(await c.req.text()));
   return a;
 }
 
 const logged = (lines: string[]) => lines.map((l) => JSON.parse(l));
 
-Deno.test("requestContext() adopts a sane X-Request-Id, replaces a bad one, tags every log line", async () => {
+Deno.test("requestBasics() adopts a sane X-Request-Id, replaces a bad one, tags every log line", async () => {
   const lines: string[] = [];
   const kept = await app(lines).request("/id", { headers: { "x-request-id": "caddy-1.2_3" } });
   assert.equal(await kept.text(), "caddy-1.2_3");
@@ -50,7 +50,7 @@ Deno.test("requestContext() adopts a sane X-Request-Id, replaces a bad one, tags
   }
 });
 
-Deno.test("requestLog() writes one line per request: path without query, status, level", async () => {
+Deno.test("requestBasics() writes one line per request: path without query, status, level", async () => {
   const lines: string[] = [];
   const a = app(lines);
   await (await a.request("/id?token=abc")).text();
@@ -66,7 +66,7 @@ Deno.test("requestLog() writes one line per request: path without query, status,
   assert.equal(requests[1].level, "error");
 });
 
-Deno.test("securityHeaders() sets the headers, keeps a route's own CSP, HSTS only when asked", async () => {
+Deno.test("requestBasics() sets the security headers, keeps a route's own CSP, HSTS only when asked", async () => {
   const plain = await app([]).request("/id");
   await plain.text();
   assert.equal(plain.headers.get("x-content-type-options"), "nosniff");
@@ -82,18 +82,35 @@ Deno.test("securityHeaders() sets the headers, keeps a route's own CSP, HSTS onl
   await page.text();
   assert.equal(page.headers.get("content-security-policy"), "default-src 'self'");
   assert.equal(page.headers.get("strict-transport-security"), "max-age=31536000");
+
+  // A Response a handler built by hand gets them too.
+  const raw = await app([]).request("/raw", { headers: { "x-request-id": "r-1" } });
+  assert.equal(await raw.text(), "built by hand");
+  assert.equal(raw.headers.get("x-frame-options"), "DENY");
+  assert.equal(raw.headers.get("x-request-id"), "r-1");
+  assert.match(raw.headers.get("content-security-policy") ?? "", /default-src 'none'/);
 });
 
-Deno.test("limitBody() passes a body within the limit and answers 413 beyond it", async () => {
+Deno.test("requestBasics() passes a body within the limit and answers 413 beyond it", async () => {
   const ok = await app([]).request("/echo", { method: "POST", body: "x".repeat(16) });
   assert.equal(ok.status, 200);
   assert.equal(await ok.text(), "x".repeat(16));
   const big = await app([]).request("/echo", { method: "POST", body: "x".repeat(17) });
   assert.equal(big.status, 413);
   assert.equal((await big.json()).error.code, "payload_too_large");
+  // A declared length beyond the limit is refused before the handler runs.
+  const lines: string[] = [];
+  const declared = await app(lines).request("/echo", {
+    method: "POST",
+    headers: { "content-length": "17" },
+    body: "x".repeat(17),
+  });
+  assert.equal(declared.status, 413);
+  assert.equal(declared.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(logged(lines).find((l) => l.msg === "request")?.status, 413);
 });
 
-Deno.test("limitBody() turns a body that cannot be read to the end into a 400, not a 500", async () => {
+Deno.test("requestBasics() turns a body that cannot be read to the end into a 400, not a 500", async () => {
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(new TextEncoder().encode("x"));
@@ -108,11 +125,8 @@ Deno.test("limitBody() turns a body that cannot be read to the end into a 400, n
   assert.equal((await res.json()).error.code, "invalid_body");
 });
 
-Deno.test("bodyTimeout() answers 408 when the body does not arrive in time, and lets a prompt one through", async () => {
-  const a = new Hono<AppEnv>();
-  a.use(bodyTimeout(100));
-  a.onError(onError);
-  a.post("/echo", async (c) => c.text(await c.req.text()));
+Deno.test("requestBasics() answers 408 when the body does not arrive in time, and lets a prompt one through", async () => {
+  const a = app([], { maxBody: 1024, bodyTimeoutMs: 100 });
   assert.equal(await (await a.request("/echo", { method: "POST", body: "quick" })).text(), "quick");
 
   // Headers sent, the body never finished: the read fails at the deadline, not never.

@@ -54,7 +54,10 @@ export interface LoadGauge {
   waiting(delta: 1 | -1): void;
   readonly waitingClients: number;
   snapshot(): LoadSnapshot;
-  /** The cached level (recomputed at most once a second): cheap enough for every response. */
+  /**
+   * The level now, with the latency percentile recomputed at most once a
+   * second: cheap enough for every response.
+   */
   level(): LoadLevel;
   start(): void;
   stop(): void;
@@ -65,7 +68,8 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
   let waitingClients = 0;
   let queued = 0;
   let running = 0;
-  let cached: { level: LoadLevel; at: number } | undefined;
+  // The p95 of the window, sorted at most once a second (every response asks for the level).
+  let recentP95: { ms: number; at: number } | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const sample = async () => {
@@ -75,7 +79,6 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
         where status in ('queued', 'running') group by status`;
       const q = rows.find((r) => r.status === "queued")?.n ?? 0;
       const r = rows.find((r) => r.status === "running")?.n ?? 0;
-      if (q !== queued || r !== running) cached = undefined;
       queued = q;
       running = r;
     } catch (e) {
@@ -109,7 +112,6 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
     },
     waiting(delta) {
       waitingClients += delta;
-      cached = undefined;
     },
     get waitingClients() {
       return waitingClients;
@@ -117,8 +119,13 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
     snapshot,
     level() {
       const now = Date.now();
-      if (!cached || now - cached.at > 1_000) cached = { level: snapshot().level, at: now };
-      return cached.level;
+      if (!recentP95 || now - recentP95.at > 1_000) {
+        recentP95 = { ms: snapshot().p95_ms, at: now };
+      }
+      return classify(
+        { queued, running, waiting_clients: waitingClients, p95_ms: recentP95.ms },
+        o.limits,
+      );
     },
     start() {
       void sample();
