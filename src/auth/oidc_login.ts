@@ -8,13 +8,15 @@
  * (internal, behind Caddy). Upserts the user by (issuer, subject).
  */
 
-import * as client from "openid-client";
 import type { Sql } from "../db/connect.ts";
 import { DomainError } from "../core/errors.ts";
 import type { OidcProviders } from "./oidc_providers.ts";
 import { randomId } from "./sessions.ts";
 import { sha256Hex } from "../core/ids.ts";
 import { upsertOidcUser, type UserRecord } from "./users.ts";
+
+// Loaded on first use: only servers with OIDC providers need it, and start faster without it.
+const openid = () => import("openid-client");
 
 export const TRANSACTION_TTL_MS = 10 * 60_000;
 
@@ -46,6 +48,7 @@ export async function startLogin(
   now = new Date(),
 ): Promise<StartedLogin> {
   const config = await deps.providers.configuration(issuer);
+  const client = await openid();
   const codeVerifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -118,6 +121,7 @@ export async function finishLogin(
     throw fail("state_mismatch", "the sign-in answer does not belong to this sign-in");
   }
   const config = await deps.providers.configuration(tx.issuer);
+  const client = await openid();
   const callbackUrl = new URL(deps.redirectUrl);
   callbackUrl.search = query.toString();
   let tokens;

@@ -6,10 +6,14 @@
  * immediate try. Owns nothing else: the login flow lives in oidc_login.ts.
  */
 
-import * as client from "openid-client";
+import type * as OpenId from "openid-client";
+
 import { DomainError } from "../core/errors.ts";
 import type { Logger } from "../log/log.ts";
 import type { ProviderSpec } from "./oidc_config.ts";
+
+// Loaded on first use: only servers with OIDC providers need it, and start faster without it.
+const openid = () => import("openid-client");
 
 export interface ProvidersOptions {
   specs: ProviderSpec[];
@@ -24,8 +28,8 @@ export interface ProvidersOptions {
 
 interface Entry {
   spec: ProviderSpec;
-  config?: client.Configuration;
-  inFlight?: Promise<client.Configuration>;
+  config?: OpenId.Configuration;
+  inFlight?: Promise<OpenId.Configuration>;
 }
 
 export class OidcProviders {
@@ -60,7 +64,7 @@ export class OidcProviders {
   }
 
   /** The provider's client configuration; 503 provider_unavailable when it cannot be discovered now. */
-  async configuration(issuer: string): Promise<client.Configuration> {
+  async configuration(issuer: string): Promise<OpenId.Configuration> {
     const e = this.#entries.get(issuer);
     if (!e) throw new DomainError("invalid", "unknown_issuer", `unknown OIDC issuer: ${issuer}`);
     if (e.config) return e.config;
@@ -76,11 +80,12 @@ export class OidcProviders {
     }
   }
 
-  #discover(e: Entry): Promise<client.Configuration> {
+  #discover(e: Entry): Promise<OpenId.Configuration> {
     e.inFlight ??= (async () => {
       try {
         const { spec } = e;
         const insecure = this.#options.allowHttp && spec.issuer.startsWith("http:");
+        const client = await openid();
         const config = await client.discovery(
           new URL(spec.issuer),
           spec.clientId,

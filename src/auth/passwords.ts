@@ -5,7 +5,6 @@
  * for a missing one). Never logs or returns a password or a hash.
  */
 
-import bcrypt from "bcryptjs";
 import type { Sql } from "../db/connect.ts";
 import { findLocalUser, USERNAME, type UserRecord } from "./users.ts";
 
@@ -16,6 +15,9 @@ export const MIN_PASSWORD_CHARS = 8;
 
 // A cost-12 hash of a random string nobody knows: compared against when the user does not exist.
 const DUMMY_HASH = "$2b$12$YTkh4sBJNvfzKruMTNqnY.aJhi7a3y9V43XzG1cbO2BEpyT3nEvS2";
+
+// Loaded on first use: most servers never check a password, and start faster without it.
+const bcrypt = async () => (await import("bcryptjs")).default;
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
@@ -33,7 +35,7 @@ export function passwordProblem(password: string): string | undefined {
 export async function hashPassword(password: string): Promise<string> {
   const problem = passwordProblem(password);
   if (problem) throw new Error(`password not acceptable: ${problem}`);
-  return await bcrypt.hash(password, BCRYPT_COST);
+  return await (await bcrypt()).hash(password, BCRYPT_COST);
 }
 
 /** Always runs one bcrypt comparison, so a missing hash costs the same time as a wrong password. */
@@ -42,7 +44,7 @@ export async function verifyPassword(
   hash: string | null | undefined,
 ): Promise<boolean> {
   const tooLong = utf8Length(password) > MAX_PASSWORD_BYTES;
-  const match = await bcrypt.compare(tooLong ? "" : password, hash ?? DUMMY_HASH);
+  const match = await (await bcrypt()).compare(tooLong ? "" : password, hash ?? DUMMY_HASH);
   return match && !tooLong && !!hash;
 }
 

@@ -5,32 +5,23 @@
  */
 
 import { configHelpText } from "../config/help.ts";
-import { auditCommand } from "./audit.ts";
-import { stateCommand } from "./state.ts";
-import { healthcheckCommand } from "./healthcheck.ts";
-import { migrateCommand } from "./migrate.ts";
-import { secretsCommand } from "./secrets.ts";
-import { serveCommand } from "./serve.ts";
-import { tokenCommand } from "./token.ts";
-import { userCommand } from "./user.ts";
 import { versionCommand } from "./version.ts";
 import { err, out } from "./io.ts";
 import { EXIT } from "./args.ts";
 import { DatabaseInUseError } from "../db/connect.ts";
 import { isOperatorCommand } from "../build/operator_permissions.ts";
-import { cancelCommand } from "./remote/cancel.ts";
-import { deployCommand } from "./remote/deploy.ts";
-import { deploymentsCommand } from "./remote/deployments.ts";
-import { loginCommand } from "./remote/login.ts";
-import { logoutCommand } from "./remote/logout.ts";
-import { logsCommand } from "./remote/logs.ts";
-import { promoteCommand } from "./remote/promote.ts";
-import { releaseCommand } from "./remote/release.ts";
-import { retryCommand } from "./remote/retry.ts";
-import { rollbackCommand } from "./remote/rollback.ts";
-import { showCommand } from "./remote/show.ts";
-import { statusCommand } from "./remote/status.ts";
-import { tokensCommand } from "./remote/tokens.ts";
+
+/**
+ * A subcommand's module, loaded when it runs: `serve` must not load (and
+ * start slower and larger for) the operator CLI, the state export or the
+ * user admin commands.
+ */
+function lazy<M>(
+  load: () => Promise<M>,
+  pick: (m: M) => (args: string[]) => Promise<number>,
+): (args: string[]) => Promise<number> {
+  return async (args) => pick(await load())(args);
+}
 
 export interface Command {
   name: string;
@@ -44,49 +35,49 @@ export const COMMANDS: Command[] = [
     name: "serve",
     usage: "despacito [serve]",
     summary: "run the server (the default)",
-    run: serveCommand,
+    run: lazy(() => import("./serve.ts"), (m) => m.serveCommand),
   },
   {
     name: "migrate",
     usage: "despacito migrate [--status]",
     summary: "apply pending database migrations and exit, or list applied/pending",
-    run: migrateCommand,
+    run: lazy(() => import("./migrate.ts"), (m) => m.migrateCommand),
   },
   {
     name: "token",
     usage: "despacito token create --description TEXT [--expires-in 30d] [--package NAME]...",
     summary: "create a bearer token (printed once)",
-    run: tokenCommand,
+    run: lazy(() => import("./token.ts"), (m) => m.tokenCommand),
   },
   {
     name: "user",
     usage: "despacito user add NAME | passwd NAME | disable NAME | enable NAME | list",
     summary: "manage local accounts (password read from stdin, never echoed)",
-    run: userCommand,
+    run: lazy(() => import("./user.ts"), (m) => m.userCommand),
   },
   {
     name: "secrets",
     usage: "despacito secrets rotate-key",
     summary: "re-seal stored forge secrets under a new server key (stop the server first)",
-    run: secretsCommand,
+    run: lazy(() => import("./secrets.ts"), (m) => m.secretsCommand),
   },
   {
     name: "audit",
     usage: "despacito audit verify [--json]",
     summary: "check the audit trail's hash chain; names the first tampered row (exit 1)",
-    run: auditCommand,
+    run: lazy(() => import("./audit.ts"), (m) => m.auditCommand),
   },
   {
     name: "state",
     usage: "despacito state export | state import FILE|- [--secrets-dir DIR]",
     summary: "print the configured state as YAML (no secrets), or recreate it in an empty database",
-    run: stateCommand,
+    run: lazy(() => import("./state.ts"), (m) => m.stateCommand),
   },
   {
     name: "healthcheck",
     usage: "despacito healthcheck",
     summary: "probe the configured address or socket; exit 0 when healthy, 1 otherwise",
-    run: healthcheckCommand,
+    run: lazy(() => import("./healthcheck.ts"), (m) => m.healthcheckCommand),
   },
   {
     name: "version",
@@ -99,74 +90,79 @@ export const COMMANDS: Command[] = [
     name: "login",
     usage: "despacito login [URL]",
     summary: "sign this command line in to a server through the browser",
-    run: loginCommand,
+    run: lazy(() => import("./remote/login.ts"), (m) => m.loginCommand),
   },
   {
     name: "logout",
     usage: "despacito logout",
     summary: "revoke the sign-in and delete the stored credentials",
-    run: logoutCommand,
+    run: lazy(() => import("./remote/logout.ts"), (m) => m.logoutCommand),
   },
   {
     name: "status",
     usage: "despacito status",
     summary: "queue, packages, nodes and held packages",
-    run: statusCommand,
+    run: lazy(() => import("./remote/status.ts"), (m) => m.statusCommand),
   },
   {
     name: "deployments",
     usage: "despacito deployments [--package P] [--status S] [--limit N]",
     summary: "list deployments, newest first",
-    run: deploymentsCommand,
+    run: lazy(() => import("./remote/deployments.ts"), (m) => m.deploymentsCommand),
   },
-  { name: "show", usage: "despacito show ID", summary: "one deployment", run: showCommand },
+  {
+    name: "show",
+    usage: "despacito show ID",
+    summary: "one deployment",
+    run: lazy(() => import("./remote/show.ts"), (m) => m.showCommand),
+  },
   {
     name: "logs",
     usage: "despacito logs [-f] ID",
     summary: "a deployment's output; -f follows it to the end",
-    run: logsCommand,
+    run: lazy(() => import("./remote/logs.ts"), (m) => m.logsCommand),
   },
   {
     name: "deploy",
     usage: "despacito deploy PACKAGE VERSION --store-path P [--flake-ref R] [--no-wait]",
     summary: "deploy a version and wait for the outcome",
-    run: deployCommand,
+    run: lazy(() => import("./remote/deploy.ts"), (m) => m.deployCommand),
   },
   {
     name: "cancel",
     usage: "despacito cancel ID",
     summary: "cancel a queued or running deployment",
-    run: cancelCommand,
+    run: lazy(() => import("./remote/cancel.ts"), (m) => m.cancelCommand),
   },
   {
     name: "retry",
     usage: "despacito retry ID",
     summary: "queue a deployment again",
-    run: retryCommand,
+    run: lazy(() => import("./remote/retry.ts"), (m) => m.retryCommand),
   },
   {
     name: "rollback",
     usage: "despacito rollback PACKAGE --to ID",
     summary: "roll a package back to an earlier deployment's version",
-    run: rollbackCommand,
+    run: lazy(() => import("./remote/rollback.ts"), (m) => m.rollbackCommand),
   },
   {
     name: "promote",
     usage: "despacito promote ID",
     summary: "promote a deployment past its manual gate",
-    run: promoteCommand,
+    run: lazy(() => import("./remote/promote.ts"), (m) => m.promoteCommand),
   },
   {
     name: "release",
     usage: "despacito release PACKAGE",
     summary: "release a held package",
-    run: releaseCommand,
+    run: lazy(() => import("./remote/release.ts"), (m) => m.releaseCommand),
   },
   {
     name: "tokens",
     usage: "despacito tokens list | create --description TEXT | revoke ID",
     summary: "the server's bearer tokens, remotely",
-    run: tokensCommand,
+    run: lazy(() => import("./remote/tokens.ts"), (m) => m.tokensCommand),
   },
   {
     name: "help",
@@ -212,7 +208,9 @@ export async function main(args: string[]): Promise<number> {
   const [first, ...rest] = args;
   if (first === "--help" || first === "-h") return await helpCommand(rest);
   if (first === "--version" || first === "-V") return await versionCommand(rest);
-  if (first === undefined || first.startsWith("-")) return await serveCommand(args);
+  if (first === undefined || first.startsWith("-")) {
+    return await COMMANDS.find((c) => c.name === "serve")!.run(args);
+  }
   const command = COMMANDS.find((c) => c.name === first);
   if (!command) {
     err(`despacito: unknown command "${first}"\n\n${usageText()}`);
