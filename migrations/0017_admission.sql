@@ -202,3 +202,11 @@ begin
 end
 $$;
 
+
+-- Every admission writes every index of deployments twice (the new row, the row it
+-- supersedes). These two ordered by created_at, which no query does any more (listing,
+-- paging and "the last deployment of each package" order by arrival): one index by package
+-- and arrival serves them instead.
+drop index deployments_newest;
+drop index deployments_package_newest;
+create index deployments_package_arrival on deployments (package, arrival);

@@ -107,6 +107,24 @@ Deno.test(
         assert.equal(refused.status, status, change);
         assert.equal((await refused.json()).error.code, code, change);
       }
+      // Revoked through the API: the guard itself refuses the very next request (before the
+      // body is read; a remembered token would have got this unknown package's 422).
+      const t = await createToken(env.sql, { description: "revoked by API" });
+      const withT = (body: unknown) =>
+        env.fetch("/webhook?wait=false", {
+          method: "POST",
+          token: t.token,
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const before = await withT(req({ package: "nope" }));
+      assert.equal(before.status, 422);
+      await before.body?.cancel();
+      const del = await env.fetch(`/api/tokens/${t.id}`, { method: "DELETE" });
+      assert.equal(del.status, 204);
+      const after = await withT(req({ package: "nope" }));
+      assert.equal(after.status, 401);
+      assert.match((await after.json()).error.message, /revoked/);
 
       const [{ n }] = await env.sql`select count(*)::int as n from deployments`;
       assert.equal(n, 0);
