@@ -47,6 +47,17 @@ export function journaldFromEnv(env: { get(name: string): string | undefined }):
 // Keys whose values are credentials, whatever they are nested in.
 const SECRET_KEY =
   /^(authorization|cookie|set-cookie|password|passwd|secret|token|pat|session|client_secret|webhook_secret|private_key)$|(_secret|_password|_token|_key)$/i;
+// Field names repeat (every request line has the same few): each is tested once.
+const secretKeys = new Map<string, boolean>();
+function isSecretKey(k: string): boolean {
+  let secret = secretKeys.get(k);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(k);
+    // Bounded: keys of logged objects could come from anywhere.
+    if (secretKeys.size < 1_000) secretKeys.set(k, secret);
+  }
+  return secret;
+}
 // Credentials that slip into free text (error messages, URLs).
 const SECRET_TEXT: [RegExp, string][] = [
   [/\b(Bearer|token|Basic)\s+[A-Za-z0-9._~+\/=-]{8,}/gi, "$1 [redacted]"],
@@ -73,7 +84,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined && typeof v !== "boolean"
+    out[k] = isSecretKey(k) && v !== null && v !== undefined && typeof v !== "boolean"
       ? "[redacted]"
       : redact(v, depth + 1);
   }
