@@ -46,7 +46,7 @@ export interface UiAreaOptions {
 
 export interface UiArea<P> extends Area<P> {
   /** Handed to createApp: answers GET requests no route matched (SPA fallback). */
-  fallback: (c: AppContext) => Response;
+  fallback: (c: AppContext) => Response | Promise<Response>;
 }
 
 export async function createUiArea<P>(
@@ -79,12 +79,12 @@ export async function createUiArea<P>(
   };
 }
 
-function serveIndex(c: AppContext, assets: UiAssets | undefined): Response {
+function serveIndex(c: AppContext, assets: UiAssets | undefined): Response | Promise<Response> {
   if (!assets) return uiText(c, NOT_BUILT_MESSAGE, 503);
   return send(c, assets.index, INDEX_CACHE);
 }
 
-function send(c: AppContext, asset: Asset, cacheControl: string): Response {
+async function send(c: AppContext, asset: Asset, cacheControl: string): Promise<Response> {
   const headers = new Headers({
     "Content-Type": asset.contentType,
     "Cache-Control": cacheControl,
@@ -95,9 +95,9 @@ function send(c: AppContext, asset: Asset, cacheControl: string): Response {
   if (ifNoneMatch(c.req.header("if-none-match"), asset.etag)) {
     return new Response(null, { status: 304, headers });
   }
-  const gzip = asset.gzip && acceptsGzip(c.req.header("accept-encoding"));
+  const gzip = acceptsGzip(c.req.header("accept-encoding")) ? await asset.gzip() : undefined;
   if (gzip) headers.set("Content-Encoding", "gzip");
-  return new Response(gzip ? asset.gzip : asset.body, { status: 200, headers });
+  return new Response(gzip ?? asset.body, { status: 200, headers });
 }
 
 function uiText(c: AppContext, text: string, status: number): Response {

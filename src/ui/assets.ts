@@ -2,16 +2,18 @@
  * The built web UI in memory: index.html and the content-hashed files under
  * assets/, read once at startup from ui/dist beside this module (the same
  * relative path inside a `deno compile --include ui/dist` binary), each with
- * its gzip form and ETag precomputed. Reading is all this module does; it
- * never builds the UI and never serves anything.
+ * its ETag; its gzip form is made on the first request that accepts it
+ * (compressing the bundle at startup cost more than the rest of becoming
+ * ready). Reading is all this module does; it never builds the UI and never
+ * serves anything.
  */
 
-import { hex } from "../core/ids.ts";
+import { createHash } from "node:crypto";
 
 export interface Asset {
   body: Uint8Array<ArrayBuffer>;
-  /** Present when compressing saved bytes. */
-  gzip?: Uint8Array<ArrayBuffer>;
+  /** The gzip form, made once; undefined when compressing saves nothing. */
+  gzip(): Promise<Uint8Array<ArrayBuffer> | undefined>;
   contentType: string;
   etag: string;
 }
@@ -53,7 +55,7 @@ export async function loadUiAssets(dir: URL | string = DEFAULT_DIST_DIR): Promis
       if (!entry.isFile) continue;
       files.set(
         entry.name,
-        await asset(await Deno.readFile(at(`assets/${entry.name}`)), entry.name),
+        asset(await Deno.readFile(at(`assets/${entry.name}`)), entry.name),
       );
     }
   } catch (e) {
@@ -61,20 +63,22 @@ export async function loadUiAssets(dir: URL | string = DEFAULT_DIST_DIR): Promis
       throw new Error(`cannot read the built web UI in ${base}assets/`, { cause: e });
     }
   }
-  return { index: await asset(indexBytes, "index.html"), files };
+  return { index: asset(indexBytes, "index.html"), files };
 }
 
-async function asset(body: Uint8Array<ArrayBuffer>, name: string): Promise<Asset> {
+function asset(body: Uint8Array<ArrayBuffer>, name: string): Asset {
   const ext = name.slice(name.lastIndexOf("."));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  const etag = `"${hex(digest.slice(0, 12))}"`;
+  const etag = `"${createHash("sha256").update(body).digest("hex").slice(0, 24)}"`;
   const contentType = TYPES[ext] ?? "application/octet-stream";
   const compressible = contentType.startsWith("text/") || contentType.includes("json") ||
     ext === ".svg";
-  const gzip = compressible && body.length > 512 ? await gzipBytes(body) : undefined;
+  let gzip: Promise<Uint8Array<ArrayBuffer> | undefined> | undefined;
   return {
     body,
-    gzip: gzip && gzip.length < body.length ? gzip : undefined,
+    gzip: () =>
+      gzip ??= compressible && body.length > 512
+        ? gzipBytes(body).then((z) => z.length < body.length ? z : undefined)
+        : Promise.resolve(undefined),
     contentType,
     etag,
   };
