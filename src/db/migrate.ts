@@ -88,6 +88,19 @@ async function ensureTable(sql: Sql) {
   });
 }
 
+/** The applied rows; creates the table first when it does not exist yet. */
+async function appliedOrNone(sql: Sql): Promise<AppliedRow[]> {
+  try {
+    return await applied(sql);
+  } catch (e) {
+    if ((e as { code?: string }).code !== UNDEFINED_TABLE) throw e;
+  }
+  await ensureTable(sql);
+  return await applied(sql);
+}
+
+const UNDEFINED_TABLE = "42P01";
+
 async function applied(sql: Sql): Promise<AppliedRow[]> {
   return await sql<AppliedRow[]>`
     select version, name, checksum, applied_at from schema_migrations order by version`;
@@ -118,10 +131,13 @@ function verify(rows: AppliedRow[], files: Migration[]) {
 
 /** Applies pending migrations; returns the versions applied now. */
 export async function migrate(sql: Sql, files: Migration[], log: Logger): Promise<number[]> {
-  await ensureTable(sql);
-  verify(await applied(sql), files);
+  const before = await appliedOrNone(sql);
+  verify(before, files);
+  // Only pending files take the lock (each re-checked under it): a start on a current schema
+  // is two reads, not a locked transaction per file.
+  const pending = files.filter((f) => !before.some((r) => r.version === f.version));
   const done: number[] = [];
-  for (const f of files) {
+  for (const f of pending) {
     const ran = await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${LOCK_KEY.toString()}::bigint)`;
       // Another instance may have applied it while we waited for the lock.
