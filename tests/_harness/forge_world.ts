@@ -37,6 +37,8 @@ export interface ForgeWorld {
   settled(deploymentId: string, n: number): Promise<Json[]>;
   /** Every JSON log line of the server(s) so far, parsed. */
   logs(): Record<string, unknown>[];
+  /** Everything the server(s) wrote so far: stdout lines and the running one's stderr. */
+  output(): string;
 }
 
 export interface WorldOptions {
@@ -50,10 +52,11 @@ export async function withForgeWorld(
   options: WorldOptions,
   fn: (w: ForgeWorld) => Promise<void>,
 ): Promise<void> {
-  let target = "";
+  let env: DeployEnv | undefined;
+  // Forwards to whichever server runs now (a test may restart it).
   const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const u = new URL(req.url);
-    return await fetch(target + u.pathname + u.search, {
+    return await fetch((env?.url ?? "") + u.pathname + u.search, {
       method: req.method,
       headers: req.headers,
       body: req.body,
@@ -61,7 +64,6 @@ export async function withForgeWorld(
   });
   const base = `http://127.0.0.1:${front.addr.port}`;
   const forge = await startFakeForgejo(options.flavor);
-  let env: DeployEnv | undefined;
   try {
     env = await createDeployEnv({
       start: false,
@@ -74,7 +76,6 @@ export async function withForgeWorld(
     });
     await env.startServer();
     const denv = env;
-    target = denv.url;
     const api: ForgeWorld["api"] = async (method, path, body) => {
       const res = await denv.fetch(path, {
         method,
@@ -128,6 +129,7 @@ export async function withForgeWorld(
         });
       },
       logs: () => denv.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),
+      output: () => [...denv.logs, denv.server?.stderr() ?? ""].join("\n"),
     };
     await fn(w);
     assert.deepEqual(forge.rejections, [], "the fake Forgejo saw only on-protocol requests");
