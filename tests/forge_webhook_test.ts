@@ -14,13 +14,7 @@ import {
   pushPayload,
   releasePayload,
 } from "./_harness/fake_forgejo.ts";
-import {
-  apiCalls,
-  type ForgeWorld,
-  type Json,
-  tagFixture,
-  withForgeWorld,
-} from "./_harness/forge_world.ts";
+import { apiCalls, type ForgeWorld, type Json, withForgeWorld } from "./_harness/forge_world.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
@@ -34,8 +28,8 @@ interface Ctx {
   secret: string;
   /** The commit of v1.2.0 (an annotated tag on the forge). */
   shaA: string;
-  /** The commit of v1, v2, v3, v4, v9 and v1.3.0. */
-  shaB: string;
+  /** The commit of a tag: v1.2.0, v1, v2, v3, v4, v9 or v1.3.0, each its own release. */
+  sha(tag: string): string;
   /** What a deployment of `tag` at `sha` is asked to fetch. */
   refOf(tag: string, sha: string): string;
   post(body: BodyInit, headers: HeadersInit, id?: string): Promise<Response>;
@@ -56,11 +50,10 @@ async function withConnection(
       [PUSH_PAT]: { admin: false, push: true, pull: true },
     });
     const shaA = env.webapp.tags["v1.2.0"];
-    const shaB = env.webapp.tags["v1.1.0"];
     forge.addTag("acme", "webapp", "v1.2.0", shaA, SHA_TAG_OBJECT);
+    // One commit per tag: despacito never deploys one revision under two versions.
     for (const v of ["v1", "v2", "v3", "v4", "v9", "v1.3.0"]) {
-      forge.addTag("acme", "webapp", v, shaB);
-      await tagFixture(env.webapp.dir, v, shaB);
+      forge.addTag("acme", "webapp", v, await env.webapp.release(v.slice(1)));
     }
     // Manual setup (push-only PAT) hands out the secret the way an operator would paste it.
     const res = await w.api("POST", "/api/repositories", {
@@ -87,7 +80,7 @@ async function withConnection(
       id,
       secret,
       shaA,
-      shaB,
+      sha: (tag) => env.webapp.tags[tag],
       refOf: (tag, sha) => `${env.webapp.url}?ref=refs/tags/${tag}&rev=${sha}`,
       post,
       deliver,
@@ -191,12 +184,15 @@ Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotate
 
     const push = await t.deliver(
       "push",
-      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1.3.0", after: t.shaB }),
+      pushPayload(t.forge.url, "acme", "webapp", {
+        ref: "refs/tags/v1.3.0",
+        after: t.sha("v1.3.0"),
+      }),
     );
     assert.equal(push.status, 202);
     const second = (await t.w.deployments())[1];
     assert.equal(second.version, "v1.3.0");
-    assert.equal(second.flake_ref, t.refOf("v1.3.0", t.shaB));
+    assert.equal(second.flake_ref, t.refOf("v1.3.0", t.sha("v1.3.0")));
     assert.deepEqual(
       apiCalls(t.forge).map((c) => c.path),
       ["/api/v1/repos/acme/webapp/tags/v1.2.0", "/api/v1/repos/acme/webapp/tags/v1.3.0"],
@@ -205,13 +201,13 @@ Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotate
 
     const branch = await t.deliver(
       "push",
-      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/heads/main", after: t.shaB }),
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/heads/main", after: t.sha("v1") }),
     );
     assert.equal(branch.status, 200);
     assert.deepEqual(await branch.json(), { status: "ignored", reason: "branch push (main)" });
     assert.deepEqual(await t.versions(), ["v1.2.0", "v1.3.0"]);
     // Both really deployed, one after the other, each at the forge's commit.
-    for (const [d, sha] of [[first, t.shaA], [second, t.shaB]] as const) {
+    for (const [d, sha] of [[first, t.shaA], [second, t.sha("v1.3.0")]] as const) {
       const done = await t.w.env.waitDeployment(d.id, (d) => d.status === "deployed");
       assert.equal(done.locked_rev, sha);
     }
@@ -222,7 +218,10 @@ Deno.test("POST /webhook/forgejo/:id accepts the form content type (signature ov
   await withConnection("tag", async (t) => {
     const res = await t.deliver(
       "push",
-      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1.3.0", after: t.shaB }),
+      pushPayload(t.forge.url, "acme", "webapp", {
+        ref: "refs/tags/v1.3.0",
+        after: t.sha("v1.3.0"),
+      }),
       { contentType: "form" },
     );
     assert.equal(res.status, 202);
@@ -235,7 +234,10 @@ Deno.test("POST /webhook/forgejo/:id accepts Gitea's headers", async () => {
     const d = await buildDelivery({
       flavor: "gitea",
       event: "push",
-      payload: pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v9", after: t.shaB }),
+      payload: pushPayload(t.forge.url, "acme", "webapp", {
+        ref: "refs/tags/v9",
+        after: t.sha("v9"),
+      }),
       secret: t.secret,
     });
     assert.equal(d.headers.get("x-forgejo-signature"), null);
@@ -266,7 +268,7 @@ Deno.test("POST /webhook/forgejo/:id answers 401 and nothing else for missing, e
   await withConnection("tag", async (t) => {
     const payload = pushPayload(t.forge.url, "acme", "webapp", {
       ref: "refs/tags/v1",
-      after: t.shaB,
+      after: t.sha("v1"),
     });
     const good = await buildDelivery({ event: "push", payload, secret: t.secret });
     const variants: [string, Headers, string?][] = [];
@@ -314,7 +316,7 @@ Deno.test("POST /webhook/forgejo/:id answers a redelivery with the first result 
   await withConnection("tag", async (t) => {
     const payload = pushPayload(t.forge.url, "acme", "webapp", {
       ref: "refs/tags/v1",
-      after: t.shaB,
+      after: t.sha("v1"),
     });
     const d = await buildDelivery({ event: "push", payload, secret: t.secret, deliveryId: "d-1" });
     const first = await t.post(d.body, d.headers);
@@ -335,7 +337,7 @@ Deno.test("POST /webhook/forgejo/:id records a refused enqueue and answers it ag
     await t.w.declare("webapp", undefined);
     const payload = pushPayload(t.forge.url, "acme", "webapp", {
       ref: "refs/tags/v1",
-      after: t.shaB,
+      after: t.sha("v1"),
     });
     const d = await buildDelivery({ event: "push", payload, secret: t.secret });
     const first = await t.post(d.body, d.headers);
@@ -353,7 +355,7 @@ Deno.test("POST /webhook/forgejo/:id refuses (422 source_mismatch) when the flak
     await t.w.declare("webapp", { type: "git", url: "https://elsewhere.example/acme/webapp" });
     const res = await t.deliver(
       "push",
-      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1", after: t.shaB }),
+      pushPayload(t.forge.url, "acme", "webapp", { ref: "refs/tags/v1", after: t.sha("v1") }),
     );
     assert.equal(res.status, 422);
     const body = await res.json();
@@ -378,7 +380,7 @@ Deno.test("POST /api/repositories/:id/rotate-secret accepts both secrets during 
     assert.equal(repo.secret.rotating_until, rot.json.previous_valid_until);
 
     const payload = (v: string) =>
-      pushPayload(t.forge.url, "acme", "webapp", { ref: `refs/tags/${v}`, after: t.shaB });
+      pushPayload(t.forge.url, "acme", "webapp", { ref: `refs/tags/${v}`, after: t.sha(v) });
     const signed = (secret: string, v: string) =>
       buildDelivery({ event: "push", payload: payload(v), secret });
     const old1 = await signed(t.secret, "v1");
