@@ -93,15 +93,25 @@ export async function withForgeWorld(
       post: (id, body, headers) =>
         fetch(`${base}/webhook/forgejo/${id}`, { method: "POST", body, headers }),
       async declare(pkg, original) {
-        const path = `${denv.flake.dir}/flake.lock`;
-        const lock = JSON.parse(await Deno.readTextFile(path));
+        // flake.nix and flake.lock agree, or nix would re-lock from flake.nix.
+        const nixPath = `${denv.flake.dir}/flake.nix`;
+        const line = new RegExp(`^  inputs\\.${pkg}\\.url = "[^"]*";\\n`, "m");
+        const nix = await Deno.readTextFile(nixPath);
+        const declared = original ? `  inputs.${pkg}.url = "${flakeUrl(original)}";\n` : "";
+        // An input removed earlier comes back at the top.
+        await Deno.writeTextFile(
+          nixPath,
+          line.test(nix) ? nix.replace(line, declared) : nix.replace(/^\{\n/, `{\n${declared}`),
+        );
+        const lockPath = `${denv.flake.dir}/flake.lock`;
+        const lock = JSON.parse(await Deno.readTextFile(lockPath));
         const root = lock.nodes[lock.root];
         if (original === undefined) delete root.inputs[pkg];
         else {
           root.inputs[pkg] = pkg;
           lock.nodes[pkg].original = original;
         }
-        await Deno.writeTextFile(path, JSON.stringify(lock, null, 2) + "\n");
+        await Deno.writeTextFile(lockPath, JSON.stringify(lock, null, 2) + "\n");
         await git(denv.flake.dir, "commit", "-q", "-am", `declare ${pkg}`);
       },
       async deployments(pkg) {
@@ -138,6 +148,13 @@ export async function withForgeWorld(
     await forge.close();
     await front.shutdown();
   }
+}
+
+/** The flake URL of a lock file's `original` (the forms the tests declare). */
+function flakeUrl(o: Record<string, unknown>): string {
+  if (o.type === "git") return `git+${o.url}${o.ref ? `?ref=${o.ref}` : ""}`;
+  if (o.type === "github") return `github:${o.owner}/${o.repo}`;
+  throw new Error(`declare: no flake URL for ${JSON.stringify(o)}`);
 }
 
 /** The forge's API calls other than commit statuses (those follow every deployment). */
