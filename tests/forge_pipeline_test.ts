@@ -1,79 +1,36 @@
 /**
- * The forge and the deploy pipeline together, for real: despacito started
- * in process (startServer) on real Postgres with the fixture flakes (real
- * git, real nix) and the fake colmena, connected through POST
- * /api/repositories to the fake Forgejo, which delivers its webhooks
- * through a loopback front (standing in for Caddy, so DESPACITO_BASE_URL is
- * known before the server's port is) and receives the commit statuses.
- * The fixture apps are fetched with git+file://, so every connection states
- * it with `source_url`.
+ * The forge and the deploy pipeline together, for real: despacito as it
+ * ships (tests/_harness/forge_world.ts: a subprocess under the production
+ * permission flags, real Postgres, the fixture flakes with real git and nix,
+ * the fake colmena), connected through POST /api/repositories to the fake
+ * Forgejo, which delivers its webhooks through a loopback front (standing
+ * in for Caddy) and receives the commit statuses. The fixture apps are
+ * fetched with git+file://, so every connection states it with `source_url`.
  */
 
 import assert from "node:assert/strict";
-import {
-  buildDelivery,
-  createPayload,
-  type FakeForgejo,
-  releasePayload,
-  startFakeForgejo,
-} from "./_harness/fake_forgejo.ts";
-import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { buildDelivery, createPayload, releasePayload } from "./_harness/fake_forgejo.ts";
+import { type ForgeWorld, withForgeWorld } from "./_harness/forge_world.ts";
+import { STORE_PATH } from "./_harness/deploy_env.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
-interface World {
-  env: DeployEnv;
-  forge: FakeForgejo;
-  /** DESPACITO_BASE_URL: the front the forge delivers to. */
-  base: string;
-  // deno-lint-ignore no-explicit-any
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+interface World extends ForgeWorld {
   connect(pkg: "webapp" | "api", trigger: "release" | "tag", extra?: object): Promise<string>;
-  /** Polls the status-posts API until `n` posts of the deployment are settled. */
-  // deno-lint-ignore no-explicit-any
-  settled(deploymentId: string, n: number): Promise<any[]>;
 }
 
 async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<void>) {
-  let target = "";
-  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const u = new URL(req.url);
-    return await fetch(target + u.pathname + u.search, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-    });
-  });
-  const base = `http://127.0.0.1:${front.addr.port}`;
-  const forge = await startFakeForgejo();
-  forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
-  forge.addRepo("acme", "api", { [PAT]: { admin: true, push: true, pull: true } });
-  const denv = await createDeployEnv({
-    start: false,
-    extraEnv: { DESPACITO_BASE_URL: base, DESPACITO_FORGE_STATUS_BACKOFF: "50ms", ...env },
-  });
-  try {
-    await denv.startServer();
-    target = denv.url;
+  await withForgeWorld({ env }, async (fw) => {
+    const { forge, env: denv } = fw;
+    forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
+    forge.addRepo("acme", "api", { [PAT]: { admin: true, push: true, pull: true } });
     for (const [tag, sha] of Object.entries(denv.webapp.tags)) {
       forge.addTag("acme", "webapp", tag, sha);
     }
-    const api: World["api"] = async (method, path, body) => {
-      const res = await denv.fetch(path, {
-        method,
-        headers: body === undefined ? {} : { "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined };
-    };
     const w: World = {
-      env: denv,
-      forge,
-      base,
-      api,
+      ...fw,
       async connect(pkg, trigger, extra = {}) {
-        const res = await api("POST", "/api/repositories", {
+        const res = await fw.api("POST", "/api/repositories", {
           forge_url: forge.url,
           owner: "acme",
           repo: pkg,
@@ -87,26 +44,9 @@ async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<
         assert.equal(res.json.webhook.created, true);
         return res.json.repository.id;
       },
-      async settled(id, n) {
-        let last: unknown;
-        await denv.waitFor(async () => {
-          const r = await api("GET", `/api/forge/status-posts?deployment_id=${id}`);
-          last = r.json.status_posts;
-          return r.status === 200 && r.json.status_posts.length === n &&
-            r.json.status_posts.every((p: { ok: boolean | null }) => p.ok !== null);
-        }).catch((e) => {
-          throw new Error(`status posts of ${id}: ${JSON.stringify(last)}`, { cause: e });
-        });
-        return last as unknown[];
-      },
     };
     await fn(w);
-    assert.deepEqual(forge.rejections, [], "the fake Forgejo saw only on-protocol requests");
-  } finally {
-    await denv.close();
-    await forge.close();
-    await front.shutdown();
-  }
+  });
 }
 
 const statusesOf = (w: World, repo: string, sha: string) =>
