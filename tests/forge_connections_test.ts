@@ -35,13 +35,9 @@ async function withSetup(w: ForgeWorld, fn: (t: Ctx) => Promise<void>, flavor: F
     });
     await w.declare("webapp", sourceOf(forge));
     const connect = (token: string, extra: Record<string, unknown> = {}) =>
-      w.api("POST", "/api/repositories", {
+      w.connect("webapp", token, "release", {
         forge_url: forge.url,
-        owner: "acme",
-        repo: "webapp",
-        package: "webapp",
-        token,
-        trigger: "release",
+        source_url: undefined,
         ...extra,
       });
     await fn({ w, forge, connect });

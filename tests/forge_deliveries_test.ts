@@ -30,15 +30,7 @@ async function withHook(trigger: "release" | "tag", fn: (t: Ctx) => Promise<void
   await withForgeWorld({}, async (w) => {
     const { forge, env } = w;
     forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
-    const res = await w.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PAT,
-      trigger,
-      source_url: env.webapp.url,
-    });
+    const res = await w.connect("webapp", PAT, trigger);
     assert.equal(res.status, 201, JSON.stringify(res.json));
     await fn({
       forge,

@@ -16,7 +16,8 @@ import { STORE_PATH } from "./_harness/deploy_env.ts";
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
 interface World extends ForgeWorld {
-  connect(pkg: "webapp" | "api", trigger: "release" | "tag", extra?: object): Promise<string>;
+  /** Connects acme/<pkg> with the admin PAT (despacito makes the hook); the connection's id. */
+  hooked(pkg: "webapp" | "api", trigger: "release" | "tag"): Promise<string>;
 }
 
 async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<void>) {
@@ -29,17 +30,8 @@ async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<
     }
     const w: World = {
       ...fw,
-      async connect(pkg, trigger, extra = {}) {
-        const res = await fw.api("POST", "/api/repositories", {
-          forge_url: forge.url,
-          owner: "acme",
-          repo: pkg,
-          package: pkg,
-          token: PAT,
-          trigger,
-          source_url: denv[pkg].url,
-          ...extra,
-        });
+      async hooked(pkg, trigger) {
+        const res = await fw.connect(pkg, PAT, trigger);
         assert.equal(res.status, 201, JSON.stringify(res.json));
         assert.equal(res.json.webhook.created, true);
         return res.json.repository.id;
@@ -58,31 +50,16 @@ Deno.test(
     await withWorld({}, async (w) => {
       const { env, forge } = w;
       // Without source_url the git+file:// input is not the forge's repository.
-      const refused = await w.api("POST", "/api/repositories", {
-        forge_url: forge.url,
-        owner: "acme",
-        repo: "webapp",
-        package: "webapp",
-        token: PAT,
-        trigger: "release",
-      });
+      const refused = await w.connect("webapp", PAT, "release", { source_url: undefined });
       assert.equal(refused.status, 422);
       assert.equal(refused.json.error.code, "source_mismatch");
       assert.ok(refused.json.error.message.includes(env.webapp.url), refused.json.error.message);
-      const wrong = await w.api("POST", "/api/repositories", {
-        forge_url: forge.url,
-        owner: "acme",
-        repo: "webapp",
-        package: "webapp",
-        token: PAT,
-        trigger: "release",
-        source_url: env.api.url,
-      });
+      const wrong = await w.connect("webapp", PAT, "release", { source_url: env.api.url });
       assert.equal(wrong.status, 422);
       assert.equal(wrong.json.error.code, "source_mismatch");
       assert.deepEqual(forge.hooks("acme", "webapp"), []);
 
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       assert.equal(forge.hooks("acme", "webapp")[0].url, `${w.base}/webhook/forgejo/${connId}`);
       const sha = env.webapp.tags["v1.1.0"];
       const started = performance.now();
@@ -150,7 +127,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       const secret = forge.hooks("acme", "webapp")[0].secret;
       const payload = releasePayload(forge.url, "acme", "webapp", { tag: "v1.2.0" });
       const d1 = await buildDelivery({ event: "release", payload, secret, deliveryId: "dlv-1" });
@@ -197,7 +174,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
-      await w.connect("api", "tag");
+      await w.hooked("api", "tag");
       const fire = async (version: string) => {
         const sha = await env.api.release(version);
         forge.addTag("acme", "api", `v${version}`, sha);
@@ -247,7 +224,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env } = w;
-      await w.connect("webapp", "release");
+      await w.hooked("webapp", "release");
       // A tag ref without rev=: the commit is known once nix pinned it.
       const tagged = await env.webhook({
         package: "webapp",
@@ -304,7 +281,7 @@ Deno.test(
   async () => {
     await withWorld({ DESPACITO_FORGE_STATUS_ATTEMPTS: "3" }, async (w) => {
       const { env, forge } = w;
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       forge.failNext(/\/statuses\//, 2, 503);
       // colmena holds until the pending status got through, so the two states cannot overlap.
       await env.colmena.set({ mode: "hold" });
@@ -364,7 +341,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       const sha = env.webapp.tags["v1.2.0"];
       const [pre] = await forge.createRelease("acme", "webapp", {
         tag: "v1.2.0",

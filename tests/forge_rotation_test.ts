@@ -17,15 +17,7 @@ async function connected(w: ForgeWorld) {
   for (const [tag, sha] of Object.entries(env.webapp.tags)) {
     forge.addTag("acme", "webapp", tag, sha);
   }
-  const res = await w.api("POST", "/api/repositories", {
-    forge_url: forge.url,
-    owner: "acme",
-    repo: "webapp",
-    package: "webapp",
-    token: PAT,
-    trigger: "release",
-    source_url: env.webapp.url,
-  });
+  const res = await w.connect("webapp", PAT, "release");
   assert.equal(res.status, 201, JSON.stringify(res.json));
   return res.json.repository;
 }

@@ -29,23 +29,12 @@ function forgeRepos(w: ForgeWorld) {
   }
 }
 
-const connect = (w: ForgeWorld, pkg: "webapp" | "api", token: string, trigger: string) =>
-  w.api("POST", "/api/repositories", {
-    forge_url: w.forge.url,
-    owner: "acme",
-    repo: pkg,
-    package: pkg,
-    token,
-    trigger,
-    source_url: w.env[pkg].url,
-  });
-
 Deno.test("forge secrets never appear in any database column, log line or API response", async () => {
   await withForgeWorld({}, async (w) => {
     const { forge, env } = w;
     forgeRepos(w);
-    const a = await connect(w, "webapp", ADMIN_PAT, "release");
-    const b = await connect(w, "api", PUSH_PAT, "tag");
+    const a = await w.connect("webapp", ADMIN_PAT, "release");
+    const b = await w.connect("api", PUSH_PAT, "tag");
     assert.deepEqual([a.status, b.status], [201, 201]);
     const hookSecret = (forge.calls.find((c) => c.path.endsWith("/hooks"))!.body as {
       config: { secret: string };
@@ -79,7 +68,7 @@ Deno.test("forge secrets never appear in any database column, log line or API re
     assert.ok(posts.every((p) => p.ok === true), JSON.stringify(posts));
     assert.equal(posts[0].attempts, 2);
     // An error path with a token in the request.
-    assert.equal((await connect(w, "webapp", "pat-wrong-SECRETVALUE-000", "tag")).status, 409);
+    assert.equal((await w.connect("webapp", "pat-wrong-SECRETVALUE-000", "tag")).status, 409);
 
     const responses = [
       JSON.stringify((await w.api("GET", "/api/repositories")).json),
@@ -117,7 +106,7 @@ Deno.test("despacito secrets rotate-key re-seals every secret under a new key an
     forgeRepos(w);
     const dataDir = env.env.DESPACITO_DATA_DIR;
     const keyPath = `${dataDir}/secret.key`;
-    const created = await connect(w, "webapp", PUSH_PAT, "tag");
+    const created = await w.connect("webapp", PUSH_PAT, "tag");
     assert.equal(created.status, 201);
     const id = created.json.repository.id;
     const secret = created.json.webhook.manual.secret;

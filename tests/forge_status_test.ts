@@ -35,15 +35,7 @@ async function withStatuses(fn: (t: Ctx) => Promise<void>, env: Record<string, s
   await withForgeWorld({ env }, async (w) => {
     const { forge, env } = w;
     forge.addRepo("acme", "webapp", { [PAT]: { admin: false, push: true, pull: true } });
-    const res = await w.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PAT,
-      trigger: "tag",
-      source_url: env.webapp.url,
-    });
+    const res = await w.connect("webapp", PAT, "tag");
     assert.equal(res.status, 201, JSON.stringify(res.json));
     const id = res.json.repository.id;
     const secret = res.json.webhook.manual.secret;

@@ -56,15 +56,7 @@ async function withConnection(
       forge.addTag("acme", "webapp", v, await env.webapp.release(v.slice(1)));
     }
     // Manual setup (push-only PAT) hands out the secret the way an operator would paste it.
-    const res = await w.api("POST", "/api/repositories", {
-      forge_url: forge.url,
-      owner: "acme",
-      repo: "webapp",
-      package: "webapp",
-      token: PUSH_PAT,
-      trigger,
-      source_url: env.webapp.url,
-    });
+    const res = await w.connect("webapp", PUSH_PAT, trigger);
     assert.equal(res.status, 201, JSON.stringify(res.json));
     const id = res.json.repository.id;
     const secret = res.json.webhook.manual.secret;

@@ -24,6 +24,16 @@ export interface ForgeWorld {
   /** DESPACITO_BASE_URL: the front the forge delivers to. */
   base: string;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }>;
+  /**
+   * POST /api/repositories: acme/<pkg> on the fake forge for package <pkg>, with the
+   * fixture repo as source_url; `extra` overrides or adds fields (undefined drops one).
+   */
+  connect(
+    pkg: "webapp" | "api",
+    token: string,
+    trigger: string,
+    extra?: Record<string, unknown>,
+  ): Promise<{ status: number; json: Json }>;
   /** POSTs to /webhook/forgejo/:id (through the front, as the forge does). */
   post(id: string, body: BodyInit, headers: HeadersInit): Promise<Response>;
   /**
@@ -90,6 +100,17 @@ export async function withForgeWorld(
       forge,
       base,
       api,
+      connect: (pkg, token, trigger, extra = {}) =>
+        api("POST", "/api/repositories", {
+          forge_url: forge.url,
+          owner: "acme",
+          repo: pkg,
+          package: pkg,
+          token,
+          trigger,
+          source_url: denv[pkg].url,
+          ...extra,
+        }),
       post: (id, body, headers) =>
         fetch(`${base}/webhook/forgejo/${id}`, { method: "POST", body, headers }),
       async declare(pkg, original) {
