@@ -148,6 +148,11 @@ it("POST /api/repositories explains a rejected, read-only or unknown PAT, a miss
   assert.deepEqual(await code(PAT, { repo: "missing" }), [422, "forge_repo_not_found"]);
   await t.w.declare("webapp", sourceOf(t.forge));
   assert.deepEqual(await code(PAT, { package: "not-in-flake" }), [422, "unknown_package"]);
+  // An unreadable flake is not "no such input": it says so, and can be tried again.
+  const lock = `${t.w.env.flake.dir}/flake.lock`;
+  await Deno.rename(lock, `${lock}.away`);
+  assert.deepEqual(await code(PAT), [503, "flake_dir_unusable"]);
+  await Deno.rename(`${lock}.away`, lock);
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const deadUrl = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
   closed.close();
@@ -285,7 +290,8 @@ it("DELETE /api/repositories/:id removes the webhook, or says it could not", asy
 Deno.test("POST/DELETE /api/repositories against one despacito as it ships", async (tt) => {
   await withForgeWorld({}, async (w) => {
     for (const [name, fn, flavor] of CASES) {
-      assert.ok(await tt.step(name, () => withSetup(w, fn, flavor ?? "forgejo")), name);
+      // A failed step fails this test; the others still run (each cleans up after itself).
+      await tt.step(name, () => withSetup(w, fn, flavor ?? "forgejo"));
     }
   });
 });
