@@ -18,8 +18,9 @@ const IN_PROCESS_ALLOWED: Record<string, string> = {
   "tests/foundation_readme_test.ts": "lists the route table against README; serves nothing",
 };
 
-/** Imports that assemble the server or an area in process. */
-const ASSEMBLY = /from "\.\.\/src\/(http\/app|areas|server|[a-z_]+\/area)\.ts"/;
+/** Imports (not type-only) of what assembles the server or an area in process. */
+const ASSEMBLY =
+  /^import (?!type\b)[^;]*?from "\.\.\/src\/(http\/app|areas|server|[a-z_]+\/area)\.ts"/m;
 
 /** despacito's own entry point run with every permission. */
 const ALL_PERMISSIONS = /"-A"[^\n]*main\.ts|main\.ts[^\n]*"-A"/;
