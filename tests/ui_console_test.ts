@@ -234,7 +234,7 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
       await rowsAre(page, ["webapp 1.3.0", "webapp 1.2.0", "webapp 1.1.0"], "from the address");
       assert.equal(await box("failed").isChecked(), true);
       assert.equal(await box("running").isChecked(), false);
-      await screenshot(page, "history-filtered-light");
+      await screenshot(page, "history-search-light");
     });
 
     await t.step("item 10: token scope from the flake's inputs; Expires starts over", async () => {

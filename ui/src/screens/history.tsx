@@ -19,14 +19,19 @@ import { failureTitle } from "./deployment.tsx";
 
 const PAGE = 25;
 
-export function History() {
+/** The filter in the address now (read again at each change: two quick clicks both count). */
+function currentFilter() {
   const q = place.value.query;
-  const filter = {
+  return {
     package: q.get("package") ?? undefined,
     status: q.get("status") ?? undefined,
     version: q.get("version") ?? undefined,
     cursor: q.get("cursor") ?? undefined,
   };
+}
+
+export function History() {
+  const filter = currentFilter();
   const statuses = new Set(filter.status?.split(",") ?? []);
   const search = useSignal(filter.version ?? "");
   // Refreshed while visible, so a row does not read "running" long after it ended.
@@ -41,9 +46,10 @@ export function History() {
   const current = new Set(packages.data.value?.packages.map((p) => p.deployment_id ?? ""));
   if (filter.package && !names.includes(filter.package)) names.push(filter.package);
   const set = (change: Record<string, string | undefined>) =>
-    navigate(withQuery("/deployments", { ...filter, cursor: undefined, ...change }));
+    navigate(withQuery("/deployments", { ...currentFilter(), cursor: undefined, ...change }));
   const toggle = (s: string, on: boolean) => {
-    const next = DEPLOYMENT_STATUSES.filter((x) => x === s ? on : statuses.has(x));
+    const now = new Set(currentFilter().status?.split(",") ?? []);
+    const next = DEPLOYMENT_STATUSES.filter((x) => x === s ? on : now.has(x));
     set({ status: next.join(",") || undefined });
   };
   const rows = page.data.value?.deployments;
