@@ -17,7 +17,7 @@ import { type DeploymentJson, STORE_PATH } from "./_harness/deploy_env.ts";
 import { screenshot } from "./_harness/chromium.ts";
 import { newPage } from "./_harness/ui_world.ts";
 import { type DeployUiWorld, withDeployUiWorld } from "./_harness/ui_deploy_world.ts";
-import { until } from "./_harness/ui_page.ts";
+import { SCREEN_MODES, until } from "./_harness/ui_page.ts";
 
 async function queue(w: DeployUiWorld, version: string, flakeRef?: string): Promise<string> {
   const r = await w.deploy.webhook({
@@ -137,7 +137,6 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
       await facts.locator(".badge", { hasText: "rolled_back" }).waitFor();
       const held = page.locator("p.held", { hasText: "webapp is held since" });
       await held.getByRole("button", { name: "Release" }).waitFor();
-      await screenshot(page, "node-light");
       await page.goto("/fleet/gamma");
       await page.getByRole("heading", { name: "No such node" }).waitFor();
       await page.getByRole("link", { name: "Go to the fleet" }).click();
@@ -234,7 +233,6 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
       await rowsAre(page, ["webapp 1.3.0", "webapp 1.2.0", "webapp 1.1.0"], "from the address");
       assert.equal(await box("failed").isChecked(), true);
       assert.equal(await box("running").isChecked(), false);
-      await screenshot(page, "history-search-light");
     });
 
     await t.step("item 10: token scope from the flake's inputs; Expires starts over", async () => {
@@ -271,6 +269,25 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
       await page.locator("form .error", { hasText: /packages: "no-such-package" is not an input/ })
         .waitFor();
       await page.unroute("**/api/tokens");
+    });
+
+    await t.step("the new screens in light, dark and at phone width (screenshots)", async () => {
+      for (const mode of SCREEN_MODES) {
+        const { context, page } = await newPage(w, { ...w.signedIn, ...mode });
+        for (
+          const [name, path, ready] of [
+            ["node", "/fleet/beta", "Activations"],
+            ["history-search", "/deployments?status=failed,deployed&version=1.", "History"],
+            ["tokens-scope", "/tokens", "New token"],
+          ]
+        ) {
+          await page.goto(path);
+          await page.getByRole("heading", { name: ready }).waitFor();
+          await page.locator("main tbody tr").first().waitFor();
+          await screenshot(page, `${name}-${mode.name}`);
+        }
+        await context.close();
+      }
     });
 
     await t.step("item 7: screens recover by themselves after an outage", async () => {

@@ -156,7 +156,7 @@ export function DeploymentView({ id }: { id: string }) {
         {RETRYABLE.includes(d.status) && <RetryButton d={d} />}
         {d.status === "deployed" && <RollbackButton d={d} />}
       </div>
-      <ErrorNote message={error.value} />
+      {lost === undefined && <ErrorNote message={error.value} />}
       {active && lost !== undefined && (
         <p class="warning" role="status">
           despacito does not answer: this page shows the deployment as it was{" "}
