@@ -293,6 +293,8 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
     await t.step("item 7: screens recover by themselves after an outage", async () => {
       const far = await newPage(w, { ...w.signedIn, baseUrl: proxy.url });
       const p = far.page;
+      // Time runs as usual, but the test can also jump it ahead (the page's 15 s clock).
+      await p.clock.install();
       try {
         // Tokens loads once (no timer): its error must still go when despacito is back.
         await p.goto("/");
@@ -331,6 +333,12 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
         const warning = p.locator("p.warning", { hasText: "despacito does not answer" });
         await warning.waitFor();
         assert.equal(await cancel.isDisabled(), true);
+        // Its clock stands still: a minute later it still reads what it read when it lost despacito.
+        const took = p.locator("dl.facts dt:text-is('Took') + dd").first();
+        const before = await took.innerText();
+        assert.match(before, /so far/);
+        await p.clock.fastForward("01:00");
+        assert.equal(await took.innerText(), before);
         await screenshot(p, "deployment-unreachable-light");
         // It ends while the page cannot hear it.
         await deploy.colmena.set({ mode: "ok" });
