@@ -128,6 +128,9 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
       const onNode = failedRow.locator("td[data-label='On this node']");
       await onNode.locator(".badge", { hasText: "failed" }).waitFor();
       assert.match(await onNode.innerText(), /Activation failed/);
+      // beta was then put back by the fleet rollback.
+      await onNode.getByText("then rolled back:").locator(".badge", { hasText: "succeeded" })
+        .waitFor();
       const okRow = page.locator("main tbody tr", { hasText: "webapp 1.1.0" });
       await okRow.locator("td[data-label='On this node'] .badge", { hasText: "succeeded" })
         .waitFor();
@@ -225,6 +228,14 @@ Deno.test("the operator's console: node page, overview, times, history, tokens, 
       await page.getByRole("button", { name: "Search" }).click();
       await page.waitForURL((u) => u.searchParams.get("version") === "1.1");
       await rowsAre(page, ["webapp 1.1.0"], "the search result");
+      // Back and Forward move the list and the search field together.
+      const field = page.getByLabel("Version contains");
+      await page.goBack();
+      await rowsAre(page, ["webapp 1.3.0", "webapp 1.2.0", "webapp 1.1.0"], "back: no search");
+      await until(page, async () => (await field.inputValue()) === "", "the field emptied");
+      await page.goForward();
+      await rowsAre(page, ["webapp 1.1.0"], "forward: the search again");
+      await until(page, async () => (await field.inputValue()) === "1.1", "the field refilled");
       await box("deployed").uncheck();
       await rowsAre(page, [], "nothing failed in 1.1");
       await page.getByText("No deployment matches.").waitFor();

@@ -6,6 +6,7 @@
  * now).
  */
 
+import { useEffect } from "preact/hooks";
 import { useSignal } from "@preact/signals";
 import { api } from "../api.ts";
 import { Badge, Link, PagedTable, Time } from "../components.tsx";
@@ -34,6 +35,10 @@ export function History() {
   const filter = currentFilter();
   const statuses = new Set(filter.status?.split(",") ?? []);
   const search = useSignal(filter.version ?? "");
+  // Back/Forward or a link change the address: the field follows it.
+  useEffect(() => {
+    search.value = filter.version ?? "";
+  }, [filter.version]);
   // Refreshed while visible, so a row does not read "running" long after it ended.
   const page = useLoad(
     () => api.deployments({ ...filter, limit: PAGE }),

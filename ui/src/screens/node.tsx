@@ -2,7 +2,8 @@
  * One node (/fleet/<node>): what it runs (GET /api/nodes), which of its
  * packages are held, and every deployment that reported an outcome for it
  * — its activations, newest first, a page at a time
- * (GET /api/deployments?node=), each with this node's own outcome.
+ * (GET /api/deployments?node=), each with this node's own outcome (and its
+ * fleet rollback's, when there was one).
  */
 
 import { useEffect } from "preact/hooks";
@@ -97,6 +98,7 @@ export function NodeView({ node }: { node: string }) {
         columns={["Deployment", "On this node", "Finished", "Took"]}
         row={(d) => {
           const mine = d.nodes?.find((x) => x.node === node);
+          const back = d.rollback?.nodes.find((x) => x.node === node);
           return (
             <tr key={d.id}>
               <th scope="row">
@@ -108,6 +110,11 @@ export function NodeView({ node }: { node: string }) {
               <td data-label="On this node">
                 <Badge status={mine?.status} />
                 {mine?.message && <div class="muted small-text reason">{mine.message}</div>}
+                {back && (
+                  <div class="small-text">
+                    then rolled back: <Badge status={back.status} />
+                  </div>
+                )}
               </td>
               <td data-label="Finished">
                 <Time at={d.finished_at ?? d.created_at} />
