@@ -14,7 +14,6 @@ import {
   type RollbackRecord,
   TERMINAL,
 } from "./deployment.ts";
-import { DomainError } from "../core/errors.ts";
 import { FlakeDirError, type InputsReader } from "./inputs.ts";
 import type { DeployService } from "./service.ts";
 import type { DeployEvent } from "./store.ts";
@@ -142,10 +141,7 @@ export function createPorts(o: {
         // Not "no such input": the forge keeps a delivery for later on unavailable
         // (pending), where unknown_package would refuse it for good.
         if (!(e instanceof FlakeDirError)) throw e;
-        throw new DomainError("unavailable", "flake_dir_unusable", e.message, {
-          cause: e,
-          retryAfter: 60,
-        });
+        throw unusable(e);
       }
       if (!input) return undefined;
       const d = input.declared;
@@ -157,14 +153,19 @@ export function createPorts(o: {
     async packageNames() {
       if (!o.inputs) return undefined;
       const all = await o.inputs.list().catch((e) => {
-        throw new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, {
-          cause: e,
-          retryAfter: 60,
-        });
+        throw unusable(e);
       });
       return all.map((i) => i.name);
     },
   };
+}
+
+/** The flake dir cannot be read: 503 `flake_dir_unusable`, worth trying again later. */
+function unusable(e: unknown): DomainError {
+  return new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, {
+    cause: e,
+    retryAfter: 60,
+  });
 }
 
 /** The `parseSource` port: deploy's flake-ref parser, in the ports' shape. */
