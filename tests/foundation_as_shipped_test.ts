@@ -13,7 +13,7 @@ import { REPO_DIR } from "./_harness/server.ts";
 
 const IN_PROCESS_ALLOWED: Record<string, string> = {
   "tests/auth_matrix_test.ts":
-    "adds synthetic probe routes (one per access kind) to the real route table",
+    "real routes are asked of the shipped server; only the synthetic probe routes (one per access kind) are served in process",
   "tests/deploy_ports_test.ts": "the deploy area's ports as the forge calls them: no HTTP at all",
   "tests/foundation_readme_test.ts": "lists the route table against README; serves nothing",
 };
