@@ -24,7 +24,15 @@ export interface AuthArea extends Area<Principal> {
   guard: Guard<Principal>;
 }
 
-export function createAuthArea(ctx: AreaContext): AuthArea {
+export interface AuthPorts {
+  /** The flake's input names a token may be scoped to; undefined: no flake, any name. */
+  packageNames: () => Promise<string[] | undefined>;
+}
+
+export function createAuthArea(
+  ctx: AreaContext,
+  ports: AuthPorts = { packageNames: () => Promise.resolve(undefined) },
+): AuthArea {
   const rt = createAuthRuntime(ctx);
   const log = ctx.log.child({ component: "auth" });
   const tokenCache = createTokenCache();
@@ -43,7 +51,10 @@ export function createAuthArea(ctx: AreaContext): AuthArea {
   };
   return {
     name: "auth",
-    routes: [...tokenRoutes({ sql: ctx.sql, audit: rt.audit, tokenCache }), ...authRoutes(rt)],
+    routes: [
+      ...tokenRoutes({ sql: ctx.sql, audit: rt.audit, tokenCache, ...ports }),
+      ...authRoutes(rt),
+    ],
     guard: (access) => accessGuard(access, guardDeps),
     start: async () => {
       rt.oidc?.providers.start();

@@ -10,7 +10,12 @@ import type { TokenCache } from "./token_cache.ts";
 import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
 
 export function tokenRoutes(
-  deps: { sql: Sql; audit: RequestAudit; tokenCache: TokenCache },
+  deps: {
+    sql: Sql;
+    audit: RequestAudit;
+    tokenCache: TokenCache;
+    packageNames: () => Promise<string[] | undefined>;
+  },
 ): RouteDef<Principal>[] {
   const { sql, audit } = deps;
   return [
@@ -23,6 +28,7 @@ export function tokenRoutes(
         const input = parseNewToken(
           await readJsonObject(c, ["description", "expires_in", "packages"]),
         );
+        if (input.packages) refuseUnknownPackages(input.packages, await deps.packageNames());
         const p = c.get("principal");
         const created = await createToken(sql, input, {
           bootstrap: p === undefined,
@@ -98,4 +104,17 @@ export function tokenRoutes(
       },
     },
   ];
+}
+
+/** A scope naming a package the flake does not have would never match: 422, not a useless token. */
+function refuseUnknownPackages(asked: string[], known: string[] | undefined) {
+  if (!known) return;
+  const unknown = asked.filter((p) => !known.includes(p));
+  if (unknown.length === 0) return;
+  const message = `packages: ${unknown.map((p) => `"${p}"`).join(", ")} ${
+    unknown.length === 1 ? "is not an input" : "are not inputs"
+  } of the deployment flake`;
+  throw new DomainError("unprocessable", "unknown_package", message, {
+    details: [{ field: "packages", message }],
+  });
 }
