@@ -64,7 +64,11 @@ export interface LoadGauge {
 }
 
 export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }): LoadGauge {
-  const samples: { at: number; ms: number }[] = [];
+  // The last MAX_SAMPLES latencies in a ring, so a response's observation allocates nothing.
+  const at = new Float64Array(MAX_SAMPLES);
+  const took = new Float64Array(MAX_SAMPLES);
+  let next = 0;
+  let filled = 0;
   let waitingClients = 0;
   let queued = 0;
   let running = 0;
@@ -89,8 +93,9 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
 
   const snapshot = (): LoadSnapshot => {
     const cutoff = Date.now() - WINDOW_MS;
-    while (samples.length > 0 && samples[0].at < cutoff) samples.shift();
-    const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+    const recent: number[] = [];
+    for (let i = 0; i < filled; i++) if (at[i] >= cutoff) recent.push(took[i]);
+    const sorted = recent.sort((a, b) => a - b);
     const base = {
       queued,
       running,
@@ -107,9 +112,10 @@ export function createLoadGauge(o: { sql: Sql; limits: LoadLimits; log: Logger }
 
   return {
     observe(ms) {
-      samples.push({ at: Date.now(), ms });
-      // Trimmed a thousand at a time: shift() moves the whole array, on every response.
-      if (samples.length > MAX_SAMPLES + 1_000) samples.splice(0, samples.length - MAX_SAMPLES);
+      at[next] = Date.now();
+      took[next] = ms;
+      next = (next + 1) % MAX_SAMPLES;
+      if (filled < MAX_SAMPLES) filled++;
     },
     waiting(delta) {
       waitingClients += delta;
