@@ -79,33 +79,25 @@ begin
     return next;
     return;
   end if;
-  -- A repeat needs no lock: a live row stays live for as long as a request could care.
-  if p_kind = 'deploy' then
-    select * into found_row from deployments
-    where package = p_package and version = p_version and kind = 'deploy'
-      and status in ('queued', 'running', 'deployed');
-    if found then
-      outcome := case when found_row.status = 'deployed' then 'already_deployed'
-                      else 'in_progress' end;
-      deployment := found_row;
-      return next;
-      return;
+  -- The live row of this version: first without the lock (a repeat needs none, a live row stays
+  -- live for as long as a request could care), then again under it.
+  for pass in 1..2 loop
+    if pass = 2 then
+      perform pg_advisory_xact_lock(hashtext('despacito.enqueue:' || p_package));
     end if;
-  end if;
-
-  perform pg_advisory_xact_lock(hashtext('despacito.enqueue:' || p_package));
-  if p_kind = 'deploy' then
-    select * into found_row from deployments
-    where package = p_package and version = p_version and kind = 'deploy'
-      and status in ('queued', 'running', 'deployed');
-    if found then
-      outcome := case when found_row.status = 'deployed' then 'already_deployed'
-                      else 'in_progress' end;
-      deployment := found_row;
-      return next;
-      return;
+    if p_kind = 'deploy' then
+      select * into found_row from deployments
+      where package = p_package and version = p_version and kind = 'deploy'
+        and status in ('queued', 'running', 'deployed');
+      if found then
+        outcome := case when found_row.status = 'deployed' then 'already_deployed'
+                        else 'in_progress' end;
+        deployment := found_row;
+        return next;
+        return;
+      end if;
     end if;
-  end if;
+  end loop;
 
   -- The queue cap: a request that supersedes a queued one needs no new slot; one lock for
   -- every package makes the count exact under concurrent arrivals.

@@ -82,6 +82,13 @@ Deno.test(
         assert.equal((await r.json()).error.code, "unsupported_media_type");
       }
 
+      const hookWith = (token: string, body: unknown) =>
+        env.fetch("/webhook?wait=false", {
+          method: "POST",
+          token,
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
       // The webhook's guard trusts a token it verified a moment ago; the admission asks again,
       // so a token revoked or narrowed by hand in the database right after a use queues nothing.
       for (
@@ -92,13 +99,7 @@ Deno.test(
         ] as const
       ) {
         const t = await createToken(env.sql, { description: change });
-        const send = (body: unknown) =>
-          env.fetch("/webhook?wait=false", {
-            method: "POST",
-            token: t.token,
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify(body),
-          });
+        const send = (body: unknown) => hookWith(t.token, body);
         const used = await send(req({ package: "nope" }));
         assert.equal(used.status, 422, "the token passed the guard");
         await used.body?.cancel();
@@ -110,13 +111,7 @@ Deno.test(
       // Revoked through the API: the guard itself refuses the very next request (before the
       // body is read; a remembered token would have got this unknown package's 422).
       const t = await createToken(env.sql, { description: "revoked by API" });
-      const withT = (body: unknown) =>
-        env.fetch("/webhook?wait=false", {
-          method: "POST",
-          token: t.token,
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(body),
-        });
+      const withT = (body: unknown) => hookWith(t.token, body);
       const before = await withT(req({ package: "nope" }));
       assert.equal(before.status, 422);
       await before.body?.cancel();
