@@ -39,7 +39,8 @@ create function despacito_enqueue(
   p_superseded_line text,
   p_superseded_error text,
   p_data jsonb,
-  p_token_id uuid
+  p_token_id uuid,
+  p_audit jsonb
 ) returns table (
   outcome text,
   held_by uuid,
@@ -128,6 +129,14 @@ begin
   values (p_id, 2, 'status', 'queued',
           p_data || jsonb_build_object('created_at', despacito_iso(deployment.created_at),
                                        'seq', 2));
+  -- The request's audit row, in this transaction: a deployment is never queued unrecorded.
+  if p_audit is not null then
+    perform despacito_audit_append(
+      (p_audit ->> 'at')::timestamptz, p_audit ->> 'actorKind', p_audit ->> 'actorId',
+      p_audit ->> 'actorLabel', p_audit ->> 'action', p_audit ->> 'target',
+      p_audit ->> 'requestId', p_audit ->> 'clientAddress', p_audit -> 'details',
+      p_audit ->> 'rest');
+  end if;
   outcome := 'queued';
   return next;
 

@@ -93,6 +93,9 @@ Deno.test("a deployment feeds the metrics and the audit trail", async () => {
     assert.deepEqual(row.actor, { kind: "token", id: row.actor.id, label: "gate runner" });
     assert.equal(row.details.package, "webapp");
     assert.equal(row.details.version, "1.1.0");
+    // Appended by the admission's own statement, it chains like every other row.
+    const verify = await (await g.call("GET", "/api/audit/verify")).json();
+    assert.equal(verify.ok, true, JSON.stringify(verify));
   } finally {
     await g.close();
   }

@@ -60,9 +60,29 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/**
+ * An entry made ready to be appended inside another statement's transaction
+ * (the webhook's admission, migrations/0017_admission.sql): the row's fields
+ * and `rest`, its canonical form after the id only the append can assign.
+ */
+export interface PreparedAudit {
+  at: Date;
+  actorKind: ActorKind;
+  actorId: string | null;
+  actorLabel: string | null;
+  action: AuditAction;
+  target: string | null;
+  requestId: string | null;
+  clientAddress: string | null;
+  details: Record<string, unknown>;
+  rest: string;
+}
+
 export interface AuditSink {
   /** Appends one row; resolves once it is durable. */
   record(entry: AuditEntry): Promise<void>;
+  /** The row for an append in the same transaction as the action (absent: record() only). */
+  prepare?(entry: AuditEntry): PreparedAudit;
 }
 
 /** For contexts that record nothing (unit tests of one area). */

@@ -121,19 +121,25 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         const req = parseWebhook(await readJsonObject(c, WEBHOOK_FIELDS), deps.schemes);
         const principal = c.get("principal");
         if (!mayDeploy(principal, req.package)) throw forbidden(req.package);
+        // The audit row is written by the admission's own statement when it queues.
+        const id = crypto.randomUUID();
+        const requested = {
+          action: "deployment.requested" as const,
+          target: `deployment:${id}`,
+          details: { package: req.package, version: req.version, flake_ref: req.flakeRef },
+        };
+        const audit = deps.audit.prepare?.(c, requested);
         const r = await service.request({
           ...req,
           trigger: triggerOf(principal),
           tokenId: principal?.kind === "token" ? principal.token.id : undefined,
+          id,
+          audit,
         });
         const d = r.deployment;
         const ids = { package: d.package, version: d.version, deployment_id: d.id };
         if (r.outcome !== "queued") return c.json({ status: r.outcome, ...ids }, 409);
-        await deps.audit(c, {
-          action: "deployment.requested",
-          target: `deployment:${d.id}`,
-          details: { package: d.package, version: d.version, flake_ref: d.flakeRef },
-        });
+        if (!audit) await deps.audit(c, requested);
         const location = `/api/deployments/${d.id}`;
         if (async) {
           c.header("Location", location);

@@ -6,6 +6,7 @@
  * stream the forge subscribes to. Throws DomainError; knows nothing of HTTP.
  */
 
+import type { PreparedAudit } from "../core/audit.ts";
 import { DomainError, invalidRequest } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Bus } from "../events/bus.ts";
@@ -36,6 +37,10 @@ export interface DeployRequest {
   trigger: Trigger;
   /** The API token of a webhook request, checked again by the admission (store.ts). */
   tokenId?: string;
+  /** The deployment's id, chosen by the caller (for `audit`'s target). */
+  id?: string;
+  /** The audit row, appended by the admission itself when it queues. */
+  audit?: PreparedAudit;
 }
 
 export interface DeployService {

@@ -8,6 +8,7 @@
  */
 
 import type postgres from "postgres";
+import type { PreparedAudit } from "../core/audit.ts";
 import { DomainError } from "../core/errors.ts";
 import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
@@ -56,6 +57,10 @@ export interface NewDeployment {
    * trusted a token it verified a moment ago (src/auth/token_cache.ts).
    */
   tokenId?: string;
+  /** The new deployment's id, when the caller needed it before (for `audit`'s target). */
+  id?: string;
+  /** Appended to the audit trail in the admission's own statement, when it queues. */
+  audit?: PreparedAudit;
 }
 
 /** Every column a status change may write; nothing else can be named. */
@@ -252,7 +257,7 @@ async function admitOnce(
   req: NewDeployment,
   queueLimit: number | undefined,
 ): Promise<EnqueueResult> {
-  const id = crypto.randomUUID();
+  const id = req.id ?? crypto.randomUUID();
   const kind = req.kind ?? "deploy";
   const what = kind === "rollback"
     ? `rollback of ${req.package} to ${req.version} (${req.rollbackTo})`
@@ -268,7 +273,8 @@ async function admitOnce(
       ${req.rollbackTo ?? null}, ${req.retryOf ?? null}, ${queueLimit ?? null},
       ${queuedLine}, ${`superseded by ${req.version} (${id})`},
       ${`superseded by ${req.package} ${req.version} before it started`},
-      ${sql.json(queuedJson(id, req, kind) as never)}, ${req.tokenId ?? null})`;
+      ${sql.json(queuedJson(id, req, kind) as never)}, ${req.tokenId ?? null},
+      ${req.audit ? sql.json(req.audit as never) : null})`;
   const [first, ...older] = rows.map(deploymentOf);
   const outcome = rows[0].outcome;
   if (outcome === "token_refused") {

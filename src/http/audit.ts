@@ -6,17 +6,24 @@
  * `auditActor`).
  */
 
-import type { AuditActor, AuditEntry, AuditSink } from "../core/audit.ts";
+import type { AuditActor, AuditEntry, AuditSink, PreparedAudit } from "../core/audit.ts";
 import type { Config } from "../config/config.ts";
 import { parseTrustedProxies } from "../config/trusted_proxies.ts";
 import { clientAddress } from "./client_address.ts";
 import type { RouteContext } from "./types.ts";
 
+type RequestEntry = Omit<AuditEntry, "actor" | "requestId" | "clientAddress"> & {
+  actor?: AuditActor;
+};
+
 // deno-lint-ignore no-explicit-any
-export type RequestAudit<P = any> = (
-  c: RouteContext<P>,
-  entry: Omit<AuditEntry, "actor" | "requestId" | "clientAddress"> & { actor?: AuditActor },
-) => Promise<void>;
+export type RequestAudit<P = any> = ((c: RouteContext<P>, entry: RequestEntry) => Promise<void>) & {
+  /**
+   * The row for an append inside the action's own statement (the webhook's
+   * admission); undefined when the trail cannot do that (then record it).
+   */
+  prepare?: (c: RouteContext<P>, entry: RequestEntry) => PreparedAudit | undefined;
+};
 
 export function requestAudit<P>(
   sink: AuditSink,
@@ -24,11 +31,13 @@ export function requestAudit<P>(
   actorOf: (p: P | undefined) => AuditActor,
 ): RequestAudit<P> {
   const trusted = parseTrustedProxies(config.trustedProxies ?? []);
-  return (c, entry) =>
-    sink.record({
-      ...entry,
-      actor: entry.actor ?? actorOf(c.get("principal")),
-      requestId: c.get("requestId"),
-      clientAddress: clientAddress(c.env?.remoteAddr, c.req.header("x-forwarded-for"), trusted),
-    });
+  const full = (c: RouteContext<P>, entry: RequestEntry): AuditEntry => ({
+    ...entry,
+    actor: entry.actor ?? actorOf(c.get("principal")),
+    requestId: c.get("requestId"),
+    clientAddress: clientAddress(c.env?.remoteAddr, c.req.header("x-forwarded-for"), trusted),
+  });
+  return Object.assign((c: RouteContext<P>, entry: RequestEntry) => sink.record(full(c, entry)), {
+    prepare: (c: RouteContext<P>, entry: RequestEntry) => sink.prepare?.(full(c, entry)),
+  });
 }

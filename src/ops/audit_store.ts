@@ -4,7 +4,7 @@
  * Takes the `sql` handle; knows nothing of HTTP.
  */
 
-import type { AuditEntry, AuditSink } from "../core/audit.ts";
+import type { AuditEntry, AuditSink, PreparedAudit } from "../core/audit.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log/log.ts";
 import {
@@ -29,8 +29,18 @@ function fromRaw(r: RawRow): AuditRow {
  * function only prepends the id it assigned.
  */
 export async function appendAudit(sql: Sql, e: AuditEntry): Promise<AuditRow> {
+  const p = prepareAudit(e);
+  const [row] = await sql<{ rowId: string; rowPrevHash: string; rowHash: string }[]>`
+    select row_id, row_prev_hash, row_hash from despacito_audit_append(
+      ${p.at}, ${p.actorKind}, ${p.actorId}, ${p.actorLabel}, ${p.action}, ${p.target},
+      ${p.requestId}, ${p.clientAddress}, ${sql.json(p.details as never)}, ${p.rest})`;
+  const { rest: _, ...content } = p;
+  return { ...content, id: Number(row.rowId), prevHash: row.rowPrevHash, hash: row.rowHash };
+}
+
+/** The row's fields and its canonical form after the id, for despacito_audit_append(). */
+export function prepareAudit(e: AuditEntry): PreparedAudit {
   const content = {
-    id: 0,
     at: new Date(),
     actorKind: e.actor.kind,
     actorId: e.actor.id ?? null,
@@ -42,12 +52,7 @@ export async function appendAudit(sql: Sql, e: AuditEntry): Promise<AuditRow> {
     // Round-trip through JSON so what is hashed is exactly what jsonb stores.
     details: JSON.parse(JSON.stringify(e.details ?? {})),
   };
-  const [row] = await sql<{ rowId: string; rowPrevHash: string; rowHash: string }[]>`
-    select row_id, row_prev_hash, row_hash from despacito_audit_append(
-      ${content.at}, ${content.actorKind}, ${content.actorId}, ${content.actorLabel},
-      ${content.action}, ${content.target}, ${content.requestId}, ${content.clientAddress},
-      ${sql.json(content.details as never)}, ${canonicalAfterId(content)})`;
-  return { ...content, id: Number(row.rowId), prevHash: row.rowPrevHash, hash: row.rowHash };
+  return { ...content, rest: canonicalAfterId({ ...content, id: 0 }) };
 }
 
 export interface AuditFilter {
@@ -116,6 +121,7 @@ export async function verifyAudit(sql: Sql): Promise<VerifyResult> {
  */
 export function createAuditSink(sql: Sql, log: Logger): AuditSink {
   return {
+    prepare: prepareAudit,
     async record(entry) {
       try {
         await appendAudit(sql, entry);
