@@ -46,6 +46,12 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       listen: config.listen,
       socketPath: config.listenSocket,
       socketMode: config.listenSocketMode,
+      dataDir: config.dataDir,
+      limits: {
+        headerTimeoutMs: config.headerTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        maxConnections: config.maxConnections,
+      },
       log,
       handler: (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     });
