@@ -1,0 +1,186 @@
+/**
+ * The connection guard of the real process (src/http/conn_guard.ts): a
+ * request head must arrive within DESPACITO_HEADER_TIMEOUT, a connection
+ * idle for DESPACITO_IDLE_TIMEOUT is closed, beyond DESPACITO_MAX_CONNECTIONS
+ * a new connection gets 503, and a request in flight with no bytes for
+ * longer than both timeouts is never cut. Raw TCP connections, because
+ * fetch() would pool and hide them.
+ */
+
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { type ServerProcess, spawnServer, waitFor, withServerEnv } from "./_harness/server.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function open(server: ServerProcess): Promise<Deno.TcpConn> {
+  const port = Number(server.address.split(":").at(-1));
+  return await Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/** Everything the server sends until it closes the connection, and when it closed (ms since `since`). */
+async function readToClose(conn: Deno.Conn, since: number): Promise<{ text: string; ms: number }> {
+  const buf = new Uint8Array(4096);
+  let text = "";
+  try {
+    for (let n; (n = await conn.read(buf)) !== null;) text += dec.decode(buf.subarray(0, n));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.ConnectionReset)) throw e;
+  }
+  const ms = performance.now() - since;
+  conn.close();
+  return { text, ms };
+}
+
+/** Reads one response whose body is `Content-Length` long; the connection stays open. */
+async function readResponse(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(4096);
+  let text = "";
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Error(`closed mid-response: ${text}`);
+    text += dec.decode(buf.subarray(0, n));
+    const end = text.indexOf("\r\n\r\n");
+    const length = /content-length: (\d+)/i.exec(text);
+    if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) return text;
+  }
+}
+
+const GET_HEALTH = "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
+
+Deno.test("connection guard: a partial request head is answered 408 and closed after DESPACITO_HEADER_TIMEOUT, others are served meanwhile", async () => {
+  await withServerEnv(async ({ env }) => {
+    const server = await spawnServer({
+      env: { ...env, DESPACITO_HEADER_TIMEOUT: "1s", DESPACITO_IDLE_TIMEOUT: "1m" },
+    });
+    try {
+      const slow = await open(server);
+      const started = performance.now();
+      await slow.write(enc.encode("GET /health HTTP/1.1\r\nHost: test\r\n"));
+      // Slowloris: a byte now and then does not extend the deadline.
+      const drip = setInterval(() => slow.write(enc.encode("X")).catch(() => {}), 200);
+      const closed = readToClose(slow, started);
+
+      const other = await open(server);
+      await other.write(enc.encode(GET_HEALTH));
+      assert.match(await readResponse(other), /^HTTP\/1\.1 200/);
+      other.close();
+
+      const { text, ms } = await closed;
+      clearInterval(drip);
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.match(text, /"code":"request_timeout"/);
+      assert.ok(ms >= 900 && ms < 5000, `closed after ${ms} ms`);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+});
+
+Deno.test("connection guard: a keep-alive connection is closed after DESPACITO_IDLE_TIMEOUT without a request", async () => {
+  await withServerEnv(async ({ env }) => {
+    const server = await spawnServer({
+      env: { ...env, DESPACITO_HEADER_TIMEOUT: "30s", DESPACITO_IDLE_TIMEOUT: "1500ms" },
+    });
+    try {
+      const conn = await open(server);
+      await conn.write(enc.encode(GET_HEALTH));
+      assert.match(await readResponse(conn), /^HTTP\/1\.1 200/);
+      // Still usable while not idle for long.
+      await conn.write(enc.encode(GET_HEALTH));
+      assert.match(await readResponse(conn), /^HTTP\/1\.1 200/);
+      const idleSince = performance.now();
+      const { text, ms } = await readToClose(conn, idleSince);
+      assert.equal(text, "", "closed without an answer: the client asked nothing");
+      assert.ok(ms >= 1400 && ms < 6000, `closed after ${ms} ms idle`);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+});
+
+Deno.test("connection guard: beyond DESPACITO_MAX_CONNECTIONS a new connection gets 503 and is closed; after one closes, one is accepted", async () => {
+  await withServerEnv(async ({ env }) => {
+    const server = await spawnServer({
+      env: { ...env, DESPACITO_MAX_CONNECTIONS: "3", DESPACITO_HEADER_TIMEOUT: "1m" },
+    });
+    try {
+      const held: Deno.TcpConn[] = [];
+      for (let i = 0; i < 3; i++) {
+        const c = await open(server);
+        await c.write(enc.encode(GET_HEALTH));
+        assert.match(await readResponse(c), /^HTTP\/1\.1 200/);
+        held.push(c);
+      }
+      const extra = await open(server);
+      await extra.write(enc.encode(GET_HEALTH)).catch(() => {});
+      const refused = await readToClose(extra, performance.now());
+      assert.match(refused.text, /^HTTP\/1\.1 503 /);
+      assert.match(refused.text, /"code":"too_many_connections"/);
+      assert.match(refused.text, /retry-after: 1/i);
+      await waitFor("the refusal in the log", () =>
+        server.logs().find((l) =>
+          l.msg === "connections refused: too many open connections" && l.limit === 3
+        ));
+
+      held.pop()!.close();
+      // The server notices the close asynchronously: poll until a fourth connection is served.
+      await waitFor("a connection to be accepted again", async () => {
+        const c = await open(server);
+        await c.write(enc.encode(GET_HEALTH.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")))
+          .catch(() => {});
+        const { text } = await readToClose(c, 0).catch(() => ({ text: "" }));
+        return text.startsWith("HTTP/1.1 200") ? true : undefined;
+      });
+      for (const c of held) c.close();
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+});
+
+Deno.test("connection guard: a request in flight with no bytes for longer than both timeouts is not cut", async () => {
+  await withServerEnv(async ({ env, dbUri }) => {
+    const server = await spawnServer({
+      env: { ...env, DESPACITO_HEADER_TIMEOUT: "500ms", DESPACITO_IDLE_TIMEOUT: "500ms" },
+    });
+    const blocker = postgres(dbUri, { max: 1, onnotice: () => {} });
+    const observer = postgres(dbUri, { max: 1, onnotice: () => {} });
+    try {
+      // As in the shutdown test: a lock the readiness query needs keeps GET /health/ready
+      // waiting in its handler — a long-poll that sends nothing — for as long as the test wants.
+      const locked = Promise.withResolvers<void>();
+      const release = Promise.withResolvers<void>();
+      const holder = blocker.begin(async (tx) => {
+        await tx`lock table schema_migrations in access exclusive mode`;
+        locked.resolve();
+        await release.promise;
+      });
+      await locked.promise;
+      const waiting = await open(server);
+      await waiting.write(enc.encode("GET /health/ready HTTP/1.1\r\nHost: test\r\n\r\n"));
+      const answered = readResponse(waiting);
+      await waitFor("the readiness query to wait on the lock", async () => {
+        const [{ n }] = await observer<{ n: number }[]>`
+          select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
+          where c.relname = 'schema_migrations' and not l.granted`;
+        return n > 0 ? true : undefined;
+      });
+      // A connection opened now and left silent is closed once the timeout has passed: by then
+      // the waiting request has been silent longer than the header and idle timeouts.
+      const probe = await open(server);
+      const probed = await readToClose(probe, performance.now());
+      assert.ok(probed.ms >= 400, `probe closed after ${probed.ms} ms`);
+      release.resolve();
+      await holder;
+      const text = await answered;
+      assert.match(text, /^HTTP\/1\.1 (200|503)/);
+      waiting.close();
+    } finally {
+      await blocker.end();
+      await observer.end();
+      assert.equal(await server.stop(), 0);
+    }
+  });
+});
