@@ -30,7 +30,14 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     await migrate(db.sql, migrations, log);
 
     const stopping = new AbortController();
-    const built = await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal });
+    let listener: Listener | undefined;
+    const built = await buildAreas({
+      config,
+      log,
+      sql: db.sql,
+      stopping: stopping.signal,
+      connections: () => listener?.connections(),
+    });
     const { areas } = built;
 
     for (const a of areas) await a.start?.();
@@ -42,7 +49,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       version: VERSION_INFO,
       ...built,
     });
-    const listener = await listen({
+    listener = await listen({
       listen: config.listen,
       socketPath: config.listenSocket,
       socketMode: config.listenSocketMode,

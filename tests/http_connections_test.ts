@@ -49,10 +49,22 @@ async function readResponse(conn: Deno.Conn): Promise<string> {
 
 const GET_HEALTH = "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
 
+/** GET /metrics on a fresh connection that closes after the answer (DESPACITO_METRICS=public). */
+async function metrics(server: ServerProcess): Promise<string> {
+  const c = await open(server);
+  await c.write(enc.encode("GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
+  return (await readToClose(c, 0)).text;
+}
+
 Deno.test("connection guard: a partial request head is answered 408 and closed after DESPACITO_HEADER_TIMEOUT, others are served meanwhile", async () => {
   await withServerEnv(async ({ env }) => {
     const server = await spawnServer({
-      env: { ...env, DESPACITO_HEADER_TIMEOUT: "1s", DESPACITO_IDLE_TIMEOUT: "1m" },
+      env: {
+        ...env,
+        DESPACITO_HEADER_TIMEOUT: "1s",
+        DESPACITO_IDLE_TIMEOUT: "1m",
+        DESPACITO_METRICS: "public",
+      },
     });
     try {
       const slow = await open(server);
@@ -72,6 +84,10 @@ Deno.test("connection guard: a partial request head is answered 408 and closed a
       assert.match(text, /^HTTP\/1\.1 408 /);
       assert.match(text, /"code":"request_timeout"/);
       assert.ok(ms >= 900 && ms < 5000, `closed after ${ms} ms`);
+      assert.match(
+        await metrics(server),
+        /despacito_http_connections_timed_out_total\{timeout="header"\} 1\n/,
+      );
     } finally {
       assert.equal(await server.stop(), 0);
     }
@@ -103,7 +119,12 @@ Deno.test("connection guard: a keep-alive connection is closed after DESPACITO_I
 Deno.test("connection guard: beyond DESPACITO_MAX_CONNECTIONS a new connection gets 503 and is closed; after one closes, one is accepted", async () => {
   await withServerEnv(async ({ env }) => {
     const server = await spawnServer({
-      env: { ...env, DESPACITO_MAX_CONNECTIONS: "3", DESPACITO_HEADER_TIMEOUT: "1m" },
+      env: {
+        ...env,
+        DESPACITO_MAX_CONNECTIONS: "3",
+        DESPACITO_HEADER_TIMEOUT: "1m",
+        DESPACITO_METRICS: "public",
+      },
     });
     try {
       const held: Deno.TcpConn[] = [];
@@ -119,10 +140,13 @@ Deno.test("connection guard: beyond DESPACITO_MAX_CONNECTIONS a new connection g
       assert.match(refused.text, /^HTTP\/1\.1 503 /);
       assert.match(refused.text, /"code":"too_many_connections"/);
       assert.match(refused.text, /retry-after: 1/i);
-      await waitFor("the refusal in the log", () =>
-        server.logs().find((l) =>
-          l.msg === "connections refused: too many open connections" && l.limit === 3
-        ));
+      await waitFor(
+        "the refusal in the log",
+        () =>
+          server.logs().find((l) =>
+            l.msg === "connections refused: too many open connections" && l.limit === 3
+          ),
+      );
 
       held.pop()!.close();
       // The server notices the close asynchronously: poll until a fourth connection is served.
@@ -132,6 +156,12 @@ Deno.test("connection guard: beyond DESPACITO_MAX_CONNECTIONS a new connection g
           .catch(() => {});
         const { text } = await readToClose(c, 0).catch(() => ({ text: "" }));
         return text.startsWith("HTTP/1.1 200") ? true : undefined;
+      });
+      // The probes' ends reach the guard asynchronously too: poll for the settled figures.
+      await waitFor("the two held and the scrape's own counted open", async () => {
+        const scraped = await metrics(server);
+        assert.match(scraped, /despacito_http_connections_refused_total 1\n/);
+        return /despacito_http_connections_open 3\n/.test(scraped) ? true : undefined;
       });
       for (const c of held) c.close();
     } finally {
