@@ -30,13 +30,14 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     await migrate(db.sql, migrations, log);
 
     const stopping = new AbortController();
-    let listener: Listener | undefined;
+    // The metrics read the connection guard's counts; the listener starts last.
+    let connections: Listener["connections"] | undefined;
     const built = await buildAreas({
       config,
       log,
       sql: db.sql,
       stopping: stopping.signal,
-      connections: () => listener?.connections(),
+      connections: () => connections?.(),
     });
     const { areas } = built;
 
@@ -49,7 +50,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       version: VERSION_INFO,
       ...built,
     });
-    listener = await listen({
+    const listener = await listen({
       listen: config.listen,
       socketPath: config.listenSocket,
       socketMode: config.listenSocketMode,
@@ -62,6 +63,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       log,
       handler: (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     });
+    connections = listener.connections;
     log.info("despacito started", {
       version: VERSION_INFO.version,
       commit: VERSION_INFO.commit,
