@@ -9,7 +9,9 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { type ServerProcess, spawnServer, waitFor, withServerEnv } from "./_harness/server.ts";
+import { readSse } from "./_harness/sse.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -212,5 +214,45 @@ Deno.test("connection guard: a request in flight with no bytes for longer than b
       await observer.end();
       assert.equal(await server.stop(), 0);
     }
+  });
+});
+
+Deno.test("connection guard: a wait=true webhook and an SSE stream outlive both timeouts while the deployment runs", async () => {
+  await withDeployEnv({
+    extraEnv: { DESPACITO_HEADER_TIMEOUT: "500ms", DESPACITO_IDLE_TIMEOUT: "1500ms" },
+  }, async (env) => {
+    await env.colmena.set({ mode: "hold" });
+    const waiting = env.webhook({
+      package: "webapp",
+      version: "1.1.0",
+      nix_store_path: STORE_PATH,
+    });
+    await env.colmena.waitFor((runs) => runs.length === 1, "colmena to start");
+    const [{ id }] = await env.sql<{ id: string }[]>`select id from deployments`;
+    const res = await env.fetch(`/api/deployments/${id}/events`);
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const frames = readSse(res);
+    assert.ok((await frames.next()).value, "the replay starts");
+
+    // Time passes beyond both timeouts, shown by a connection of our own: one request, then idle
+    // until the server closes it.
+    const probe = await open(env.server!);
+    await probe.write(enc.encode(GET_HEALTH));
+    assert.match(await readResponse(probe), /^HTTP\/1\.1 200/);
+    const idle = await readToClose(probe, performance.now());
+    assert.ok(idle.ms >= 1400, `probe closed after ${idle.ms} ms idle`);
+
+    await env.colmena.release();
+    let end = false;
+    for await (const f of frames) {
+      if (f.event === "end") {
+        end = true;
+        break;
+      }
+    }
+    assert.ok(end, "the SSE stream ran to its end");
+    const answered = await waiting;
+    assert.equal(answered.status, 200, await answered.clone().text());
+    assert.equal((await answered.json()).status, "deployed");
   });
 });

@@ -134,7 +134,14 @@ export function bodyTimeout(ms: number): MiddlewareHandler<AppEnv> {
         return reader.cancel(reason);
       },
     });
-    c.req.raw = new Request(raw, { body, duplex: "half" } as RequestInit);
+    // `raw.url` explicitly: the listener may have shadowed it (src/http/listen.ts).
+    c.req.raw = new Request(raw.url, {
+      method: raw.method,
+      headers: raw.headers,
+      body,
+      signal: raw.signal,
+      duplex: "half",
+    } as RequestInit);
     try {
       await next();
     } finally {
