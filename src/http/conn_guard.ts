@@ -37,11 +37,15 @@ export interface ConnInfo {
   track(completed: Promise<void>): void;
 }
 
-const BUFFER_BYTES = 32 * 1024;
+// Requests are small (bodies up to DESPACITO_MAX_BODY_BYTES); responses may be long streams.
+const UPSTREAM_BYTES = 16 * 1024;
+const DOWNSTREAM_BYTES = 32 * 1024;
 const REFUSED_LOG_EVERY_MS = 10_000;
 
 class Guarded {
   inFlight = 0;
+  /** Request heads seen: the first one's time limit runs from the connection's start. */
+  heads = 0;
   /** When the connection is closed unless a request starts or completes (ms, performance.now()). */
   deadline: number;
   readonly framing: RequestFraming;
@@ -247,7 +251,7 @@ export function createConnGuard(o: {
 
 /** Client to server: framing, deadlines and the added header. */
 async function upstream(c: Guarded) {
-  const buf = new Uint8Array(BUFFER_BYTES);
+  const buf = new Uint8Array(UPSTREAM_BYTES);
   for (;;) {
     let n: number | null;
     try {
@@ -268,8 +272,13 @@ async function upstream(c: Guarded) {
       else answerAndClose(c, fed);
       return;
     }
-    if (fed.heads > 0) c.inFlight += fed.heads;
-    else if (wasIdle && c.inFlight === 0) c.deadline = performance.now() + c.limits.headerTimeoutMs;
+    if (fed.heads > 0) {
+      c.inFlight += fed.heads;
+      c.heads += fed.heads;
+    } else if (wasIdle && c.inFlight === 0 && c.heads > 0) {
+      // The next request on a kept-alive connection: from its first byte, the header timeout.
+      c.deadline = performance.now() + c.limits.headerTimeoutMs;
+    }
     try {
       await writeAll(c.inner, fed.out);
     } catch {
@@ -281,7 +290,7 @@ async function upstream(c: Guarded) {
 
 /** Server to client: bytes as they come. */
 async function downstream(c: Guarded) {
-  const buf = new Uint8Array(BUFFER_BYTES);
+  const buf = new Uint8Array(DOWNSTREAM_BYTES);
   try {
     for (;;) {
       const n = await c.inner.read(buf);

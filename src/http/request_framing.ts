@@ -132,6 +132,10 @@ export class RequestFraming {
 
   #framing(head: Uint8Array): { phase: Phase; length: number } | FramingError {
     const text = this.#decoder.decode(head);
+    // HTTP/2's cleartext preface (h2c prior knowledge): its frames are not HTTP/1 heads.
+    if (text.startsWith("PRI * HTTP/2.0")) {
+      return bad("http2_unsupported", "HTTP/2 without TLS (h2c) is not served: use HTTP/1.1");
+    }
     if (this.#injected.test(text)) {
       return bad("forbidden_header", `the ${this.#injectName} header is reserved`);
     }

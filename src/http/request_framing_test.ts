@@ -63,6 +63,7 @@ Deno.test("RequestFraming refuses ambiguous framing and its own header", () => {
     ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "bad_transfer_encoding"],
     ["POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "bad_transfer_encoding"],
     ["GET / HTTP/1.1\r\nX-Despacito-Conn: 1\r\n\r\n", "forbidden_header"],
+    ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "http2_unsupported"],
     ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad_chunk"],
     ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", "bad_chunk"],
   ];
