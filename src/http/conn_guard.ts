@@ -13,6 +13,7 @@
  */
 
 import type { Logger } from "../log/log.ts";
+import { closeQuietly, errorResponse, writeAll } from "./raw_http.ts";
 import { type FramingError, RequestFraming } from "./request_framing.ts";
 
 /** Names the guard's connection in each request head; clients may not send it. */
@@ -64,11 +65,8 @@ class Guarded {
   close() {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [this.outer, this.inner]) {
-      try {
-        c.close();
-      } catch { /* already closed */ }
-    }
+    closeQuietly(this.outer);
+    closeQuietly(this.inner);
   }
 
   done = () => {
@@ -159,15 +157,13 @@ export function createConnGuard(o: {
         if (linger) {
           await conn.closeWrite();
           const sink = new Uint8Array(4096);
-          const until = setTimeout(() => conn.close(), 1000);
+          const until = setTimeout(() => closeQuietly(conn), 1000);
           while ((await conn.read(sink)) !== null) { /* discard */ }
           clearTimeout(until);
         }
       } catch { /* the client went away */ }
       if (linger) lingering--;
-      try {
-        conn.close();
-      } catch { /* closed */ }
+      closeQuietly(conn);
     })();
   };
 
@@ -175,13 +171,18 @@ export function createConnGuard(o: {
     open++;
     try {
       // Responses are written in pieces: Nagle's algorithm would hold the last one back.
-      if (outer.remoteAddr.transport === "tcp") (outer as Deno.TcpConn).setNoDelay(true);
+      // (A client already gone makes it throw; the first read will say so.)
+      if (outer.remoteAddr.transport === "tcp") {
+        try {
+          (outer as Deno.TcpConn).setNoDelay(true);
+        } catch { /* see above */ }
+      }
       let inner: Deno.Conn;
       try {
         inner = await Deno.connect({ transport: "unix", path: o.innerPath });
       } catch (e) {
         log.error("cannot reach the HTTP server", { error: (e as Error).message });
-        outer.close();
+        closeQuietly(outer);
         return;
       }
       const id = String(++nextId);
@@ -227,7 +228,11 @@ export function createConnGuard(o: {
             continue;
           }
           if (open >= limits.maxConnections) refuse(conn);
-          else handle(conn);
+          else {
+            handle(conn).catch((e) =>
+              log.error("connection failed", { error: (e as Error).message })
+            );
+          }
         }
       } finally {
         clearInterval(sweeper);
@@ -301,11 +306,6 @@ async function downstream(c: Guarded) {
   c.close();
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
-
 function answerAndClose(
   c: Guarded,
   e: FramingError | { status: 408; code: string; message: string },
@@ -313,30 +313,6 @@ function answerAndClose(
   if (c.closed) return;
   // The server has not seen this request: the answer is the guard's, then the connection ends.
   c.closed = true;
-  try {
-    c.inner.close();
-  } catch { /* closed */ }
-  writeAll(c.outer, errorResponse(e)).catch(() => {}).finally(() => {
-    try {
-      c.outer.close();
-    } catch { /* closed */ }
-  });
-}
-
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  431: "Request Header Fields Too Large",
-  503: "Service Unavailable",
-};
-
-function errorResponse(
-  e: { status: number; code: string; message: string },
-  extra = "",
-): Uint8Array {
-  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
-  return new TextEncoder().encode(
-    `HTTP/1.1 ${e.status} ${REASONS[e.status]}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${body.length}\r\nconnection: close\r\n${extra}\r\n${body}`,
-  );
+  closeQuietly(c.inner);
+  writeAll(c.outer, errorResponse(e)).catch(() => {}).finally(() => closeQuietly(c.outer));
 }
