@@ -18,6 +18,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { screenshot } from "./_harness/chromium.ts";
 import { STORE_PATH } from "./_harness/deploy_env.ts";
+import { type FakeForgejo, startFakeForgejo } from "./_harness/fake_forgejo.ts";
 import {
   axeViolations,
   copyButtonNames,
@@ -108,6 +109,12 @@ function screens(d: Made): ScreenCase[] {
       },
     },
     { name: "repositories", path: "/repositories", heading: "Repositories" },
+    {
+      name: "repositories-rotate-dialog",
+      path: "/repositories",
+      heading: "Repositories",
+      open: (p) => openDialog(p, "Rotate secret", "Rotate the webhook secret?"),
+    },
     { name: "audit", path: "/audit", heading: "Audit" },
     { name: "not-found", path: "/no/such/page", heading: "Not found" },
   ];
@@ -144,6 +151,34 @@ async function makeDeployments(w: DeployUiWorld): Promise<Made> {
   return { deployed, failed, running };
 }
 
+const ADMIN_PAT = "pat-admin-0123456789abcdefWXYZ";
+const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
+
+/**
+ * Two repository cards: one with its webhook, one set up by hand; both with
+ * the long git+file:// URL flake fetches from (it must wrap inside its card).
+ */
+async function connectRepositories(w: DeployUiWorld, forge: FakeForgejo) {
+  forge.addRepo("acme", "webapp", { [ADMIN_PAT]: { admin: true, push: true, pull: true } });
+  forge.addRepo("acme", "api", { [PUSH_PAT]: { admin: false, push: true, pull: true } });
+  for (const [repo, token] of [["webapp", ADMIN_PAT], ["api", PUSH_PAT]]) {
+    const r = await w.deploy.fetch("/api/repositories", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        forge_url: forge.url,
+        owner: "acme",
+        repo,
+        package: repo,
+        token,
+        trigger: "release",
+        source_url: repo === "webapp" ? w.deploy.webapp.url : w.deploy.api.url,
+      }),
+    });
+    assert.equal(r.status, 201, await r.text());
+  }
+}
+
 /** Goes to the screen and waits until it has loaded (heading there, nothing busy). */
 async function visit(page: Page, s: ScreenCase) {
   const response = await page.goto(s.path);
@@ -162,8 +197,10 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
   const settings = `notifications:
   - { name: phone, type: ntfy, url: "http://127.0.0.1:${receiver.addr.port}/deploys", events: [deployed, failed] }
 `;
+  const forge = await startFakeForgejo();
   try {
     await withDeployUiWorld(async (w) => {
+      await connectRepositories(w, forge);
       const made = await makeDeployments(w);
       const all = screens(made);
 
@@ -229,6 +266,11 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
         await page.goto("/fleet");
         await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
         assert.equal(await page.evaluate("document.activeElement?.tagName"), "BODY");
+        await page.keyboard.press("Tab");
+        assert.equal(await page.evaluate("document.activeElement?.textContent"), "Skip to content");
+        // The skip link takes focus to main, and Tab goes on from there.
+        await page.keyboard.press("Enter");
+        assert.equal(await page.evaluate("document.activeElement?.id"), "main");
         await context.close();
       });
 
@@ -285,6 +327,7 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
       await w.deploy.waitDeployment(made.running, (d) => d.status !== "running");
     }, { settings });
   } finally {
+    await forge.close();
     await receiver.shutdown();
   }
 });
