@@ -17,6 +17,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { screenshot } from "./_harness/chromium.ts";
+import { authorizeParams, httpLogin, newFlow } from "./cli_support.ts";
 import { STORE_PATH } from "./_harness/deploy_env.ts";
 import { type FakeForgejo, startFakeForgejo } from "./_harness/fake_forgejo.ts";
 import {
@@ -36,6 +37,8 @@ interface Made {
   deployed: string;
   failed: string;
   running: string;
+  /** The query of a `despacito login` consent request. */
+  consent: string;
 }
 
 interface ScreenCase {
@@ -45,6 +48,8 @@ interface ScreenCase {
   heading: string | RegExp;
   /** Visit it signed out (the sign-in screen). */
   signedOut?: boolean;
+  /** A page the server renders itself, without the app's header. */
+  serverPage?: boolean;
   /** Brings the page to the state to audit, e.g. opens a dialog; waits until it is there. */
   open?: (page: Page) => Promise<void>;
 }
@@ -117,6 +122,18 @@ function screens(d: Made): ScreenCase[] {
     },
     { name: "audit", path: "/audit", heading: "Audit" },
     { name: "not-found", path: "/no/such/page", heading: "Not found" },
+    {
+      name: "cli-consent",
+      path: `/oauth/authorize?${d.consent}`,
+      heading: "Sign in despacito command line?",
+      serverPage: true,
+    },
+    {
+      name: "cli-refused",
+      path: "/oauth/authorize?client_id=nobody",
+      heading: "This sign-in request was refused",
+      serverPage: true,
+    },
   ];
 }
 
@@ -148,7 +165,10 @@ async function makeDeployments(w: DeployUiWorld): Promise<Made> {
   const running = await queue(w, { package: "api", version: "2.0.0" });
   await deploy.waitDeployment(running, (d) => d.status === "running");
   await deploy.colmena.waitFor((runs) => runs.some((r) => r.endedAt === null), "colmena hangs");
-  return { deployed, failed, running };
+  // A command-line sign-in for the Tokens page, and a consent request to show.
+  await httpLogin({ url: w.server.baseUrl }, USER);
+  const consent = authorizeParams(await newFlow({ url: w.server.baseUrl }, USER)).toString();
+  return { deployed, failed, running, consent };
 }
 
 const ADMIN_PAT = "pat-admin-0123456789abcdefWXYZ";
@@ -183,7 +203,9 @@ async function connectRepositories(w: DeployUiWorld, forge: FakeForgejo) {
 async function visit(page: Page, s: ScreenCase) {
   const response = await page.goto(s.path);
   await page.getByRole("heading", { level: 1, name: s.heading }).waitFor();
-  if (!s.signedOut) await page.locator("header .user", { hasText: USER }).waitFor();
+  if (!s.signedOut && !s.serverPage) {
+    await page.locator("header .user", { hasText: USER }).waitFor();
+  }
   await until(page, async () => (await page.locator("[aria-busy=true]").count()) === 0, "loaded");
   await s.open?.(page);
   return response;
