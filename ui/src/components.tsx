@@ -176,8 +176,9 @@ export function Loading() {
 
 /**
  * A modal <dialog>: focus is trapped by the browser, Escape closes it. When it
- * goes, focus returns to what opened it (the browser's own return does not
- * happen here: the dialog leaves the DOM as it closes), if that is still there.
+ * goes, focus returns to what opened it, if that is still on the page: Chromium
+ * left it on <body> for these dialogs (they leave the DOM as they close), and
+ * a keyboard user would start over from the top (tests/ui_a11y_test.ts).
  */
 export function Dialog(
   props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean },
