@@ -3,7 +3,8 @@
  * (child process under its production permission flags, real PostgreSQL,
  * git and nix fixture flakes, the simulated colmena fleet), in light, dark
  * and at phone width: axe-core finds 0 violations, the CSP probe sees no
- * violation and no inline script or style, Copy buttons have unique names,
+ * violation and no inline script or style, Copy and Sign out buttons have
+ * unique names,
  * nothing overflows sideways, and a screenshot of each lands in
  * test-output/screenshots/. Then the details of issue 17 item 10: focus on
  * the heading after a route change, focus back on the trigger after a
@@ -22,7 +23,7 @@ import { STORE_PATH } from "./_harness/deploy_env.ts";
 import { type FakeForgejo, startFakeForgejo } from "./_harness/fake_forgejo.ts";
 import {
   axeViolations,
-  copyButtonNames,
+  buttonNames,
   cspViolations,
   inlineCode,
   overflowing,
@@ -244,10 +245,14 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
             }
             for (const v of await cspViolations(page)) problems.push(`${where}: CSP ${v}`);
             for (const v of await inlineCode(page, response)) problems.push(`${where}: ${v}`);
-            const copies = await copyButtonNames(page);
-            const twice = copies.filter((n, i) => copies.indexOf(n) !== i);
-            if (twice.length) problems.push(`${where}: Copy buttons named alike: ${twice}`);
-            if (copies.includes("Copy")) problems.push(`${where}: a Copy button says only "Copy"`);
+            // Buttons that do different things must not sound alike: every Copy (what it
+            // copies) and every Sign out (this browser, or a command line).
+            const names = await buttonNames(page);
+            const alike = names.filter((n, i) =>
+              /^(Copy|Sign out)/.test(n) && names.indexOf(n) !== i
+            );
+            if (alike.length) problems.push(`${where}: buttons named alike: ${alike}`);
+            if (names.includes("Copy")) problems.push(`${where}: a Copy button says only "Copy"`);
             for (const o of await overflowing(page, !mode.phone)) {
               problems.push(`${where}: overflows: ${o}`);
             }

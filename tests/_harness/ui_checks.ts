@@ -90,10 +90,10 @@ export async function inlineCode(page: Page, response: Response | null): Promise
   return found;
 }
 
-/** The accessible names of the page's Copy buttons (from its accessibility tree). */
-export async function copyButtonNames(page: Page): Promise<string[]> {
+/** The accessible names of the page's buttons (from its accessibility tree). */
+export async function buttonNames(page: Page): Promise<string[]> {
   const snapshot = await page.locator("body").ariaSnapshot();
-  return [...snapshot.matchAll(/- button "(Copy[^"]*)"/g)].map((m) => m[1]);
+  return [...snapshot.matchAll(/- button "([^"]*)"/g)].map((m) => m[1]);
 }
 
 /**
