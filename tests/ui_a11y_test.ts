@@ -4,9 +4,8 @@
  * git and nix fixture flakes, the simulated colmena fleet), in light, dark
  * and at phone width: axe-core finds 0 violations, the CSP probe sees no
  * violation and no inline script or style, Copy and Sign out buttons have
- * unique names,
- * nothing overflows sideways, and a screenshot of each lands in
- * test-output/screenshots/. Then the details of issue 17 item 10: focus on
+ * unique names, nothing overflows sideways, and a screenshot of each lands
+ * in test-output/screenshots/. Then the details of issue 17 item 10: focus on
  * the heading after a route change, focus back on the trigger after a
  * dialog closes with Escape, the compact phone header.
  *
