@@ -64,6 +64,12 @@ function screens(d: Made): ScreenCase[] {
   return [
     { name: "signin", path: "/signin", heading: "Sign in to despacito", signedOut: true },
     { name: "overview", path: "/", heading: "Queue" },
+    {
+      name: "overview-release-dialog",
+      path: "/",
+      heading: "Queue",
+      open: (p) => openDialog(p, "Release", "Release webapp?"),
+    },
     { name: "fleet", path: "/fleet", heading: "Fleet" },
     { name: "history", path: "/deployments", heading: "History" },
     { name: "deployment-running", path: `/deployments/${d.running}`, heading: /^api/ },
@@ -144,7 +150,10 @@ async function queue(w: DeployUiWorld, body: Record<string, unknown>): Promise<s
   return json.deployment_id;
 }
 
-/** A deployed, a failed (activation on beta, with notifications) and a running deployment. */
+/**
+ * A deployed, a failed (activation on beta, its rollback on alpha: the package is held; with
+ * notifications) and a running deployment.
+ */
 async function makeDeployments(w: DeployUiWorld): Promise<Made> {
   const { deploy } = w;
   const webapp = (v: string) => ({
@@ -158,10 +167,11 @@ async function makeDeployments(w: DeployUiWorld): Promise<Made> {
   const current = await queue(w, webapp("1.2.0"));
   await deploy.waitDeployment(current, (d) => d.status === "deployed");
   await deploy.webapp.release("1.3.0");
-  await deploy.colmena.set({ failNode: "beta" });
+  // Activation fails on beta, then the rollback fails on alpha: webapp is held.
+  await deploy.colmena.set({ failNode: "beta", plan: [{}, { failNodes: ["alpha"] }] });
   const failed = await queue(w, webapp("1.3.0"));
-  await deploy.waitDeployment(failed, (d) => d.status === "failed");
-  await deploy.colmena.set({ failNode: "", mode: "hang" });
+  await deploy.waitDeployment(failed, (d) => d.status === "failed" && d.rollback?.status);
+  await deploy.colmena.set({ failNode: "", plan: [], mode: "hang" });
   const running = await queue(w, { package: "api", version: "2.0.0" });
   await deploy.waitDeployment(running, (d) => d.status === "running");
   await deploy.colmena.waitFor((runs) => runs.some((r) => r.endedAt === null), "colmena hangs");
