@@ -71,6 +71,8 @@ function screens(d: Made): ScreenCase[] {
       open: (p) => openDialog(p, "Release", "Release webapp?"),
     },
     { name: "fleet", path: "/fleet", heading: "Fleet" },
+    { name: "node", path: "/fleet/alpha", heading: "alpha" },
+    { name: "node-missing", path: "/fleet/no-such-node", heading: "No such node" },
     { name: "history", path: "/deployments", heading: "History" },
     { name: "deployment-running", path: `/deployments/${d.running}`, heading: /^api/ },
     {
