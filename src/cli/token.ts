@@ -99,7 +99,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
  * flake (DESPACITO_FLAKE_DIR). A string is why the flake could not be read.
  */
 async function unknownPackages(
-  asked: string[] | undefined,
+  asked: string[] | null | undefined,
   flakeDir: string | undefined,
 ): Promise<string[] | string> {
   if (!asked?.length || !flakeDir) return [];
