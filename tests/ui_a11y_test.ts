@@ -172,7 +172,7 @@ async function makeDeployments(w: DeployUiWorld): Promise<Made> {
   // Activation fails on beta, then the rollback fails on alpha: webapp is held.
   await deploy.colmena.set({ failNode: "beta", plan: [{}, { failNodes: ["alpha"] }] });
   const failed = await queue(w, webapp("1.3.0"));
-  await deploy.waitDeployment(failed, (d) => d.status === "failed" && d.rollback?.status);
+  await deploy.waitDeployment(failed, (d) => d.rollback?.status === "failed");
   await deploy.colmena.set({ failNode: "", plan: [], mode: "hang" });
   const running = await queue(w, { package: "api", version: "2.0.0" });
   await deploy.waitDeployment(running, (d) => d.status === "running");
