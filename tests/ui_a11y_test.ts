@@ -54,80 +54,68 @@ interface ScreenCase {
   open?: (page: Page) => Promise<void>;
 }
 
-async function openDialog(page: Page, button: string, title: string | RegExp) {
-  await page.getByRole("button", { name: button, exact: true }).first().click();
-  await page.getByRole("dialog", { name: title }).waitFor();
+/** `screen` with a dialog open: the one its button `button` opens, named `title`. */
+function withDialog(
+  screen: ScreenCase,
+  dialog: string,
+  button: string,
+  title: string | RegExp,
+): ScreenCase {
+  return {
+    ...screen,
+    name: `${screen.name}-${dialog}-dialog`,
+    open: async (page) => {
+      await page.getByRole("button", { name: button, exact: true }).first().click();
+      await page.getByRole("dialog", { name: title }).waitFor();
+    },
+  };
 }
 
 /** Every screen and every dialog: add a screen here and it is audited in every mode. */
 function screens(d: Made): ScreenCase[] {
+  const overview = { name: "overview", path: "/", heading: "Queue" };
+  const deployment = (name: string, id: string, pkg: string) => ({
+    name: `deployment-${name}`,
+    path: `/deployments/${id}`,
+    heading: new RegExp(`^${pkg}`),
+  });
+  const running = deployment("running", d.running, "api");
+  const failed = deployment("failed", d.failed, "webapp");
+  const deployed = deployment("deployed", d.deployed, "webapp");
+  const tokens = { name: "tokens", path: "/tokens", heading: "Tokens" };
+  const repositories = { name: "repositories", path: "/repositories", heading: "Repositories" };
   return [
     { name: "signin", path: "/signin", heading: "Sign in to despacito", signedOut: true },
-    { name: "overview", path: "/", heading: "Queue" },
-    {
-      name: "overview-release-dialog",
-      path: "/",
-      heading: "Queue",
-      open: (p) => openDialog(p, "Release", "Release webapp?"),
-    },
+    overview,
+    withDialog(overview, "release", "Release", "Release webapp?"),
     { name: "fleet", path: "/fleet", heading: "Fleet" },
     { name: "node", path: "/fleet/alpha", heading: "alpha" },
     { name: "node-missing", path: "/fleet/no-such-node", heading: "No such node" },
     { name: "history", path: "/deployments", heading: "History" },
-    { name: "deployment-running", path: `/deployments/${d.running}`, heading: /^api/ },
-    {
-      name: "deployment-running-cancel-dialog",
-      path: `/deployments/${d.running}`,
-      heading: /^api/,
-      open: (p) => openDialog(p, "Cancel deployment", /Cancel/),
-    },
-    { name: "deployment-failed", path: `/deployments/${d.failed}`, heading: /^webapp/ },
-    {
-      name: "deployment-failed-retry-dialog",
-      path: `/deployments/${d.failed}`,
-      heading: /^webapp/,
-      open: (p) => openDialog(p, "Retry", /Retry/),
-    },
-    { name: "deployment-deployed", path: `/deployments/${d.deployed}`, heading: /^webapp/ },
-    {
-      name: "deployment-deployed-rollback-dialog",
-      path: `/deployments/${d.deployed}`,
-      heading: /^webapp/,
-      open: (p) => openDialog(p, "Roll back to this version", /Roll webapp back/),
-    },
+    running,
+    withDialog(running, "cancel", "Cancel deployment", "Cancel this deployment?"),
+    failed,
+    withDialog(failed, "retry", "Retry", /^Retry webapp/),
+    deployed,
+    withDialog(deployed, "rollback", "Roll back to this version", /^Roll webapp back/),
     {
       name: "deployment-missing",
       path: "/deployments/00000000-0000-4000-8000-000000000000",
       heading: "No such deployment",
     },
-    { name: "tokens", path: "/tokens", heading: "Tokens" },
+    tokens,
     {
+      ...tokens,
       name: "tokens-created-dialog",
-      path: "/tokens",
-      heading: "Tokens",
       open: async (p) => {
         await p.getByLabel("Description").fill("a11y");
         await p.getByRole("button", { name: "Create token" }).click();
         await p.getByRole("dialog", { name: "Your new token" }).waitFor();
       },
     },
-    {
-      name: "tokens-revoke-dialog",
-      path: "/tokens",
-      heading: "Tokens",
-      open: async (p) => {
-        await p.locator("tr", { hasText: "ci-runner-1" }).getByRole("button", { name: "Revoke" })
-          .click();
-        await p.getByRole("dialog", { name: "Revoke this token?" }).waitFor();
-      },
-    },
-    { name: "repositories", path: "/repositories", heading: "Repositories" },
-    {
-      name: "repositories-rotate-dialog",
-      path: "/repositories",
-      heading: "Repositories",
-      open: (p) => openDialog(p, "Rotate secret", "Rotate the webhook secret?"),
-    },
+    withDialog(tokens, "revoke", "Revoke", "Revoke this token?"),
+    repositories,
+    withDialog(repositories, "rotate", "Rotate secret", "Rotate the webhook secret?"),
     { name: "audit", path: "/audit", heading: "Audit" },
     { name: "not-found", path: "/no/such/page", heading: "Not found" },
     {
