@@ -17,6 +17,7 @@ import type {
   Deployment,
   DeploymentPage,
   FleetNode,
+  LogLine,
   Me,
   NewRepository,
   Notification,
@@ -123,8 +124,11 @@ export const api = {
     return call<DeploymentPage>("GET", `/api/deployments?${p}`);
   },
   deployment: (id: string) => call<Deployment>("GET", `/api/deployments/${enc(id)}`),
-  deploymentLog: (id: string) =>
-    call<string>("GET", `/api/deployments/${enc(id)}/log`, { text: true }),
+  /** The stored log, each line with its stream and time (as the SSE `log` events carry them). */
+  deploymentLines: (id: string) =>
+    call<{ lines: LogLine[] }>("GET", `/api/deployments/${enc(id)}/lines`),
+  /** The stored log as text/plain: what "Download raw" links to. */
+  logUrl: (id: string) => `/api/deployments/${enc(id)}/log`,
   cancel: (id: string) => call<{ status: string }>("POST", `/api/deployments/${enc(id)}/cancel`),
   /** The same request again, as a new deployment (failed, cancelled or interrupted ones). */
   retry: (id: string) => call<Queued>("POST", `/api/deployments/${enc(id)}/retry`),

@@ -22,12 +22,19 @@ export function switchedNodes(nodes: NodeOutcome[]): string[] {
   ).map((n) => n.node);
 }
 
-/** The first line of the output that says what went wrong (nix's `error:`, colmena's failures). */
+/**
+ * The first line of the output that says what went wrong (nix's `error:`, colmena's failures).
+ * nix 2.13+ opens an error with a bare `error:` and a trace, and says what broke in an indented
+ * `error: <text>` below: the first `error:` with text wins over a bare one.
+ */
 export function firstErrorLine(lines: string[]): string | undefined {
   // deno-lint-ignore no-control-regex
   const plain = lines.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""));
-  return plain.find((l) => /(^|\| )error:/i.test(l))?.replace(/^\s*\S* \| /, "").trim() ??
-    plain.find((l) => /\| .*failed: /i.test(l))?.replace(/^\s*\S* \| /, "").trim();
+  const text = (l: string) => l.replace(/^\s*\S* \| /, "").trim();
+  const errors = plain.filter((l) => /(^|\| )\s*error:/i.test(l)).map(text);
+  const failed = plain.find((l) => /\| .*failed: /i.test(l));
+  return errors.find((l) => /^error:\s*\S/i.test(l)) ?? errors[0] ??
+    (failed === undefined ? undefined : text(failed));
 }
 
 export async function runColmenaApply(
