@@ -329,6 +329,13 @@ Deno.test(
           `stored log took ${timings.stored_render_ms} ms`,
         );
 
+        // An anchor far above the end: its block is rendered out of turn.
+        const a0 = Date.now();
+        await page.goto(`/deployments/${big}#L10`);
+        await page.locator('.log .line[data-n="10"][data-mark]').waitFor();
+        await until(page, () => inView(page, 10), "line 10 of 20,000 in view");
+        timings.anchor_ms = Date.now() - a0;
+
         const s0 = Date.now();
         // Build line 2000 of each node: alpha's is 18,000 lines above the end.
         await page.getByLabel("Search the log").fill(`${"1".repeat(28)}2000-nixos`);
