@@ -257,6 +257,13 @@ Deno.test(
             d.error,
             /error: The option `services\.nginx\.virtualHosts\."alpha"\.root' is used but not defined\./,
           );
+          // Every node failed by colmena's summary alone carries nix's error, not the summary.
+          const message =
+            'error: The option `services.nginx.virtualHosts."alpha".root\' is used but not defined.';
+          assert.deepEqual(
+            d.nodes,
+            nodes.map((node) => ({ node, status: "failed", message })),
+          );
           const lines = await storedLines(w, failed);
           const firstError = lines.findIndex((l) => plainText(l.line) === "(...) | error:") + 1;
           assert.ok(firstError > 0);

@@ -9,7 +9,7 @@
  */
 
 import { formatDuration } from "../../core/duration.ts";
-import { colmenaArgv, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
+import { colmenaArgv, firstErrorLine, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
 import { durably } from "../durable.ts";
 import { writeNodeStates } from "../fleet_store.ts";
 import { type PipelineStep, type RunContext, StepFailure, stopped } from "./context.ts";
@@ -20,21 +20,6 @@ export function switchedNodes(nodes: NodeOutcome[]): string[] {
     n.status === "succeeded" ||
     (n.status === "failed" && /^Activation failed/.test(n.message ?? ""))
   ).map((n) => n.node);
-}
-
-/**
- * The first line of the output that says what went wrong (nix's `error:`, colmena's failures).
- * nix 2.13+ opens an error with a bare `error:` and a trace, and says what broke in an indented
- * `error: <text>` below: the first `error:` with text wins over a bare one.
- */
-export function firstErrorLine(lines: string[]): string | undefined {
-  // deno-lint-ignore no-control-regex
-  const plain = lines.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""));
-  const text = (l: string) => l.replace(/^\s*\S* \| /, "").trim();
-  const errors = plain.filter((l) => /(^|\| )\s*error:/i.test(l)).map(text);
-  const failed = plain.find((l) => /\| .*failed: /i.test(l));
-  return errors.find((l) => /^error:\s*\S/i.test(l)) ?? errors[0] ??
-    (failed === undefined ? undefined : text(failed));
 }
 
 export async function runColmenaApply(
