@@ -336,12 +336,16 @@ Deno.test(
           `stored log took ${timings.stored_render_ms} ms`,
         );
 
-        // An anchor far above the end: its block is rendered out of turn.
+        // Anchors far above the end, opened and changed: their blocks are drawn out of turn.
+        await page.goto("/");
         const a0 = Date.now();
         await page.goto(`/deployments/${big}#L10`);
         await page.locator('.log .line[data-n="10"][data-mark]').waitFor();
         await until(page, () => inView(page, 10), "line 10 of 20,000 in view");
         timings.anchor_ms = Date.now() - a0;
+        await page.evaluate(`location.hash = "#L15000"`);
+        await page.locator('.log .line[data-n="15000"][data-mark]').waitFor();
+        await until(page, () => inView(page, 15_000), "line 15,000 in view");
 
         const s0 = Date.now();
         // Build line 2000 of each node: alpha's is 18,000 lines above the end.

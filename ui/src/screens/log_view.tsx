@@ -112,6 +112,10 @@ export function LogView(
       // From the URL: bring the log into view too.
       if (n === mark.value) ref.current?.scrollIntoView({ block: "start" });
       reveal(n);
+    } else if (
+      n !== undefined && n <= lines.length && pin.current !== Math.floor((n - 1) / BLOCK)
+    ) {
+      reveal(n); // its block is not drawn yet, or a filter hides it: once
     } else if (jump.current) {
       jump.current = false;
       if (curAt >= 0) reveal(numberOf(curAt));
