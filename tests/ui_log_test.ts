@@ -287,6 +287,11 @@ Deno.test(
           assert.equal(await page.locator(".log").getAttribute("data-following"), "false");
           await screenshot(page, "log-eval-error-light");
           await context.close();
+          const phone = await newPage(w, { ...w.signedIn, phone: true });
+          await phone.page.goto(`/deployments/${failed}`);
+          await phone.page.getByRole("status").filter({ hasText: "stored log" }).waitFor();
+          await screenshot(phone.page, "log-eval-error-phone");
+          await phone.context.close();
         },
       );
 
