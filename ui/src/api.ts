@@ -70,13 +70,10 @@ interface Options {
   body?: unknown;
   /** Do not redirect to sign-in on 401 (the sign-in screen itself). */
   keep401?: boolean;
-  text?: boolean;
 }
 
 async function call<T>(method: string, path: string, options: Options = {}): Promise<T> {
-  const headers: Record<string, string> = {
-    Accept: options.text ? "text/plain" : "application/json",
-  };
+  const headers: Record<string, string> = { Accept: "application/json" };
   let body: string | undefined;
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
@@ -97,7 +94,7 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
   }
   if (!res.ok) throw await errorFrom(res);
   if (res.status === 204) return undefined as T;
-  return (options.text ? await res.text() : await res.json()) as T;
+  return await res.json() as T;
 }
 
 async function errorFrom(res: Response): Promise<ApiError> {
