@@ -191,6 +191,7 @@ export function DeploymentView({ id }: { id: string }) {
           <StreamNote state={stream.value} retryIn={retryIn.value} />
         </div>
         <LogView
+          key={d.id}
           lines={lines.value}
           download={{ href: api.logUrl(d.id), name: `${d.package}-${d.version}-${d.id}.log` }}
         />
