@@ -7,6 +7,9 @@
  * runs overlapped or any run was off-protocol. `--version` probes are not
  * runs. Step mode prints each line only once the test allowed it
  * (`allowLines(n)`), so a test sees line n arrive before line n+1 exists.
+ * `ansi: true` prints colmena's colours (as with `--color always`) and
+ * nix's lines between its own; `buildLines` makes a long log; mode
+ * `eval-error` is nix failing to evaluate the hive.
  */
 
 import assert from "node:assert/strict";
