@@ -5,6 +5,7 @@
  */
 
 import type { AuditSink } from "../core/audit.ts";
+import { DomainError } from "../core/errors.ts";
 import type { Bus } from "../events/bus.ts";
 import {
   type CheckRecord,
@@ -13,7 +14,7 @@ import {
   type RollbackRecord,
   TERMINAL,
 } from "./deployment.ts";
-import type { InputsReader } from "./inputs.ts";
+import { FlakeDirError, type InputsReader } from "./inputs.ts";
 import type { DeployService } from "./service.ts";
 import type { DeployEvent } from "./store.ts";
 import { type FlakeSource, parseFlakeRef } from "./flake_ref.ts";
@@ -69,6 +70,7 @@ export interface DeployPorts {
     deploymentId: string;
   }>;
   subscribe(fn: (e: DeploymentStatusEvent) => void): () => void;
+  /** Undefined when the flake has no such input; DomainError unavailable when the flake dir is unusable. */
   declaredSource(pkg: string): Promise<DeclaredSource | undefined>;
   /**
    * Parses a flake reference (a deployment's flake_ref, an operator's
@@ -77,6 +79,11 @@ export interface DeployPorts {
    * not a flake reference.
    */
   parseSource(flakeRef: string): ParsedSource | undefined;
+  /**
+   * The flake's input names (what a token may be scoped to); undefined
+   * without a flake dir. 503 `flake_dir_unusable` when it cannot be read.
+   */
+  packageNames(): Promise<string[] | undefined>;
 }
 
 export function createPorts(o: {
@@ -127,7 +134,15 @@ export function createPorts(o: {
       });
     },
     async declaredSource(pkg) {
-      const input = await o.inputs?.get(pkg).catch(() => undefined);
+      let input;
+      try {
+        input = await o.inputs?.get(pkg);
+      } catch (e) {
+        // Not "no such input": the forge keeps a delivery for later on unavailable
+        // (pending), where unknown_package would refuse it for good.
+        if (!(e instanceof FlakeDirError)) throw e;
+        throw unusable(e);
+      }
       if (!input) return undefined;
       const d = input.declared;
       const out: DeclaredSource = { type: d.type };
@@ -135,7 +150,22 @@ export function createPorts(o: {
       return out;
     },
     parseSource,
+    async packageNames() {
+      if (!o.inputs) return undefined;
+      const all = await o.inputs.list().catch((e) => {
+        throw unusable(e);
+      });
+      return all.map((i) => i.name);
+    },
   };
+}
+
+/** The flake dir cannot be read: 503 `flake_dir_unusable`, worth trying again later. */
+function unusable(e: unknown): DomainError {
+  return new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, {
+    cause: e,
+    retryAfter: 60,
+  });
 }
 
 /** The `parseSource` port: deploy's flake-ref parser, in the ports' shape. */

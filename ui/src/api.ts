@@ -6,6 +6,7 @@
  * sign-in and back to where they were.
  */
 
+import { signal } from "@preact/signals";
 import { here, navigate, signInPath } from "./router.ts";
 import type {
   AuditPage,
@@ -17,6 +18,7 @@ import type {
   Deployment,
   DeploymentPage,
   FleetNode,
+  LogLine,
   Me,
   NewRepository,
   Notification,
@@ -42,17 +44,36 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * False from a request that got no answer until any request (or the probe
+ * of /health every 2 s meanwhile) gets one: screens showing an error then
+ * load again by themselves (load.ts), without waiting for their own timer.
+ */
+export const reachable = signal(true);
+let probe: ReturnType<typeof setInterval> | undefined;
+
+function answered(): void {
+  reachable.value = true;
+  clearInterval(probe);
+  probe = undefined;
+}
+
+function unanswered(): void {
+  reachable.value = false;
+  probe ??= setInterval(
+    () => fetch("/health", { credentials: "same-origin" }).then(answered, () => {}),
+    2000,
+  );
+}
+
 interface Options {
   body?: unknown;
   /** Do not redirect to sign-in on 401 (the sign-in screen itself). */
   keep401?: boolean;
-  text?: boolean;
 }
 
 async function call<T>(method: string, path: string, options: Options = {}): Promise<T> {
-  const headers: Record<string, string> = {
-    Accept: options.text ? "text/plain" : "application/json",
-  };
+  const headers: Record<string, string> = { Accept: "application/json" };
   let body: string | undefined;
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
@@ -62,16 +83,18 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
   try {
     res = await fetch(path, { method, headers, body, credentials: "same-origin" });
   } catch (e) {
+    unanswered();
     throw new ApiError(0, "unreachable", "despacito did not answer; check your connection", {
       cause: String(e),
     });
   }
+  answered();
   if (res.status === 401 && !options.keep401 && !location.pathname.startsWith("/signin")) {
     navigate(signInPath(here()), { replace: true });
   }
   if (!res.ok) throw await errorFrom(res);
   if (res.status === 204) return undefined as T;
-  return (options.text ? await res.text() : await res.json()) as T;
+  return await res.json() as T;
 }
 
 async function errorFrom(res: Response): Promise<ApiError> {
@@ -114,17 +137,28 @@ export const api = {
     return await res.json() as Readiness;
   },
   packages: () => call<{ packages: Package[] }>("GET", "/api/packages"),
-  deployments: (q: { package?: string; status?: string; limit?: number; cursor?: string }) => {
+  deployments: (
+    q: {
+      package?: string;
+      status?: string;
+      version?: string;
+      node?: string;
+      limit?: number;
+      cursor?: string;
+    },
+  ) => {
     const p = new URLSearchParams();
-    if (q.package) p.set("package", q.package);
-    if (q.status) p.set("status", q.status);
+    for (const k of ["package", "status", "version", "node"] as const) if (q[k]) p.set(k, q[k]);
     p.set("limit", String(q.limit ?? 50));
     if (q.cursor) p.set("cursor", q.cursor);
     return call<DeploymentPage>("GET", `/api/deployments?${p}`);
   },
   deployment: (id: string) => call<Deployment>("GET", `/api/deployments/${enc(id)}`),
-  deploymentLog: (id: string) =>
-    call<string>("GET", `/api/deployments/${enc(id)}/log`, { text: true }),
+  /** The stored log, each line with its stream and time (as the SSE `log` events carry them). */
+  deploymentLines: (id: string) =>
+    call<{ lines: LogLine[] }>("GET", `/api/deployments/${enc(id)}/lines`),
+  /** The stored log as text/plain: what "Download raw" links to. */
+  logUrl: (id: string) => `/api/deployments/${enc(id)}/log`,
   cancel: (id: string) => call<{ status: string }>("POST", `/api/deployments/${enc(id)}/cancel`),
   /** The same request again, as a new deployment (failed, cancelled or interrupted ones). */
   retry: (id: string) => call<Queued>("POST", `/api/deployments/${enc(id)}/retry`),

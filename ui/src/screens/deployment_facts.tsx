@@ -5,9 +5,11 @@
 
 import { Badge, clock, Link, Short, Table, Time } from "../components.tsx";
 import { durationBetween, formatDuration } from "../time.ts";
+import { readableUrl } from "../url.ts";
 import type { Deployment, NodeOutcome, Step } from "../types.ts";
 
-export function Request({ d }: { d: Deployment }) {
+/** `now`: the moment the running clock stops at (the page lost despacito); the clock otherwise. */
+export function Request({ d, now }: { d: Deployment; now?: number }) {
   const t = d.triggered_by;
   return (
     <dl class="facts">
@@ -61,7 +63,7 @@ export function Request({ d }: { d: Deployment }) {
         <>
           <dt>Took</dt>
           <dd>
-            {formatDuration(durationBetween(d.started_at, d.finished_at, clock.value))}
+            {formatDuration(durationBetween(d.started_at, d.finished_at, now ?? clock.value))}
             {!d.finished_at && <span class="muted aside">so far</span>}
           </dd>
         </>
@@ -69,22 +71,24 @@ export function Request({ d }: { d: Deployment }) {
       <dt>Store path</dt>
       <dd>
         {d.nix_store_path
-          ? <Short value={d.nix_store_path} />
+          ? <Short value={d.nix_store_path} what="store path" />
           : <span class="muted">none (the flake builds it)</span>}
       </dd>
       <dt>Flake ref</dt>
       <dd>
-        {d.flake_ref ? <code class="wrap">{d.flake_ref}</code> : <span class="muted">—</span>}
+        {d.flake_ref
+          ? <code class="wrap" title={d.flake_ref}>{readableUrl(d.flake_ref)}</code>
+          : <span class="muted">—</span>}
       </dd>
       <dt>Deploy commit</dt>
       <dd>
-        <Short value={d.commit_sha} />
+        <Short value={d.commit_sha} what="deploy commit" />
       </dd>
       {d.revert_sha && (
         <>
           <dt>Reverted by</dt>
           <dd>
-            <Short value={d.revert_sha} />
+            <Short value={d.revert_sha} what="revert commit" />
           </dd>
         </>
       )}
@@ -98,10 +102,10 @@ export function Request({ d }: { d: Deployment }) {
       )}
       <dt>Locked rev</dt>
       <dd>
-        <Short value={d.locked_rev} />
+        <Short value={d.locked_rev} what="locked rev" />
         {d.previous_locked_rev && (
           <span class="muted aside">
-            (was <Short value={d.previous_locked_rev} />)
+            (was <Short value={d.previous_locked_rev} what="previous locked rev" />)
           </span>
         )}
       </dd>
@@ -236,7 +240,7 @@ export function Rollback({ d }: { d: Deployment }) {
       <dl class="facts">
         <dt>Re-activated at</dt>
         <dd>
-          <Short value={r.commit_sha} />
+          <Short value={r.commit_sha} what="rollback commit" />
         </dd>
       </dl>
       {r.nodes.length > 0 ? <NodeList nodes={r.nodes} /> : <p class="muted">No node reported.</p>}
