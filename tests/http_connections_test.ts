@@ -8,8 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
+import { holdReadinessLock } from "./_harness/readiness_lock.ts";
 import { type ServerProcess, spawnServer, waitFor, withServerEnv } from "./_harness/server.ts";
 import { readSse } from "./_harness/sse.ts";
 
@@ -179,41 +179,24 @@ Deno.test("connection guard: a request in flight with no bytes for longer than b
     const server = await spawnServer({
       env: { ...env, DESPACITO_HEADER_TIMEOUT: "500ms", DESPACITO_IDLE_TIMEOUT: "500ms" },
     });
-    const blocker = postgres(dbUri, { max: 1, onnotice: () => {} });
-    const observer = postgres(dbUri, { max: 1, onnotice: () => {} });
+    const lock = await holdReadinessLock(dbUri);
     try {
-      // As in the shutdown test: a lock the readiness query needs keeps GET /health/ready
-      // waiting in its handler — a long-poll that sends nothing — for as long as the test wants.
-      const locked = Promise.withResolvers<void>();
-      const release = Promise.withResolvers<void>();
-      const holder = blocker.begin(async (tx) => {
-        await tx`lock table schema_migrations in access exclusive mode`;
-        locked.resolve();
-        await release.promise;
-      });
-      await locked.promise;
+      // GET /health/ready waits in its handler, sending nothing, until the lock is released.
       const waiting = await open(server);
       await waiting.write(enc.encode("GET /health/ready HTTP/1.1\r\nHost: test\r\n\r\n"));
       const answered = readResponse(waiting);
-      await waitFor("the readiness query to wait on the lock", async () => {
-        const [{ n }] = await observer<{ n: number }[]>`
-          select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
-          where c.relname = 'schema_migrations' and not l.granted`;
-        return n > 0 ? true : undefined;
-      });
+      await lock.waitedOn();
       // A connection opened now and left silent is closed once the timeout has passed: by then
       // the waiting request has been silent longer than the header and idle timeouts.
       const probe = await open(server);
       const probed = await readToClose(probe, performance.now());
       assert.ok(probed.ms >= 400, `probe closed after ${probed.ms} ms`);
-      release.resolve();
-      await holder;
+      await lock.release();
       const text = await answered;
       assert.match(text, /^HTTP\/1\.1 (200|503)/);
       waiting.close();
     } finally {
-      await blocker.end();
-      await observer.end();
+      await lock.end();
       assert.equal(await server.stop(), 0);
     }
   });
