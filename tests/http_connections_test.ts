@@ -96,6 +96,41 @@ Deno.test("connection guard: a partial request head is answered 408 and closed a
   });
 });
 
+Deno.test("connection guard: ambiguous framing, the guard's own header and an oversized head are refused and the connection closed", async () => {
+  await withServerEnv(async ({ env }) => {
+    const server = await spawnServer({ env });
+    try {
+      const cases: [string, RegExp][] = [
+        [
+          "POST /webhook HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+          /^HTTP\/1\.1 400 [^]*"code":"bad_framing"/,
+        ],
+        [
+          "GET /health HTTP/1.1\r\nHost: t\r\nX-Despacito-Conn: 1\r\n\r\n",
+          /^HTTP\/1\.1 400 [^]*"code":"forbidden_header"/,
+        ],
+        [
+          `GET /health HTTP/1.1\r\nHost: t\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`,
+          /^HTTP\/1\.1 431 [^]*"code":"header_too_large"/,
+        ],
+      ];
+      for (const [request, answer] of cases) {
+        const c = await open(server);
+        await c.write(enc.encode(request)).catch(() => {});
+        const { text } = await readToClose(c, performance.now());
+        assert.match(text, answer, request.slice(0, 60));
+      }
+      // A good request after all that: the server is fine.
+      const c = await open(server);
+      await c.write(enc.encode(GET_HEALTH));
+      assert.match(await readResponse(c), /^HTTP\/1\.1 200/);
+      c.close();
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+});
+
 Deno.test("connection guard: a keep-alive connection is closed after DESPACITO_IDLE_TIMEOUT without a request", async () => {
   await withServerEnv(async ({ env }) => {
     const server = await spawnServer({
