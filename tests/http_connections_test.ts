@@ -97,8 +97,17 @@ Deno.test("connection guard: a partial request head is answered 408 and closed a
 });
 
 Deno.test("connection guard: ambiguous framing, the guard's own header and an oversized head are refused and the connection closed", async () => {
-  await withServerEnv(async ({ env }) => {
+  await withServerEnv(async ({ env, dataDir }) => {
+    // A crashed run's private socket is cleared at start; the live one is in a private directory.
+    await Deno.mkdir(`${dataDir}/http-run`);
+    Deno.listen({ transport: "unix", path: `${dataDir}/http-run/1-dead.sock` }).close();
+    assert.ok((await Deno.lstat(`${dataDir}/http-run/1-dead.sock`)).isSocket, "left behind");
     const server = await spawnServer({ env });
+    const run = `${dataDir}/http-run`;
+    assert.equal((await Deno.stat(run)).mode! & 0o777, 0o700);
+    const sockets = async () => (await Array.fromAsync(Deno.readDir(run))).map((e) => e.name);
+    assert.deepEqual((await sockets()).length, 1);
+    assert.ok(!(await sockets()).includes("1-dead.sock"));
     try {
       const cases: [string, RegExp][] = [
         [
@@ -128,6 +137,7 @@ Deno.test("connection guard: ambiguous framing, the guard's own header and an ov
     } finally {
       assert.equal(await server.stop(), 0);
     }
+    assert.deepEqual(await sockets(), [], "removed at shutdown");
   });
 });
 

@@ -58,7 +58,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     ? `unix:${options.socketPath}`
     : `${(outer.addr as Deno.NetAddr).hostname}:${(outer.addr as Deno.NetAddr).port}`;
 
-  const innerPath = resolve(options.dataDir, "http-run", `${Deno.pid}.sock`);
+  // One socket per process: instances sharing a data dir (or all pid 1, in containers) never meet.
+  const innerPath = resolve(
+    options.dataDir,
+    "http-run",
+    `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.sock`,
+  );
   const guard = createConnGuard({ limits: options.limits, innerPath, log });
   let server: Deno.HttpServer<Deno.UnixAddr>;
   try {
@@ -133,7 +138,7 @@ async function serveInner(
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await Deno.chmod(dir, 0o700);
-    // Sockets of crashed runs (one per process id) are removed; live ones are another process's.
+    // Sockets of crashed runs are removed; live ones are another process's.
     for await (const e of Deno.readDir(dir)) {
       if (e.name.endsWith(".sock")) await clearStaleSocket(join(dir, e.name));
     }
