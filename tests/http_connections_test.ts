@@ -100,8 +100,17 @@ Deno.test("connection guard: ambiguous framing, the guard's own header and an ov
   await withServerEnv(async ({ env, dataDir }) => {
     // A crashed run's private socket is cleared at start; the live one is in a private directory.
     await Deno.mkdir(`${dataDir}/http-run`);
-    Deno.listen({ transport: "unix", path: `${dataDir}/http-run/1-dead.sock` }).close();
-    assert.ok((await Deno.lstat(`${dataDir}/http-run/1-dead.sock`)).isSocket, "left behind");
+    // A process killed while listening leaves its socket file behind.
+    const dead = `${dataDir}/http-run/1-dead.sock`;
+    await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `Deno.listen({ transport: "unix", path: "${dead}" }); Deno.kill(Deno.pid, "SIGKILL");`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.ok((await Deno.lstat(dead)).isSocket, "left behind");
     const server = await spawnServer({ env });
     const run = `${dataDir}/http-run`;
     assert.equal((await Deno.stat(run)).mode! & 0o777, 0o700);
