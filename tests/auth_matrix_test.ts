@@ -63,6 +63,7 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/deployments": { access: "authenticated" },
   "GET /api/deployments/:id": { access: "authenticated" },
   "GET /api/deployments/:id/log": { access: "authenticated" },
+  "GET /api/deployments/:id/lines": { access: "authenticated" },
   "GET /api/deployments/:id/events": { access: "authenticated" },
   "POST /api/deployments/:id/cancel": { access: "authenticated" },
   "POST /api/deployments/:id/retry": { access: "authenticated" },

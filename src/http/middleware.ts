@@ -98,9 +98,10 @@ export function requestBasics(o: BasicsOptions): MiddlewareHandler<AppEnv> {
  * chunked body passes the limit, with a 408 when the body has not arrived
  * `ms` after the first read (a client that sends headers and then trickles
  * or never sends its body must not hold a connection and a handler
- * forever; incomplete headers are the front proxy's to time out, README,
- * "Limits"), and with a 400 when it cannot be read to the end (the client
- * went away, or shutdown closed the stream), never an "unhandled" 500.
+ * forever; incomplete request heads are the connection guard's to time
+ * out, src/http/conn_guard.ts; README, "Limits"), and with a 400 when it
+ * cannot be read to the end (the client went away, or shutdown closed the
+ * stream), never an "unhandled" 500.
  * Returns what ends the deadline once the handler is done.
  */
 function guardBody(c: Context<AppEnv>, max: number, ms: number): Response | (() => void) {
@@ -161,6 +162,13 @@ function guardBody(c: Context<AppEnv>, max: number, ms: number): Response | (() 
       return reader.cancel(reason);
     },
   });
-  c.req.raw = new Request(raw, { body, duplex: "half" } as RequestInit);
+  // `raw.url` explicitly: the listener may have shadowed it (src/http/listen.ts).
+  c.req.raw = new Request(raw.url, {
+    method: raw.method,
+    headers: raw.headers,
+    body,
+    signal: raw.signal,
+    duplex: "half",
+  } as RequestInit);
   return () => clearTimeout(timer);
 }
