@@ -61,7 +61,7 @@ export function requestBasics(o: BasicsOptions): MiddlewareHandler<AppEnv> {
     for (const [k, v] of headers) c.header(k, v);
     c.header("Content-Security-Policy", DEFAULT_CSP);
 
-    const guard = c.req.raw.body ? guardBody(c, o.maxBodyBytes, o.bodyTimeoutMs) : undefined;
+    const guard = c.req.raw.body ? await guardBody(c, o.maxBodyBytes, o.bodyTimeoutMs) : undefined;
     if (guard instanceof Response) c.res = guard;
     else {
       try {
@@ -93,9 +93,11 @@ export function requestBasics(o: BasicsOptions): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * A declared length beyond the limit is answered 413 at once. Otherwise the
- * body is read through a stream that fails the read with a 413 once a
- * chunked body passes the limit, with a 408 when the body has not arrived
+ * A declared length beyond the limit is answered 413 at once; a body without
+ * one (chunked) is read here, up to the limit, before the route runs (as
+ * hono's bodyLimit did), so it is answered 413, 408 or 400 at once too.
+ * Otherwise the body is read through a stream that fails the read with a
+ * 408 when the body has not arrived
  * `ms` after the first read (a client that sends headers and then trickles
  * or never sends its body must not hold a connection and a handler
  * forever; incomplete request heads are the connection guard's to time
@@ -104,7 +106,11 @@ export function requestBasics(o: BasicsOptions): MiddlewareHandler<AppEnv> {
  * stream), never an "unhandled" 500.
  * Returns what ends the deadline once the handler is done.
  */
-function guardBody(c: Context<AppEnv>, max: number, ms: number): Response | (() => void) {
+async function guardBody(
+  c: Context<AppEnv>,
+  max: number,
+  ms: number,
+): Promise<Response | (() => void)> {
   const raw = c.req.raw;
   const length = raw.headers.get("content-length");
   const counted = length === null || raw.headers.has("transfer-encoding");
@@ -162,11 +168,21 @@ function guardBody(c: Context<AppEnv>, max: number, ms: number): Response | (() 
       return reader.cancel(reason);
     },
   });
+  let whole: Uint8Array | undefined;
+  if (counted) {
+    try {
+      whole = new Uint8Array(await new Response(body).arrayBuffer());
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      const status = e.kind === "too_large" ? 413 : e.kind === "request_timeout" ? 408 : 400;
+      return c.json(errorBody(e.code, e.message), status);
+    }
+  }
   // `raw.url` explicitly: the listener may have shadowed it (src/http/listen.ts).
   c.req.raw = new Request(raw.url, {
     method: raw.method,
     headers: raw.headers,
-    body,
+    body: whole ?? body,
     signal: raw.signal,
     duplex: "half",
   } as RequestInit);
