@@ -167,8 +167,12 @@ export const runProcess: Executor = async (argv, options = {}) => {
  * Signals the child's whole process group (colmena's ssh and nix children
  * included). Deno.kill needs an unrestricted --allow-run, which production
  * does not grant, so then the `kill` program (allowed by name in
- * src/build/permissions.ts) signals the group instead. Only if neither is
- * permitted is the child alone signalled.
+ * src/build/permissions.ts) signals the group instead — started, not waited
+ * for: every exec ends with this, and waiting for a process (or, worse,
+ * blocking the event loop in a synchronous spawn) cost each git call its
+ * double. The leader of a killed group dies only after `kill` ran, so an
+ * exec that waits for the leader still returns with the group signalled.
+ * Only if neither is permitted is the child alone signalled.
  */
 function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   try {
@@ -179,12 +183,13 @@ function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   }
   try {
     // `--` so that the negative process-group id is not read as an option.
-    new Deno.Command("kill", {
+    const kill = new Deno.Command("kill", {
       args: ["-s", sig.replace(/^SIG/, ""), "--", `-${child.pid}`],
       stdin: "null",
       stdout: "null",
       stderr: "null",
-    }).outputSync();
+    }).spawn();
+    kill.status.catch(() => {});
     return;
   } catch {
     // `kill` is not allowed or not installed: fall back to the child itself.
