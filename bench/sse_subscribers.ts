@@ -1,0 +1,81 @@
+/**
+ * P7's subscribers (bench/deploy_metrics.ts), in a process of their own so
+ * their parsing does not run on despacito's thread: COUNT Server-Sent Events
+ * streams of one deployment, each checking that the `id:`s are consecutive
+ * and that the fake colmena's numbered lines ("bench line i of N") arrive
+ * each once, in order, until the `end` event.
+ *
+ *   deno run --allow-net bench/sse_subscribers.ts EVENTS_URL TOKEN COUNT LINES
+ *
+ * Prints `ready` once every stream is open (the deployment may start), then
+ * one JSON line: {"complete": subscribers that got all LINES lines in order,
+ * "failures": the first few problems, "lastEndAt": epoch ms of the last `end`}.
+ */
+
+const [url, token, countArg, linesArg] = Deno.args;
+const count = Number(countArg);
+const lines = Number(linesArg);
+if (!url || !token || !(count >= 1) || !(lines >= 0)) {
+  throw new Error("usage: sse_subscribers.ts EVENTS_URL TOKEN COUNT LINES");
+}
+const MARK = '"line":"bench line ';
+const failures: string[] = [];
+let lastEndAt = 0;
+
+/** Reads one stream to its `end`; returns the problem, or null when every line came in order. */
+async function follow(res: Response, n: number): Promise<string | null> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let lastId = -1;
+  let next = 1;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return `subscriber ${n}: stream closed before end (line ${next} next)`;
+      buf += value;
+      // A position, not a slice per frame: one chunk may hold hundreds of frames.
+      let at = 0;
+      let i;
+      while ((i = buf.indexOf("\n\n", at)) >= 0) {
+        const frame = buf.slice(at, i);
+        at = i + 2;
+        if (frame.startsWith(":")) continue; // keepalive
+        if (frame.startsWith("event: end")) {
+          lastEndAt = Math.max(lastEndAt, Date.now());
+          return next === lines + 1
+            ? null
+            : `subscriber ${n}: end after ${next - 1} of ${lines} lines`;
+        }
+        const id = Number(frame.slice(frame.lastIndexOf("\nid: ") + 5));
+        if (lastId >= 0 && id !== lastId + 1) return `subscriber ${n}: id ${id} after ${lastId}`;
+        lastId = id;
+        const m = frame.indexOf(MARK);
+        if (m < 0) continue;
+        const k = parseInt(frame.slice(m + MARK.length), 10);
+        if (k !== next) return `subscriber ${n}: line ${k} where ${next} was due`;
+        next++;
+      }
+      buf = buf.slice(at);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+const opened = await Promise.all(
+  Array.from({ length: count }, async (_, n) => {
+    const res = await fetch(url, {
+      headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream" },
+    });
+    if (res.status !== 200) throw new Error(`subscriber ${n}: ${res.status} ${await res.text()}`);
+    return { res, n };
+  }),
+);
+console.log("ready");
+const results = await Promise.all(opened.map(({ res, n }) => follow(res, n)));
+for (const r of results) if (r && failures.length < 5) failures.push(r);
+console.log(JSON.stringify({
+  complete: results.filter((r) => r === null).length,
+  failures,
+  lastEndAt,
+}));
