@@ -22,7 +22,7 @@
 import postgres from "postgres";
 import { createToken } from "../src/auth/tokens.ts";
 import { type AppRepo, createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
-import { createFakeColmena, type FakeColmena } from "../tests/_harness/fake_colmena.ts";
+import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { REPO_DIR } from "../tests/_harness/server.ts";
 import { median } from "./wrk.ts";
 

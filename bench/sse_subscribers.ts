@@ -71,10 +71,11 @@ const opened = await Promise.all(
     return { res, n };
   }),
 );
-console.log("ready");
+const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${line}\n`));
+say("ready");
 const results = await Promise.all(opened.map(({ res, n }) => follow(res, n)));
 for (const r of results) if (r && failures.length < 5) failures.push(r);
-console.log(JSON.stringify({
+say(JSON.stringify({
   complete: results.filter((r) => r === null).length,
   failures,
   lastEndAt,
