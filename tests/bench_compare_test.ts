@@ -51,7 +51,7 @@ Deno.test("bench:compare --smoke measures every row on both sides and prints the
     assert.equal(cells[7], "— (smoke)", line);
     assert.doesNotMatch(line, /non-2xx|not 409/, `errors during the load: ${line}`);
     if (name.includes("SSE subscribers")) assert.match(line, /20\/20 subscribers got all lines/);
-    if (name.includes("stored and streamed")) assert.match(line, /got every line in order/);
+    if (name.includes("stored and streamed")) assert.match(line, /1\/1 subscribers got all lines/);
   }
   assert.match(out, /deno task bench:compare --rounds 1 --duration 1 .*--smoke/);
 });

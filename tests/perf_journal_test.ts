@@ -50,7 +50,7 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
       written.push(line.replaceAll("\u0000", "\uFFFD"));
       journal.write(i % 3 === 0 ? "stderr" : "stdout", line);
       // Some lines arrive while a batch is being stored.
-      if (i === 700) await new Promise((r) => setTimeout(r, 20));
+      if (i === 1400) await new Promise((r) => setTimeout(r, 20));
     }
     await journal.flush();
 
@@ -63,6 +63,11 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     );
     const published = seen.filter((e) => e.type === "log");
     assert.deepEqual(published.map((e) => e.seq), written.map((_, i) => i + 3));
+    // What SSE sends live is what a resume reads back.
+    assert.deepEqual(
+      published.map((e) => e.type === "log" && e.at.getTime()),
+      stored.map((e) => e.at.getTime()),
+    );
 
     // A newer version supersedes the queued one; both sequences stay gap-free.
     const second = await enqueue(db.sql, {

@@ -23,7 +23,7 @@ export interface Journal {
 }
 
 /** Lines per statement at most. */
-export const BATCH_MAX = 500;
+export const BATCH_MAX = 1000;
 /** How long a line may wait for company before its batch is written. */
 export const BATCH_WAIT_MS = 5;
 /** One line's bound: a runaway line must not bloat the database. */

@@ -9,10 +9,10 @@
  * Fan-out is cheap: a live event is turned into its SSE frame once, however
  * many subscribers send it (the bus hands each the same object), and the
  * frames of one published batch are encoded once into one chunk that every
- * subscriber in step queues on its response stream — synchronously, no
- * Promise or stream round trip per write, one heartbeat timer per
- * subscriber. A client that falls 16 MB behind is disconnected and resumes
- * from the record with Last-Event-ID.
+ * subscriber in step queues for its client — synchronously, no Promise or
+ * stream round trip per write, one heartbeat timer per subscriber; a read
+ * takes everything queued as one chunk. A client that falls 16 MB behind is
+ * disconnected and resumes from the record with Last-Event-ID.
  */
 
 import { DomainError, invalidRequest } from "../core/errors.ts";
@@ -79,6 +79,16 @@ function fromEvent(e: DeployEvent): Outgoing {
 const encoder = new TextEncoder();
 const END = encoder.encode("event: end\ndata: {}\n\n");
 
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
 /** The bytes of consecutive frames: every subscriber woken by the same publish writes the same run. */
 interface Run {
   last: DeployEvent;
@@ -144,11 +154,29 @@ export function sseRoute<P>(
       let replaying = true;
       let scheduled = false;
       const pending: DeployEvent[] = [];
-      let out!: ReadableStreamDefaultController<Uint8Array>;
-      const body = new ReadableStream<Uint8Array>(
-        { start: (controller) => void (out = controller), cancel: () => finish() },
-        new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
-      );
+      // Runs wait here until the client reads; a read takes all of them as one chunk, so a
+      // client that keeps up gets each run at once and one that lags gets fewer, larger chunks
+      // (the stream machinery costs per chunk, whatever its size).
+      let queued: Uint8Array[] = [];
+      let queuedBytes = 0;
+      let reading: (() => void) | undefined;
+      const hand = (out: ReadableStreamDefaultController<Uint8Array>) => {
+        try {
+          if (queued.length > 0) {
+            out.enqueue(queued.length === 1 ? queued[0] : concat(queued, queuedBytes));
+            queued = [];
+            queuedBytes = 0;
+          }
+          if (ended) out.close();
+        } catch { /* the client went away meanwhile */ }
+      };
+      const body = new ReadableStream<Uint8Array>({
+        pull: (out) => {
+          if (queued.length > 0 || ended) return hand(out);
+          return new Promise<void>((resolve) => reading = resolve).then(() => hand(out));
+        },
+        cancel: () => finish(),
+      }, { highWaterMark: 0 });
       const closed = AbortSignal.any([c.req.raw.signal, deps.stopping]);
       const finish = () => {
         if (ended) return;
@@ -156,17 +184,23 @@ export function sseRoute<P>(
         clearInterval(heartbeat);
         off();
         closed.removeEventListener("abort", finish);
-        try {
-          out.close();
-        } catch { /* cancelled by the client */ }
+        reading?.();
       };
       /** Queued, never awaited: the bus's publisher must not wait for the slowest client. */
       const push = (chunk: Uint8Array | string) => {
         if (ended) return;
         quiet = false;
-        out.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+        const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+        queued.push(bytes);
+        queuedBytes += bytes.length;
         // A client this far behind is let go: it resumes from Last-Event-ID, out of the record.
-        if ((out.desiredSize ?? 0) < -BACKLOG_MAX) finish();
+        if (queuedBytes > BACKLOG_MAX) {
+          queued = [];
+          queuedBytes = 0;
+          return finish();
+        }
+        reading?.();
+        reading = undefined;
       };
       const endWith = (chunk: string | Uint8Array) => {
         push(chunk);
