@@ -3,7 +3,8 @@
  * (many lines per statement) keeps every line, in order, on a gap-free
  * per-deployment sequence, and publishes them in that order; enqueue's
  * fewer round trips still number the queued and superseded entries
- * without a gap and store each status snapshot.
+ * without a gap and store each status snapshot; a deleted deployment takes
+ * its lines with it.
  */
 
 import assert from "node:assert/strict";
@@ -99,6 +100,11 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     });
     assert.equal(again.outcome, "in_progress");
     assert.equal(again.deployment.id, second.deployment.id);
+
+    // No foreign key on the log (migration 0018), yet deleting a deployment deletes its lines.
+    await db.sql`delete from deployments where id = ${id}`;
+    assert.equal((await logEntries(db.sql, id)).length, 0);
+    assert.equal((await logEntries(db.sql, second.deployment.id)).length, 2, "others stay");
   } finally {
     await db.close();
     await fresh.drop();
