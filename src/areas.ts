@@ -26,10 +26,13 @@ export async function buildAreas(ctx: AreaContext): Promise<BuiltAreas> {
   const ops = await createOpsArea<Principal>(ctx);
   areas.push(ops);
   ctx = { ...ctx, audit: ctx.audit ?? ops.audit };
-  const auth = createAuthArea(ctx);
+  // Tokens are scoped to the flake's inputs, which deploy reads; deploy is built just below.
+  let packageNames: () => Promise<string[] | undefined> = () => Promise.resolve(undefined);
+  const auth = createAuthArea(ctx, { packageNames: () => packageNames() });
   areas.push(auth);
   const deploy = await createDeployArea(ctx);
   areas.push(deploy);
+  packageNames = () => deploy.ports.packageNames();
   ops.followDeployments((fn) => deploy.ports.subscribe(fn));
   // The forge enqueues deployments and reports their outcome through deploy's ports.
   const forge = await createForgeArea({ ...ctx, ports: deploy.ports });

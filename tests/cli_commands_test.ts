@@ -92,6 +92,11 @@ Deno.test("operator commands: human and --json output against running and finish
         .deployments.length,
       0,
     );
+    const byVersion = async (v: string) =>
+      JSON.parse(await ok(w, ["deployments", "--version", v, "--json"])).deployments
+        .map((x: { id: string }) => x.id);
+    assert.deepEqual(await byVersion("1.1"), [id]);
+    assert.deepEqual(await byVersion("9.9"), []);
     const bad = await w.cli(["deployments", "--status", "bogus"]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /status: comma list of/);

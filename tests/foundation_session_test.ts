@@ -137,6 +137,40 @@ Deno.test("despacito token create: works with bootstrap off, beside a running se
       );
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--expires-in: /);
+
+      // Knowing the flake, the CLI refuses a scope no input matches, as the API does (422).
+      const flakeDir = `${dataDir}/flake`;
+      await Deno.mkdir(flakeDir);
+      await Deno.writeTextFile(`${flakeDir}/flake.nix`, "{ outputs = _: { }; }\n");
+      await Deno.writeTextFile(
+        `${flakeDir}/flake.lock`,
+        JSON.stringify({
+          nodes: {
+            root: { inputs: { web: "web" } },
+            web: {
+              locked: { type: "git", url: "file:///srv/web", rev: "a".repeat(40) },
+              original: { type: "git", url: "file:///srv/web" },
+            },
+          },
+          root: "root",
+          version: 7,
+        }),
+      );
+      const scoped = (pkg: string) =>
+        runCli(["token", "create", "--description", "s", "--package", pkg, "--json"], {
+          ...envOff,
+          DESPACITO_FLAKE_DIR: flakeDir,
+        });
+      const unknown = await scoped("no-such-package");
+      assert.equal(unknown.code, 2, unknown.stderr);
+      assert.match(
+        unknown.stderr,
+        /--package: "no-such-package" not an input of the deployment flake/,
+      );
+      assert.equal(unknown.stdout, "");
+      const known = await scoped("web");
+      assert.equal(known.code, 0, known.stderr);
+      assert.deepEqual(JSON.parse(known.stdout).packages, ["web"]);
     } finally {
       assert.equal(await server.stop(), 0);
     }

@@ -23,7 +23,15 @@ export interface AuthArea extends Area<Principal> {
   guard: Guard<Principal>;
 }
 
-export function createAuthArea(ctx: AreaContext): AuthArea {
+export interface AuthPorts {
+  /** The flake's input names a token may be scoped to; undefined: no flake, any name. */
+  packageNames: () => Promise<string[] | undefined>;
+}
+
+export function createAuthArea(
+  ctx: AreaContext,
+  ports: AuthPorts = { packageNames: () => Promise.resolve(undefined) },
+): AuthArea {
   const rt = createAuthRuntime(ctx);
   const log = ctx.log.child({ component: "auth" });
   const guardDeps: GuardDeps = {
@@ -40,7 +48,7 @@ export function createAuthArea(ctx: AreaContext): AuthArea {
   };
   return {
     name: "auth",
-    routes: [...tokenRoutes({ sql: ctx.sql, audit: rt.audit }), ...authRoutes(rt)],
+    routes: [...tokenRoutes({ sql: ctx.sql, audit: rt.audit, ...ports }), ...authRoutes(rt)],
     guard: (access) => accessGuard(access, guardDeps),
     start: async () => {
       rt.oidc?.providers.start();

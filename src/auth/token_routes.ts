@@ -8,7 +8,9 @@ import type { RouteDef } from "../http/types.ts";
 import type { Principal } from "./principal.ts";
 import { createToken, listTokens, parseNewToken, revokeToken, tokenJson } from "./tokens.ts";
 
-export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<Principal>[] {
+export function tokenRoutes(
+  deps: { sql: Sql; audit: RequestAudit; packageNames: () => Promise<string[] | undefined> },
+): RouteDef<Principal>[] {
   const { sql, audit } = deps;
   return [
     {
@@ -20,6 +22,7 @@ export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<P
         const input = parseNewToken(
           await readJsonObject(c, ["description", "expires_in", "packages"]),
         );
+        if (input.packages) refuseUnknownPackages(input.packages, await deps.packageNames());
         const p = c.get("principal");
         const created = await createToken(sql, input, {
           bootstrap: p === undefined,
@@ -94,4 +97,17 @@ export function tokenRoutes(deps: { sql: Sql; audit: RequestAudit }): RouteDef<P
       },
     },
   ];
+}
+
+/** A scope naming a package the flake does not have would never match: 422, not a useless token. */
+function refuseUnknownPackages(asked: string[], known: string[] | undefined) {
+  if (!known) return;
+  const unknown = asked.filter((p) => !known.includes(p));
+  if (unknown.length === 0) return;
+  const message = `packages: ${unknown.map((p) => `"${p}"`).join(", ")} ${
+    unknown.length === 1 ? "is not an input" : "are not inputs"
+  } of the deployment flake`;
+  throw new DomainError("unprocessable", "unknown_package", message, {
+    details: [{ field: "packages", message }],
+  });
 }

@@ -6,6 +6,7 @@ import { loadMigrations, migrate, MigrationError } from "../db/migrate.ts";
 import { createToken, parseNewToken } from "../auth/tokens.ts";
 import { recordCli } from "./audit.ts";
 import { configOrReport, loggerFor, withDatabase } from "./runtime.ts";
+import { createInputsReader } from "../deploy/inputs.ts";
 import { err, out } from "./io.ts";
 
 export async function tokenCommand(args: string[]): Promise<number> {
@@ -43,6 +44,17 @@ export async function tokenCommand(args: string[]): Promise<number> {
   }
   const config = configOrReport();
   if (!config) return 2;
+  const unknown = await unknownPackages(input.packages, config.flakeDir);
+  if (typeof unknown === "string") {
+    err(`despacito: ${unknown}`);
+    return 1;
+  }
+  if (unknown.length > 0) {
+    err(
+      `--package: ${unknown.map((p) => `"${p}"`).join(", ")} not an input of the deployment flake`,
+    );
+    return 2;
+  }
   const log = loggerFor(config, "stderr");
   return await withDatabase(config, log, async (db) => {
     try {
@@ -80,4 +92,21 @@ export async function tokenCommand(args: string[]): Promise<number> {
     }
     return 0;
   });
+}
+
+/**
+ * The API refuses a scope naming no input of the flake (422); the CLI the same, when it knows the
+ * flake (DESPACITO_FLAKE_DIR). A string is why the flake could not be read.
+ */
+async function unknownPackages(
+  asked: string[] | null | undefined,
+  flakeDir: string | undefined,
+): Promise<string[] | string> {
+  if (!asked?.length || !flakeDir) return [];
+  try {
+    const known = (await createInputsReader(flakeDir).list()).map((i) => i.name);
+    return asked.filter((p) => !known.includes(p));
+  } catch (e) {
+    return `cannot check --package against the flake: ${(e as Error).message}`;
+  }
 }

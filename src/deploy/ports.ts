@@ -5,6 +5,7 @@
  */
 
 import type { AuditSink } from "../core/audit.ts";
+import { DomainError } from "../core/errors.ts";
 import type { Bus } from "../events/bus.ts";
 import {
   type CheckRecord,
@@ -77,6 +78,11 @@ export interface DeployPorts {
    * not a flake reference.
    */
   parseSource(flakeRef: string): ParsedSource | undefined;
+  /**
+   * The flake's input names (what a token may be scoped to); undefined
+   * without a flake dir. 503 `flake_dir_unusable` when it cannot be read.
+   */
+  packageNames(): Promise<string[] | undefined>;
 }
 
 export function createPorts(o: {
@@ -135,6 +141,16 @@ export function createPorts(o: {
       return out;
     },
     parseSource,
+    async packageNames() {
+      if (!o.inputs) return undefined;
+      const all = await o.inputs.list().catch((e) => {
+        throw new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, {
+          cause: e,
+          retryAfter: 60,
+        });
+      });
+      return all.map((i) => i.name);
+    },
   };
 }
 

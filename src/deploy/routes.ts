@@ -34,7 +34,7 @@ import {
 import { holds, type NodeStateRow, nodeStates } from "./fleet_store.ts";
 import type { Fleet } from "./fleet.ts";
 import { DriftCheckError } from "./drift.ts";
-import { parseWebhook, validatePackageName, WEBHOOK_FIELDS } from "./validate.ts";
+import { parseWebhook, validatePackageName, validateVersion, WEBHOOK_FIELDS } from "./validate.ts";
 import type { Worker } from "./worker.ts";
 
 export interface RouteDeps {
@@ -158,7 +158,7 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       method: "GET",
       path: "/api/deployments",
       access: "authenticated",
-      summary: "deployments, newest first (filters: package, status; cursor pagination)",
+      summary: "deployments, newest first (filters: package, status, version, node; paged)",
       handler: async (c) => {
         const q = parseListQuery(c);
         const rows = await listDeployments(sql, { ...q, limit: q.limit + 1 });
@@ -405,6 +405,15 @@ function parseListQuery(c: AppContext) {
       problems.push({ field: "status", message: `comma list of ${STATUSES.join(", ")}` });
     }
   }
+  const version = c.req.query("version");
+  if (version !== undefined) {
+    const v = validateVersion(version);
+    if (v) problems.push({ field: "version", message: v });
+  }
+  const node = c.req.query("node");
+  if (node !== undefined && !NODE_NAME.test(node)) {
+    problems.push({ field: "node", message: "a node name (letters, digits, . _ -; at most 253)" });
+  }
   const limitText = c.req.query("limit") ?? "50";
   const limit = /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
   if (!(limit >= 1 && limit <= 200)) problems.push({ field: "limit", message: "1 to 200" });
@@ -414,8 +423,11 @@ function parseListQuery(c: AppContext) {
     problems.push({ field: "cursor", message: "not a cursor this server returned" });
   }
   if (problems.length) throw invalidRequest(problems);
-  return { package: pkg, statuses, limit, before };
+  return { package: pkg, statuses, versionContains: version, node, limit, before };
 }
+
+/** A colmena node name as the hive declares it (a host name, or a name like `web-1`). */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 function encodeCursor(arrival: number): string {
   return btoa(`a:${arrival}`).replace(/=+$/, "");

@@ -387,6 +387,10 @@ export async function runningDeployments(sql: Sql): Promise<DeploymentRow[]> {
 export interface ListFilter {
   package?: string;
   statuses?: DeploymentStatus[];
+  /** Versions containing this text (the History search). */
+  versionContains?: string;
+  /** Deployments that reported an outcome for this node (a node's page). */
+  node?: string;
   limit: number;
   /** Arrival number to continue below (exclusive). */
   before?: number;
@@ -398,6 +402,8 @@ export async function listDeployments(sql: Sql, f: ListFilter): Promise<Deployme
     where true
       ${f.package !== undefined ? sql`and package = ${f.package}` : sql``}
       ${f.statuses ? sql`and status in ${sql(f.statuses as string[])}` : sql``}
+      ${f.versionContains ? sql`and strpos(version, ${f.versionContains}) > 0` : sql``}
+      ${f.node ? sql`and nodes @> ${sql.json([{ node: f.node }] as never)}` : sql``}
       ${f.before !== undefined ? sql`and arrival < ${f.before}` : sql``}
     order by arrival desc
     limit ${f.limit}`;

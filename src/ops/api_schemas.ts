@@ -202,7 +202,10 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     body: obj({
       description: { type: "string", minLength: 1, maxLength: 200 },
       expires_in: { type: "string", description: "a duration such as 30d" },
-      packages: arr(str),
+      packages: {
+        ...arr(str),
+        description: "inputs of the deployment flake; another name: 422 unknown_package",
+      },
     }, ["description"]),
     responses: {
       201: { allOf: [ref("Token"), obj({ token: { type: "string", description: "shown once" } })] },
@@ -360,6 +363,8 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
     query: [
       q("package", "only this package"),
       q("status", "comma-separated statuses"),
+      q("version", "versions containing this text"),
+      q("node", "deployments that reported an outcome for this node"),
       q("limit", "1 to 200 (default 50)"),
       q("cursor", "next_cursor of the previous page"),
     ],

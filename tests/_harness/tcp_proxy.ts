@@ -3,7 +3,9 @@
  * must break a browser's connection the way a network does: `cut()` closes
  * every open connection mid-stream (both directions), `hold()` keeps new
  * connections waiting unanswered until `resume()` — so a test can decide
- * what happens while a client is disconnected. Bytes pass through untouched
+ * what happens while a client is disconnected, and `refuse()` makes the
+ * server unreachable (every connection closed at once, as a stopped server
+ * would) until `accept()`. Bytes pass through untouched
  * (no HTTP parsing, no buffering beyond one read).
  */
 
@@ -18,6 +20,9 @@ export interface TcpProxy {
   /** New connections are accepted but wait, unforwarded, until resume(). */
   hold(): void;
   resume(): void;
+  /** Cuts every connection and closes each new one unanswered until accept(). */
+  refuse(): void;
+  accept(): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
   const pipes = new Set<Promise<void>>();
   let accepted = 0;
   let held: PromiseWithResolvers<void> | undefined;
+  let refusing = false;
 
   const closeQuietly = (c: Deno.Conn) => {
     open.delete(c);
@@ -49,6 +55,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
   };
 
   const serve = async (client: Deno.Conn) => {
+    if (refusing) return closeQuietly(client);
     open.add(client);
     try {
       if (held) await held.promise;
@@ -98,6 +105,13 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     resume() {
       held?.resolve();
       held = undefined;
+    },
+    refuse() {
+      refusing = true;
+      this.cut();
+    },
+    accept() {
+      refusing = false;
     },
     async close() {
       listener.close();

@@ -33,13 +33,17 @@ function freePort(): number {
 
 /**
  * `settings`: a DESPACITO_CONFIG document (per-package checks, on_failure…),
- * written into the fixtures' root.
+ * written into the fixtures' root; `pins`: inputs declared with a ref.
  */
 export async function withDeployUiWorld(
   fn: (w: DeployUiWorld) => Promise<void>,
-  options: { settings?: string; remote?: boolean } = {},
+  options: { settings?: string; remote?: boolean; pins?: Record<string, string> } = {},
 ) {
-  const deploy = await createDeployEnv({ start: false, remote: options.remote });
+  const deploy = await createDeployEnv({
+    start: false,
+    remote: options.remote,
+    pins: options.pins,
+  });
   let proxy: TcpProxy | undefined;
   try {
     // The child chooses its own listen address and data dir (spawnDespacito).

@@ -6,6 +6,7 @@
  * sign-in and back to where they were.
  */
 
+import { signal } from "@preact/signals";
 import { here, navigate, signInPath } from "./router.ts";
 import type {
   AuditPage,
@@ -42,6 +43,28 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * False from a request that got no answer until any request (or the probe
+ * of /health every 2 s meanwhile) gets one: screens showing an error then
+ * load again by themselves (load.ts), without waiting for their own timer.
+ */
+export const reachable = signal(true);
+let probe: ReturnType<typeof setInterval> | undefined;
+
+function answered(): void {
+  reachable.value = true;
+  clearInterval(probe);
+  probe = undefined;
+}
+
+function unanswered(): void {
+  reachable.value = false;
+  probe ??= setInterval(
+    () => fetch("/health", { credentials: "same-origin" }).then(answered, () => {}),
+    2000,
+  );
+}
+
 interface Options {
   body?: unknown;
   /** Do not redirect to sign-in on 401 (the sign-in screen itself). */
@@ -62,10 +85,12 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
   try {
     res = await fetch(path, { method, headers, body, credentials: "same-origin" });
   } catch (e) {
+    unanswered();
     throw new ApiError(0, "unreachable", "despacito did not answer; check your connection", {
       cause: String(e),
     });
   }
+  answered();
   if (res.status === 401 && !options.keep401 && !location.pathname.startsWith("/signin")) {
     navigate(signInPath(here()), { replace: true });
   }
@@ -114,10 +139,18 @@ export const api = {
     return await res.json() as Readiness;
   },
   packages: () => call<{ packages: Package[] }>("GET", "/api/packages"),
-  deployments: (q: { package?: string; status?: string; limit?: number; cursor?: string }) => {
+  deployments: (
+    q: {
+      package?: string;
+      status?: string;
+      version?: string;
+      node?: string;
+      limit?: number;
+      cursor?: string;
+    },
+  ) => {
     const p = new URLSearchParams();
-    if (q.package) p.set("package", q.package);
-    if (q.status) p.set("status", q.status);
+    for (const k of ["package", "status", "version", "node"] as const) if (q[k]) p.set(k, q[k]);
     p.set("limit", String(q.limit ?? 50));
     if (q.cursor) p.set("cursor", q.cursor);
     return call<DeploymentPage>("GET", `/api/deployments?${p}`);

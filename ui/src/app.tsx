@@ -12,6 +12,8 @@ import { Tokens } from "./screens/tokens.tsx";
 import { Repositories } from "./screens/repositories.tsx";
 import { Audit } from "./screens/audit.tsx";
 import { Fleet } from "./screens/fleet.tsx";
+import { NodeView } from "./screens/node.tsx";
+import { readableUrl } from "./url.ts";
 
 const NAV = [
   { href: "/", label: "Overview" },
@@ -70,6 +72,8 @@ function Screen({ path }: { path: string }) {
   const m = /^\/deployments\/([^/]+)$/.exec(path);
   if (m) return <DeploymentView id={decodeURIComponent(m[1])} />;
   if (path === "/fleet") return <Fleet />;
+  const node = /^\/fleet\/([^/]+)$/.exec(path);
+  if (node) return <NodeView node={readableUrl(node[1])} />;
   if (path === "/tokens") return <Tokens />;
   if (path === "/repositories") return <Repositories />;
   if (path === "/audit") return <Audit />;

@@ -8,7 +8,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { signal, useSignal } from "@preact/signals";
 import { navigate } from "./router.ts";
-import { absoluteTime, relativeTime } from "./time.ts";
+import { absoluteTime, relativeTime, shortTime } from "./time.ts";
 
 /** Ticks every 15 s so relative times stay true. */
 export const clock = signal(Date.now());
@@ -35,13 +35,19 @@ export function Link(
   );
 }
 
-/** Relative, with the absolute time on hover; `full` also writes it out (phones cannot hover). */
+/**
+ * Relative, with the absolute time beside it (phones cannot hover): short
+ * ("14:02", "26 Nov, 14:02"), or `full` with seconds and zone; the full one
+ * is also the hover title.
+ */
 export function Time({ at, full }: { at: string | null | undefined; full?: boolean }) {
   if (!at) return <span class="muted">—</span>;
   return (
     <time dateTime={at} title={absoluteTime(at)}>
       {relativeTime(at, clock.value)}
-      {full && <span class="muted aside">{absoluteTime(at)}</span>}
+      <span class="muted aside">
+        {full ? absoluteTime(at) : `(${shortTime(at, clock.value)})`}
+      </span>
     </time>
   );
 }

@@ -38,6 +38,25 @@ export function absoluteTime(iso: string, locale?: string, timeZone?: string): s
   }) + ` ${zoneName(d, locale, timeZone)}`;
 }
 
+/**
+ * The absolute time in few characters, beside the relative one (phones
+ * cannot hover): the clock time today, the day and time this year, the day
+ * before that.
+ */
+export function shortTime(iso: string, now: number, locale?: string, timeZone?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const day = (t: Date) => t.toLocaleDateString("en-CA", { timeZone });
+  const n = new Date(now);
+  const clock: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", timeZone };
+  if (day(d) === day(n)) return d.toLocaleTimeString(locale, clock);
+  const date: Intl.DateTimeFormatOptions = { day: "numeric", month: "short", timeZone };
+  if (day(d).slice(0, 4) === day(n).slice(0, 4)) {
+    return d.toLocaleString(locale, { ...date, ...clock });
+  }
+  return d.toLocaleDateString(locale, { ...date, year: "numeric" });
+}
+
 function zoneName(d: Date, locale?: string, timeZone?: string): string {
   const part = new Intl.DateTimeFormat(locale, { timeZoneName: "short", timeZone })
     .formatToParts(d).find((p) => p.type === "timeZoneName");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { absoluteTime, formatDuration, formatWait, relativeTime } from "./time.ts";
+import { absoluteTime, formatDuration, formatWait, relativeTime, shortTime } from "./time.ts";
 
 const now = Date.parse("2025-06-01T12:00:00Z");
 
@@ -32,4 +32,14 @@ Deno.test("formatWait() counts down in minutes and seconds", () => {
   assert.equal(formatWait(60), "1 min");
   assert.equal(formatWait(299), "4 min 59 s");
   assert.equal(formatWait(300), "5 min");
+});
+
+Deno.test("shortTime() writes the clock time today, the day this year, the year before", () => {
+  const z = "Europe/Berlin";
+  assert.equal(shortTime("2025-06-01T09:30:00Z", now, "en-GB", z), "11:30");
+  assert.equal(shortTime("2025-05-28T09:30:00Z", now, "en-GB", z), "28 May, 11:30");
+  assert.equal(shortTime("2024-12-24T09:30:00Z", now, "en-GB", z), "24 Dec 2024");
+  // Midnight in Berlin is still the previous day in UTC: the zone decides what "today" is.
+  assert.equal(shortTime("2025-05-31T22:30:00Z", now, "en-GB", z), "00:30");
+  assert.equal(shortTime("garbage", now, "en-GB", z), "garbage");
 });

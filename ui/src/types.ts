@@ -56,6 +56,8 @@ export interface Deployment {
   /** Machine-readable: activation_failed, check_failed, version_mismatch, cancelled, … */
   failure_code?: string | null;
   exit_code: number | null;
+  /** The last 50 lines of its log, kept when it ended other than deployed. */
+  log_tail?: string[] | null;
   superseded_by: string | null;
   /** A cancel was asked for and the run is being stopped. */
   cancel_requested?: boolean;

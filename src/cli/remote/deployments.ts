@@ -1,4 +1,4 @@
-/** `despacito deployments [--package P] [--status S] [--limit N]`: newest first. */
+/** `despacito deployments [--package P] [--status S] [--version TEXT] [--node N] [--limit N]`: newest first. */
 
 import { EXIT } from "../args.ts";
 import { out } from "../io.ts";
@@ -6,8 +6,10 @@ import { printJson, runRemote } from "./run.ts";
 import { type Deployment, deploymentTable } from "./view.ts";
 
 const USAGE =
-  "usage: despacito deployments [--package P] [--status S[,S…]] [--limit N] [--json]\n" +
-  "  Lists deployments, newest first (default limit 20, at most 200).";
+  "usage: despacito deployments [--package P] [--status S[,S…]] [--version TEXT] [--node N]\n" +
+  "                             [--limit N] [--json]\n" +
+  "  Lists deployments, newest first (default limit 20, at most 200). --version matches versions\n" +
+  "  containing TEXT; --node keeps deployments that activated (or tried to) on node N.";
 
 export async function deploymentsCommand(args: string[]): Promise<number> {
   return await runRemote(
@@ -16,6 +18,8 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
       options: {
         package: { type: "string" },
         status: { type: "string" },
+        version: { type: "string" },
+        node: { type: "string" },
         limit: { type: "string", default: "20" },
       },
     },
@@ -23,7 +27,13 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
     async ({ values, json, remote }) => {
       const r = await remote();
       const body = await r.json<{ deployments: Deployment[] }>("GET", "/api/deployments", {
-        query: { package: values.package, status: values.status, limit: values.limit },
+        query: {
+          package: values.package,
+          status: values.status,
+          version: values.version,
+          node: values.node,
+          limit: values.limit,
+        },
       });
       if (json) printJson(body);
       else if (body.deployments.length === 0) out("No deployments.");

@@ -10,7 +10,7 @@
 import { useEffect } from "preact/hooks";
 import { useSignal } from "@preact/signals";
 import { api, ApiError, describeError } from "../api.ts";
-import { Badge, ConfirmDialog, ErrorNote, Link, Loading } from "../components.tsx";
+import { Badge, ConfirmDialog, ErrorNote, Link, Loading, Time } from "../components.tsx";
 import { followEvents, type StreamState } from "../log_stream.ts";
 import { ACTIVE, type Deployment, type LogLine } from "../types.ts";
 import { Checks, NodeList, Nodes, Request, Rollback, Steps } from "./deployment_facts.tsx";
@@ -35,6 +35,8 @@ export function DeploymentView({ id }: { id: string }) {
   const retryIn = useSignal<number | undefined>(undefined);
   const confirming = useSignal(false);
   const notFound = useSignal(false);
+  /** When the live stream dropped (while it stays down): the page is stale from then on. */
+  const lostAt = useSignal<number | undefined>(undefined);
 
   useEffect(() => {
     let closed = false;
@@ -50,7 +52,9 @@ export function DeploymentView({ id }: { id: string }) {
     const refresh = async () => {
       try {
         const d = await api.deployment(id);
-        if (!closed) dep.value = d;
+        if (closed) return;
+        dep.value = d;
+        error.value = null;
       } catch (e) {
         if (!closed) error.value = describeError(e);
       }
@@ -76,6 +80,12 @@ export function DeploymentView({ id }: { id: string }) {
             onState: (s, retry) => {
               stream.value = s;
               retryIn.value = retry;
+              // The clock and Cancel stop while despacito cannot be heard; back live, catch up.
+              if (s === "reconnecting") lostAt.value ??= Date.now();
+              if (s === "live" && lostAt.value !== undefined) {
+                lostAt.value = undefined;
+                refresh();
+              }
               // A dropped stream may mean a lost session: a plain request finds out (401 → sign-in).
               if (s === "reconnecting" && retry !== undefined) refresh();
             },
@@ -118,6 +128,7 @@ export function DeploymentView({ id }: { id: string }) {
   }
   if (!d) return error.value ? <ErrorNote message={error.value} /> : <Loading />;
   const active = ACTIVE.includes(d.status);
+  const lost = lostAt.value;
   return (
     <>
       <div class="title-row">
@@ -126,7 +137,12 @@ export function DeploymentView({ id }: { id: string }) {
         </h1>
         <Badge status={d.status} />
         {active && !d.cancel_requested && (
-          <button type="button" class="danger" onClick={() => (confirming.value = true)}>
+          <button
+            type="button"
+            class="danger"
+            disabled={lost !== undefined}
+            onClick={() => (confirming.value = true)}
+          >
             Cancel deployment
           </button>
         )}
@@ -140,7 +156,13 @@ export function DeploymentView({ id }: { id: string }) {
         {RETRYABLE.includes(d.status) && <RetryButton d={d} />}
         {d.status === "deployed" && <RollbackButton d={d} />}
       </div>
-      <ErrorNote message={error.value} />
+      {lost === undefined && <ErrorNote message={error.value} />}
+      {active && lost !== undefined && (
+        <p class="warning" role="status">
+          despacito does not answer: this page shows the deployment as it was{" "}
+          <Time at={new Date(lost).toISOString()} />; the clock and Cancel wait until it answers.
+        </p>
+      )}
       {d.error && (
         <p class="error" role="status">
           <strong>{failureTitle(d)}</strong> {d.error}
@@ -154,7 +176,7 @@ export function DeploymentView({ id }: { id: string }) {
           rolls back.
         </p>
       )}
-      <Request d={d} />
+      <Request d={d} now={lost} />
       <Steps d={d} />
       {d.nodes && d.nodes.length > 0
         ? <Nodes d={d} />
@@ -210,7 +232,7 @@ const FAILURES: Record<string, string> = {
  * The banner's headline, from the machine-readable failure_code; the server's
  * `error` after it already names the failing nodes and the first real error line.
  */
-function failureTitle(d: Deployment): string {
+export function failureTitle(d: Deployment): string {
   const code = d.failure_code;
   if (!code) return "";
   return FAILURES[code] ??

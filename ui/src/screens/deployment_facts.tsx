@@ -5,9 +5,11 @@
 
 import { Badge, clock, Link, Short, Table, Time } from "../components.tsx";
 import { durationBetween, formatDuration } from "../time.ts";
+import { readableUrl } from "../url.ts";
 import type { Deployment, NodeOutcome, Step } from "../types.ts";
 
-export function Request({ d }: { d: Deployment }) {
+/** `now`: the moment the running clock stops at (the page lost despacito); the clock otherwise. */
+export function Request({ d, now }: { d: Deployment; now?: number }) {
   const t = d.triggered_by;
   return (
     <dl class="facts">
@@ -61,7 +63,7 @@ export function Request({ d }: { d: Deployment }) {
         <>
           <dt>Took</dt>
           <dd>
-            {formatDuration(durationBetween(d.started_at, d.finished_at, clock.value))}
+            {formatDuration(durationBetween(d.started_at, d.finished_at, now ?? clock.value))}
             {!d.finished_at && <span class="muted aside">so far</span>}
           </dd>
         </>
@@ -74,7 +76,9 @@ export function Request({ d }: { d: Deployment }) {
       </dd>
       <dt>Flake ref</dt>
       <dd>
-        {d.flake_ref ? <code class="wrap">{d.flake_ref}</code> : <span class="muted">—</span>}
+        {d.flake_ref
+          ? <code class="wrap" title={d.flake_ref}>{readableUrl(d.flake_ref)}</code>
+          : <span class="muted">—</span>}
       </dd>
       <dt>Deploy commit</dt>
       <dd>

@@ -4,12 +4,14 @@
  * deployment that put it there, every package's version on it, how that
  * went, and the last drift check (Check now: POST /api/nodes/refresh). Held
  * packages on top, with Release: this is the page to read before releasing.
+ * Each node links to its own page (node.tsx): its activations.
  */
 
 import { useSignal } from "@preact/signals";
 import { api, describeError } from "../api.ts";
 import { Badge, ErrorNote, Link, Loading, Short, Table, Time } from "../components.tsx";
 import { useLoad } from "../load.ts";
+import { LoadNote } from "../load_note.tsx";
 import type { FleetNode } from "../types.ts";
 import { ReleaseButton } from "./deployment_actions.tsx";
 
@@ -39,7 +41,8 @@ export function Fleet() {
           {checking.value ? "Checking…" : "Check drift now"}
         </button>
       </div>
-      <ErrorNote message={nodes.error.value ?? checkError.value} />
+      <LoadNote of={nodes} />
+      <ErrorNote message={checkError.value} />
       {held.map((p) => (
         <p key={p.name} class="held" role="status">
           <Badge status="held" /> {p.name} is held since <Time at={p.held!.held_at} />:{" "}
@@ -57,7 +60,7 @@ export function Fleet() {
           {list.map((n) => (
             <tr key={n.node}>
               <th scope="row">
-                {n.node}
+                <Link href={`/fleet/${encodeURIComponent(n.node)}`}>{n.node}</Link>
                 {n.tags && n.tags.length > 0 && (
                   <div class="muted small-text">{n.tags.map((t) => `@${t}`).join(" ")}</div>
                 )}
@@ -94,7 +97,7 @@ export function Fleet() {
 }
 
 /** The last drift check: in sync, drifted (with what it runs), unreachable, or never checked. */
-function Drift({ n }: { n: FleetNode }) {
+export function Drift({ n }: { n: FleetNode }) {
   if (!n.checked_at) return <span class="muted">not checked</span>;
   const verdict = n.reachable === false
     ? "unreachable"

@@ -4,15 +4,16 @@
  */
 
 import { api } from "../api.ts";
-import { Badge, ErrorNote, Link, Loading, Short, Table, Time } from "../components.tsx";
+import { Badge, Link, Loading, Short, Table, Time } from "../components.tsx";
+import { LoadNote } from "../load_note.tsx";
 import { useLoad } from "../load.ts";
 import { readableUrl } from "../url.ts";
 import { type Signal, useSignal } from "@preact/signals";
-import type { Deployment, Package } from "../types.ts";
+import { ACTIVE, type Deployment, type DeploymentStatus, type Package } from "../types.ts";
 import { ReleaseButton } from "./deployment_actions.tsx";
 
 export function Overview() {
-  const versions = useSignal<Record<string, string>>({});
+  const versions = useSignal<Record<string, Seen>>({});
   const packages = useLoad(() => loadPackages(versions), "packages", 5000);
   const queue = useLoad(loadQueue, "queue", 3000);
   const pkgs = packages.data.value?.packages;
@@ -21,7 +22,7 @@ export function Overview() {
     <>
       <section aria-labelledby="queue-title">
         <h1 id="queue-title">Queue</h1>
-        <ErrorNote message={queue.error.value} />
+        <LoadNote of={queue} />
         {!queue.data.value && !queue.error.value && <Loading />}
         {queue.data.value && active.length === 0 && (
           <p class="muted">
@@ -53,7 +54,7 @@ export function Overview() {
       <ServerFacts />
       <section aria-labelledby="packages-title">
         <h2 id="packages-title">Packages</h2>
-        <ErrorNote message={packages.error.value} />
+        <LoadNote of={packages} />
         {!pkgs && !packages.error.value && <Loading />}
         {pkgs && pkgs.length === 0 && (
           <p class="muted">The deployment flake declares no inputs despacito can deploy.</p>
@@ -104,6 +105,7 @@ export function Overview() {
                   </td>
                   <td data-label="flake.lock pins">
                     <Short value={p.locked_rev} />
+                    <LockedNote p={p} seen={versions.value} />
                   </td>
                   <td data-label="Store path">
                     <Short value={p.store_path} />
@@ -113,8 +115,8 @@ export function Overview() {
             </Table>
             <p class="muted small-text">
               "Running now" is the version of the package's last successful deployment; "flake.lock
-              pins" is the revision the deployment flake locks at this moment — while a deployment
-              of the package runs, already the new one.
+              pins" is the revision the deployment flake locks at this moment, and whose it is —
+              while a deployment of the package runs, already the new one's.
             </p>
           </>
         )}
@@ -123,37 +125,65 @@ export function Overview() {
   );
 }
 
+/** What the overview knows of a deployment it names: its version and the rev it locked. */
+interface Seen {
+  version: string;
+  locked_rev: string | null;
+  status: string;
+}
+
 /**
- * The packages, and the version of each one's latest request when that is
- * not the one running now. A deployment's version never changes, so each is
- * asked for once (its status comes with the package).
+ * The packages, and the version and locked rev of the deployments each one
+ * names (running now, latest request). A finished deployment never changes,
+ * so each is asked for once; a queued or running one until it ends.
  */
-async function loadPackages(versions: Signal<Record<string, string>>) {
+async function loadPackages(seen: Signal<Record<string, Seen>>) {
   const r = await api.packages();
-  const missing = r.packages
-    .map((p) => p.last_deployment_id)
-    .filter((id): id is string => !!id && !(id in versions.value));
+  const known = seen.value;
+  const missing = [...new Set(r.packages.flatMap((p) => [p.deployment_id, p.last_deployment_id]))]
+    .filter((id): id is string =>
+      !!id && (!(id in known) || ACTIVE.includes(known[id].status as DeploymentStatus))
+    );
   if (missing.length > 0) {
     const found = await Promise.all(missing.map((id) => api.deployment(id).catch(() => null)));
-    versions.value = {
-      ...versions.value,
-      ...Object.fromEntries(found.flatMap((d) => d ? [[d.id, d.version]] : [])),
+    seen.value = {
+      ...known,
+      ...Object.fromEntries(
+        found.flatMap((d) =>
+          d ? [[d.id, { version: d.version, locked_rev: d.locked_rev, status: d.status }]] : []
+        ),
+      ),
     };
   }
   return r;
 }
 
-function Latest({ p, versions }: { p: Package; versions: Signal<Record<string, string>> }) {
+function Latest({ p, versions }: { p: Package; versions: Signal<Record<string, Seen>> }) {
   const id = p.last_deployment_id;
   if (!id) return <span class="muted">—</span>;
   return (
     <>
       <Link href={`/deployments/${id}`}>
-        {id === p.deployment_id ? p.current_version : versions.value[id] ?? "…"}
+        {id === p.deployment_id ? p.current_version : versions.value[id]?.version ?? "…"}
       </Link>{" "}
       <Badge status={p.last_status} />
     </>
   );
+}
+
+/** Whose revision flake.lock pins: the running version's, the latest request's, or neither. */
+function LockedNote({ p, seen }: { p: Package; seen: Record<string, Seen> }) {
+  if (!p.locked_rev) return null;
+  const running = p.deployment_id ? seen[p.deployment_id] : undefined;
+  const latest = p.last_deployment_id ? seen[p.last_deployment_id] : undefined;
+  const text = running?.locked_rev === p.locked_rev
+    ? `${running.version}'s, running now`
+    : latest?.locked_rev === p.locked_rev
+    ? `${latest.version}'s, the latest request (${latest.status})`
+    : running || latest
+    ? "set outside despacito"
+    : "";
+  return text ? <div class="muted small-text">{text}</div> : null;
 }
 
 /**

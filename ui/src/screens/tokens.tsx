@@ -16,6 +16,7 @@ import {
   Time,
 } from "../components.tsx";
 import { useLoad } from "../load.ts";
+import { LoadNote } from "../load_note.tsx";
 import { CliSessions } from "./cli_sessions.tsx";
 import type { CreatedToken, Token } from "../types.ts";
 
@@ -41,7 +42,7 @@ export function Tokens() {
           Bearer tokens let machines (CI runners) ask for deployments. despacito stores only their
           hash.
         </p>
-        <ErrorNote message={list.error.value} />
+        <LoadNote of={list} />
         {!all && !list.error.value && <Loading />}
         {all && (
           <label class="inline">
@@ -126,12 +127,19 @@ export function Tokens() {
   );
 }
 
+/**
+ * The new-token form. The scope is chosen from the flake's inputs (the API
+ * refuses any other name with 422); none ticked: all packages. After a
+ * token is made every field starts over, the expiry included.
+ */
 function NewToken({ onCreated }: { onCreated: (t: CreatedToken) => void }) {
   const description = useSignal("");
   const expires = useSignal("");
-  const packages = useSignal("");
+  const scope = useSignal<string[]>([]);
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
+  const inputs = useLoad(api.packages, "packages");
+  const names = inputs.data.value?.packages.map((p) => p.name) ?? [];
   return (
     <section aria-labelledby="new-token-title">
       <h2 id="new-token-title">New token</h2>
@@ -142,14 +150,14 @@ function NewToken({ onCreated }: { onCreated: (t: CreatedToken) => void }) {
           busy.value = true;
           error.value = null;
           try {
-            const pkgs = packages.value.split(/[\s,]+/).filter(Boolean);
             const t = await api.createToken({
               description: description.value.trim(),
               ...(expires.value ? { expires_in: expires.value } : {}),
-              ...(pkgs.length ? { packages: pkgs } : {}),
+              ...(scope.value.length ? { packages: scope.value } : {}),
             });
             description.value = "";
-            packages.value = "";
+            expires.value = "";
+            scope.value = [];
             onCreated(t);
           } catch (err) {
             error.value = describeError(err);
@@ -175,14 +183,28 @@ function NewToken({ onCreated }: { onCreated: (t: CreatedToken) => void }) {
             {EXPIRY.map((x) => <option key={x.value} value={x.value}>{x.label}</option>)}
           </select>
         </label>
-        <label>
-          Packages <span class="muted">(optional, comma separated; empty: all)</span>
-          <input
-            name="packages"
-            value={packages.value}
-            onInput={(e) => (packages.value = e.currentTarget.value)}
-          />
-        </label>
+        <fieldset class="choices">
+          <legend>May deploy (none ticked: every package)</legend>
+          <LoadNote of={inputs} />
+          {inputs.data.value && names.length === 0 && (
+            <span class="muted">The deployment flake declares no inputs.</span>
+          )}
+          {names.map((n) => (
+            <label key={n} class="inline">
+              <input
+                type="checkbox"
+                name="packages"
+                value={n}
+                checked={scope.value.includes(n)}
+                onChange={(e) =>
+                  scope.value = e.currentTarget.checked
+                    ? [...scope.value, n]
+                    : scope.value.filter((x) => x !== n)}
+              />
+              {n}
+            </label>
+          ))}
+        </fieldset>
         <ErrorNote message={error.value} />
         <button type="submit" class="primary" disabled={busy.value}>Create token</button>
       </form>
