@@ -136,6 +136,10 @@ export async function runDeployment(
 async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
   if (ctx.signal.aborted) throw stopped(ctx.signal);
   ctx.steps = startStep(ctx.steps, step.name, new Date(), step.stage);
+  if (step.idle?.(ctx)) {
+    ctx.steps = endStep(ctx.steps, step.name, "skipped");
+    return ctx.defer({ steps: ctx.steps });
+  }
   await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);

@@ -136,4 +136,6 @@ export interface PipelineStep {
   stage?: string;
   /** Resolves "skipped" when there was nothing to do. */
   run(ctx: RunContext): Promise<"ok" | "skipped">;
+  /** Nothing to do, known beforehand: recorded as skipped without a write of its own. */
+  idle?(ctx: RunContext): boolean;
 }
