@@ -47,7 +47,7 @@ export interface DeployBench {
   startDespacito(
     name: string,
     env: Record<string, string>,
-  ): Promise<{ url: string; stop(): Promise<void> }>;
+  ): Promise<{ url: string; pid: number; stop(): Promise<void> }>;
 }
 
 /** A fake colmena behind a wrapper: quick `--version`, and `hold()` parks the next apply. */
@@ -81,6 +81,13 @@ async function gatedColmena(root: string, flakeDir: string) {
   };
 }
 
+/** CPU time (user + system) a process has used, from /proc. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in clock ticks of 10 ms
+}
+
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -92,7 +99,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_0
 }
 
 interface Subscribers {
-  result: Promise<{ complete: number; failures: string[]; lastEndAt: number }>;
+  result: Promise<{ complete: number; failures: string[]; lastEndAt: number; cpuMs: number }>;
 }
 
 /** Starts bench/sse_subscribers.ts and resolves once all its streams are open. */
@@ -225,11 +232,22 @@ export async function deploymentMetrics(b: DeployBench): Promise<void> {
           discard ? 0 : lines,
         )
         : undefined;
+      const cpu0 = cpuMs(desp.pid);
       await colmena.go();
       const end = await done;
+      const cpu = cpuMs(desp.pid) - cpu0;
       const row = await (await api_(`/api/deployments/${id}`)).json();
       const started = Date.parse(row.started_at);
-      if (!subs) return { ms: end - started, lagMs: 0, complete: 0, failures: [] as string[] };
+      if (!subs) {
+        return {
+          ms: end - started,
+          lagMs: 0,
+          cpu,
+          subsCpu: 0,
+          complete: 0,
+          failures: [] as string[],
+        };
+      }
       const s = await subs.result;
       if (Deno.env.get("BENCH_VERBOSE")) {
         const steps = row.steps.map((x: { name: string; duration_ms: number }) =>
@@ -241,12 +259,15 @@ export async function deploymentMetrics(b: DeployBench): Promise<void> {
           } ms; ${steps.join(", ")}`,
         );
       }
-      return { ms: end - started, lagMs: s.lastEndAt - end, ...s };
+      return { ms: end - started, lagMs: s.lastEndAt - end, cpu, subsCpu: s.cpuMs, ...s };
     };
     /** Per row: how long after the answer the last subscriber had its `end`, each round. */
     const lags = new Map<string, { n: number; ms: number[] }>();
-    const lagNote = (metric: string, n: number, lag: number) =>
+    const cpus = new Map<string, number[][]>();
+    const lagNote = (metric: string, n: number, lag: number, cpu: number[]) => {
       lags.set(metric, { n, ms: [...(lags.get(metric)?.ms ?? []), lag] });
+      cpus.set(metric, [...(cpus.get(metric) ?? []), cpu]);
+    };
 
     if (!b.smoke) {
       b.note("deployments: warming up");
@@ -287,20 +308,23 @@ export async function deploymentMetrics(b: DeployBench): Promise<void> {
           `P7: ${fan.complete} of ${P7_SUBS} subscribers got every line in order: ${fan.failures}`,
         );
       }
-      lagNote(P7, P7_SUBS, fan.lagMs);
+      lagNote(P7, P7_SUBS, fan.lagMs, [fan.cpu, none.cpu, fan.subsCpu]);
 
       const big = await measured(BIG, false, 1);
       const dropped = await measured(BIG, true, 1);
       b.record(P8, "ms", "output to /dev/null", { kind: "max", ratio: 1.2 }, big.ms, dropped.ms);
       if (big.complete !== 1) throw new Error(`${P8}: the subscriber: ${big.failures}`);
-      lagNote(P8, 1, big.lagMs);
+      lagNote(P8, 1, big.lagMs, [big.cpu, dropped.cpu, big.subsCpu]);
     }
     for (const [metric, { n, ms }] of lags) {
+      const cpu = (k: number) => Math.round(median(cpus.get(metric)!.map((c) => c[k])));
       b.noteOn(
         metric,
         `every round: ${n}/${n} subscribers got all lines in order, the last of them ${
           Math.round(median(ms))
-        } ms (median) after the answer`,
+        } ms (median) after the answer; despacito's CPU during the deployment ${cpu(0)} ms vs ${
+          cpu(1)
+        } ms, the subscribers' process ${cpu(2)} ms in all`,
       );
     }
   } finally {

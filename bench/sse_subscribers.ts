@@ -9,8 +9,11 @@
  *
  * Prints `ready` once every stream is open (the deployment may start), then
  * one JSON line: {"complete": subscribers that got all LINES lines in order,
- * "failures": the first few problems, "lastEndAt": epoch ms of the last `end`}.
+ * "failures": the first few problems, "lastEndAt": epoch ms of the last `end`,
+ * "cpuMs": the CPU time this process used}.
  */
+
+import process from "node:process";
 
 const [url, token, countArg, linesArg] = Deno.args;
 const count = Number(countArg);
@@ -75,8 +78,10 @@ const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${
 say("ready");
 const results = await Promise.all(opened.map(({ res, n }) => follow(res, n)));
 for (const r of results) if (r && failures.length < 5) failures.push(r);
+const { user, system } = process.cpuUsage();
 say(JSON.stringify({
   complete: results.filter((r) => r === null).length,
   failures,
   lastEndAt,
+  cpuMs: Math.round((user + system) / 1000),
 }));
