@@ -79,6 +79,8 @@ export function gitRepo(o: GitOptions): GitRepo {
       env,
       timeoutMs: 120_000,
       onLine: stream ? o.onLine : undefined,
+      // git's own helpers (ssh, credential helpers) end with it.
+      reapGroup: false,
     })).stdout;
 
   const repo: GitRepo = {

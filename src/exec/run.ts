@@ -37,6 +37,13 @@ export interface RunOptions {
    */
   baseEnv?: Record<string, string>;
   log?: Logger;
+  /**
+   * After a normal exit, end what is left of the process group (default true: colmena's ssh
+   * and nix children). False for programs that leave nothing behind (git): under the
+   * production permissions ending a group starts `kill`, and a spawn costs the event loop
+   * milliseconds. A timeout or cancel ends the group either way.
+   */
+  reapGroup?: boolean;
 }
 
 export interface RunResult {
@@ -159,7 +166,7 @@ export const runProcess: Executor = async (argv, options = {}) => {
     clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
     // Children of the leader may still hold the group; end them too.
-    signalGroup(child, "SIGKILL");
+    if (options.reapGroup !== false || timedOut || cancelled) signalGroup(child, "SIGKILL");
   }
 };
 
