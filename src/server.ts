@@ -30,7 +30,15 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     await migrate(db.sql, migrations, log);
 
     const stopping = new AbortController();
-    const built = await buildAreas({ config, log, sql: db.sql, stopping: stopping.signal });
+    // The metrics read the connection guard's counts; the listener starts last.
+    let connections: Listener["connections"] | undefined;
+    const built = await buildAreas({
+      config,
+      log,
+      sql: db.sql,
+      stopping: stopping.signal,
+      connections: () => connections?.(),
+    });
     const { areas } = built;
 
     for (const a of areas) await a.start?.();
@@ -46,9 +54,16 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       listen: config.listen,
       socketPath: config.listenSocket,
       socketMode: config.listenSocketMode,
+      dataDir: config.dataDir,
+      limits: {
+        headerTimeoutMs: config.headerTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        maxConnections: config.maxConnections,
+      },
       log,
       handler: (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     });
+    connections = listener.connections;
     log.info("despacito started", {
       version: VERSION_INFO.version,
       commit: VERSION_INFO.commit,

@@ -6,8 +6,11 @@
  * access implies. EXPECTED must name every route: a new route without a
  * decision here fails the suite. Areas that mount routes only when
  * configured must be configured in `ENV` below so their routes are seen.
- * Synthetic probe routes (one per access kind and method) pin the guard's
- * decisions even for access kinds no real route uses yet.
+ * The real routes are asked of despacito as it ships (a subprocess under the
+ * production flags, on the same database); the route table itself is read
+ * in process. Synthetic probe routes (one per access kind and method) pin the
+ * guard's decisions even for access kinds no real route uses yet: they exist
+ * only in an in-process app, which serves nothing else.
  */
 
 import assert from "node:assert/strict";
@@ -26,6 +29,7 @@ import type { Access, Method, RouteDef } from "../src/http/types.ts";
 import { createLogger } from "../src/log/log.ts";
 import { VERSION_INFO } from "../src/version.ts";
 import { freshDatabase } from "./_harness/postgres.ts";
+import { spawnServer, waitFor } from "./_harness/server.ts";
 
 interface Decision {
   access: Access;
@@ -59,6 +63,7 @@ const EXPECTED: Record<string, Decision> = {
   "GET /api/deployments": { access: "authenticated" },
   "GET /api/deployments/:id": { access: "authenticated" },
   "GET /api/deployments/:id/log": { access: "authenticated" },
+  "GET /api/deployments/:id/lines": { access: "authenticated" },
   "GET /api/deployments/:id/events": { access: "authenticated" },
   "POST /api/deployments/:id/cancel": { access: "authenticated" },
   "POST /api/deployments/:id/retry": { access: "authenticated" },
@@ -172,14 +177,17 @@ const concrete = (path: string) =>
 Deno.test("auth matrix: every route × every credential gets its declared access", async () => {
   const pg = await freshDatabase();
   const dataDir = await Deno.makeTempDir({ prefix: "despacito-matrix-" });
+  const serverDataDir = await Deno.makeTempDir({ prefix: "despacito-matrix-server-" });
+  const env = ENV(freePort());
   const config = loadConfig({
     DESPACITO_POSTGRES_CONNECTION_URI: pg.uri,
     DESPACITO_DATA_DIR: dataDir,
-    ...ENV(freePort()),
+    ...env,
   });
   const log = createLogger({ level: "error", sink: () => {} });
   const db = await openDatabase({ postgresUri: pg.uri, dataDir, log });
   const stopping = new AbortController();
+  let stopServer: (() => Promise<number>) | undefined;
   try {
     const migrations = await loadMigrations();
     await migrate(db.sql, migrations, log);
@@ -187,7 +195,21 @@ Deno.test("auth matrix: every route × every credential gets its declared access
     const areas = [...built.areas, probeArea()];
     const deps = { config, log, sql: db.sql, migrations, version: VERSION_INFO, ...built, areas };
     const table = routeTable(deps);
-    const app = createApp(deps);
+    const origin = new URL(config.baseUrl!).origin;
+    const probes = createApp(deps);
+    const server = await spawnServer({
+      env: {
+        DESPACITO_POSTGRES_CONNECTION_URI: pg.uri,
+        DESPACITO_DATA_DIR: serverDataDir,
+        DESPACITO_LISTEN: "127.0.0.1:0",
+        ...env,
+      },
+    });
+    stopServer = () => server.stop();
+    const ask = (path: string, init: RequestInit) =>
+      path.startsWith(PROBE_PREFIX)
+        ? probes.request(`${origin}${path}`, init)
+        : fetch(`${server.url}${path}`, { ...init, redirect: "manual" });
 
     // 1. The table and the decisions agree, both ways.
     const real = table.filter((r) => !r.path.startsWith(PROBE_PREFIX));
@@ -200,7 +222,6 @@ Deno.test("auth matrix: every route × every credential gets its declared access
     }
 
     // 2. Credentials.
-    const origin = new URL(config.baseUrl!).origin;
     const bearer = async (f: (id: string) => Promise<unknown>) => {
       const t = await createToken(db.sql, { description: "matrix" });
       await f(t.id);
@@ -275,7 +296,7 @@ Deno.test("auth matrix: every route × every credential gets its declared access
       const decision = r.path.startsWith(PROBE_PREFIX) ? { access: r.access } : EXPECTED[key(r)];
       for (const scenario of SCENARIOS) {
         const want = expectedOutcome(decision, r.method, scenario);
-        const res = await app.request(`${origin}${concrete(r.path)}`, {
+        const res = await ask(concrete(r.path), {
           method: r.method,
           headers: { "content-type": "application/json", ...await headersFor(scenario) },
           body: r.method === "GET" ? undefined : "{}",
@@ -298,10 +319,18 @@ Deno.test("auth matrix: every route × every credential gets its declared access
       }
     }
     assert.deepEqual(failures, []);
+    // Every real route × scenario reached the shipped server (its request log says so).
+    const asked = (table.length - ACCESS_KINDS.length * 2) * SCENARIOS.length;
+    await waitFor(
+      "the server's request log",
+      () => server.logs().filter((l) => l.msg === "request").length >= asked || undefined,
+    );
   } finally {
+    if (stopServer) assert.equal(await stopServer(), 0);
     stopping.abort();
     await db.close();
     await pg.drop();
     await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(serverDataDir, { recursive: true });
   }
 });

@@ -247,7 +247,7 @@ function b64url(bytes: Uint8Array): string {
 }
 
 /** Signs in with the local form over HTTP (no browser): the session cookie header. */
-export async function sessionCookie(w: CliWorld, username: string): Promise<string> {
+export async function sessionCookie(w: Pick<CliWorld, "url">, username: string): Promise<string> {
   const res = await fetch(`${w.url}/auth/local/login`, {
     method: "POST",
     headers: { "content-type": "application/json", origin: w.url },
@@ -258,7 +258,7 @@ export async function sessionCookie(w: CliWorld, username: string): Promise<stri
   return res.headers.getSetCookie()[0].split(";")[0];
 }
 
-export async function newFlow(w: CliWorld, username: string): Promise<Flow> {
+export async function newFlow(w: Pick<CliWorld, "url">, username: string): Promise<Flow> {
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   return {
@@ -282,7 +282,7 @@ export function authorizeParams(f: Flow, over: Record<string, string> = {}) {
 }
 
 /** The consent form's POST, as the browser sends it: the code from the redirect. */
-export async function consent(w: CliWorld, f: Flow): Promise<string> {
+export async function consent(w: Pick<CliWorld, "url">, f: Flow): Promise<string> {
   const params = authorizeParams(f);
   params.set("decision", "allow");
   const res = await fetch(`${w.url}/oauth/authorize`, {
@@ -310,7 +310,7 @@ export interface Tokens {
 }
 
 /** A complete sign-in over HTTP; the token answer. */
-export async function httpLogin(w: CliWorld, username: string): Promise<Tokens> {
+export async function httpLogin(w: Pick<CliWorld, "url">, username: string): Promise<Tokens> {
   const f = await newFlow(w, username);
   const code = await consent(w, f);
   const r = await postForm(`${w.url}/oauth/token`, {

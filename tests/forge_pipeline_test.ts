@@ -1,112 +1,44 @@
 /**
- * The forge and the deploy pipeline together, for real: despacito started
- * in process (startServer) on real Postgres with the fixture flakes (real
- * git, real nix) and the fake colmena, connected through POST
- * /api/repositories to the fake Forgejo, which delivers its webhooks
- * through a loopback front (standing in for Caddy, so DESPACITO_BASE_URL is
- * known before the server's port is) and receives the commit statuses.
- * The fixture apps are fetched with git+file://, so every connection states
- * it with `source_url`.
+ * The forge and the deploy pipeline together, for real: despacito as it
+ * ships (tests/_harness/forge_world.ts: a subprocess under the production
+ * permission flags, real Postgres, the fixture flakes with real git and nix,
+ * the fake colmena), connected through POST /api/repositories to the fake
+ * Forgejo, which delivers its webhooks through a loopback front (standing
+ * in for Caddy) and receives the commit statuses. The fixture apps are
+ * fetched with git+file://, so every connection states it with `source_url`.
  */
 
 import assert from "node:assert/strict";
-import {
-  buildDelivery,
-  createPayload,
-  type FakeForgejo,
-  releasePayload,
-  startFakeForgejo,
-} from "./_harness/fake_forgejo.ts";
-import { createDeployEnv, type DeployEnv, STORE_PATH } from "./_harness/deploy_env.ts";
+import { buildDelivery, createPayload, releasePayload } from "./_harness/fake_forgejo.ts";
+import { type ForgeWorld, withForgeWorld } from "./_harness/forge_world.ts";
+import { STORE_PATH } from "./_harness/deploy_env.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
-interface World {
-  env: DeployEnv;
-  forge: FakeForgejo;
-  /** DESPACITO_BASE_URL: the front the forge delivers to. */
-  base: string;
-  // deno-lint-ignore no-explicit-any
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
-  connect(pkg: "webapp" | "api", trigger: "release" | "tag", extra?: object): Promise<string>;
-  /** Polls the status-posts API until `n` posts of the deployment are settled. */
-  // deno-lint-ignore no-explicit-any
-  settled(deploymentId: string, n: number): Promise<any[]>;
+interface World extends ForgeWorld {
+  /** Connects acme/<pkg> with the admin PAT (despacito makes the hook); the connection's id. */
+  hooked(pkg: "webapp" | "api", trigger: "release" | "tag"): Promise<string>;
 }
 
 async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<void>) {
-  let target = "";
-  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const u = new URL(req.url);
-    return await fetch(target + u.pathname + u.search, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-    });
-  });
-  const base = `http://127.0.0.1:${front.addr.port}`;
-  const forge = await startFakeForgejo();
-  forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
-  forge.addRepo("acme", "api", { [PAT]: { admin: true, push: true, pull: true } });
-  const denv = await createDeployEnv({
-    start: false,
-    extraEnv: { DESPACITO_BASE_URL: base, DESPACITO_FORGE_STATUS_BACKOFF: "50ms", ...env },
-  });
-  try {
-    await denv.startServer();
-    target = denv.url;
+  await withForgeWorld({ env }, async (fw) => {
+    const { forge, env: denv } = fw;
+    forge.addRepo("acme", "webapp", { [PAT]: { admin: true, push: true, pull: true } });
+    forge.addRepo("acme", "api", { [PAT]: { admin: true, push: true, pull: true } });
     for (const [tag, sha] of Object.entries(denv.webapp.tags)) {
       forge.addTag("acme", "webapp", tag, sha);
     }
-    const api: World["api"] = async (method, path, body) => {
-      const res = await denv.fetch(path, {
-        method,
-        headers: body === undefined ? {} : { "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined };
-    };
     const w: World = {
-      env: denv,
-      forge,
-      base,
-      api,
-      async connect(pkg, trigger, extra = {}) {
-        const res = await api("POST", "/api/repositories", {
-          forge_url: forge.url,
-          owner: "acme",
-          repo: pkg,
-          package: pkg,
-          token: PAT,
-          trigger,
-          source_url: denv[pkg].url,
-          ...extra,
-        });
+      ...fw,
+      async hooked(pkg, trigger) {
+        const res = await fw.connect(pkg, PAT, trigger);
         assert.equal(res.status, 201, JSON.stringify(res.json));
         assert.equal(res.json.webhook.created, true);
         return res.json.repository.id;
       },
-      async settled(id, n) {
-        let last: unknown;
-        await denv.waitFor(async () => {
-          const r = await api("GET", `/api/forge/status-posts?deployment_id=${id}`);
-          last = r.json.status_posts;
-          return r.status === 200 && r.json.status_posts.length === n &&
-            r.json.status_posts.every((p: { ok: boolean | null }) => p.ok !== null);
-        }).catch((e) => {
-          throw new Error(`status posts of ${id}: ${JSON.stringify(last)}`, { cause: e });
-        });
-        return last as unknown[];
-      },
     };
     await fn(w);
-    assert.deepEqual(forge.rejections, [], "the fake Forgejo saw only on-protocol requests");
-  } finally {
-    await denv.close();
-    await forge.close();
-    await front.shutdown();
-  }
+  });
 }
 
 const statusesOf = (w: World, repo: string, sha: string) =>
@@ -118,31 +50,16 @@ Deno.test(
     await withWorld({}, async (w) => {
       const { env, forge } = w;
       // Without source_url the git+file:// input is not the forge's repository.
-      const refused = await w.api("POST", "/api/repositories", {
-        forge_url: forge.url,
-        owner: "acme",
-        repo: "webapp",
-        package: "webapp",
-        token: PAT,
-        trigger: "release",
-      });
+      const refused = await w.connect("webapp", PAT, "release", { source_url: undefined });
       assert.equal(refused.status, 422);
       assert.equal(refused.json.error.code, "source_mismatch");
       assert.ok(refused.json.error.message.includes(env.webapp.url), refused.json.error.message);
-      const wrong = await w.api("POST", "/api/repositories", {
-        forge_url: forge.url,
-        owner: "acme",
-        repo: "webapp",
-        package: "webapp",
-        token: PAT,
-        trigger: "release",
-        source_url: env.api.url,
-      });
+      const wrong = await w.connect("webapp", PAT, "release", { source_url: env.api.url });
       assert.equal(wrong.status, 422);
       assert.equal(wrong.json.error.code, "source_mismatch");
       assert.deepEqual(forge.hooks("acme", "webapp"), []);
 
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       assert.equal(forge.hooks("acme", "webapp")[0].url, `${w.base}/webhook/forgejo/${connId}`);
       const sha = env.webapp.tags["v1.1.0"];
       const started = performance.now();
@@ -210,7 +127,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       const secret = forge.hooks("acme", "webapp")[0].secret;
       const payload = releasePayload(forge.url, "acme", "webapp", { tag: "v1.2.0" });
       const d1 = await buildDelivery({ event: "release", payload, secret, deliveryId: "dlv-1" });
@@ -257,7 +174,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
-      await w.connect("api", "tag");
+      await w.hooked("api", "tag");
       const fire = async (version: string) => {
         const sha = await env.api.release(version);
         forge.addTag("acme", "api", `v${version}`, sha);
@@ -307,7 +224,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env } = w;
-      await w.connect("webapp", "release");
+      await w.hooked("webapp", "release");
       // A tag ref without rev=: the commit is known once nix pinned it.
       const tagged = await env.webhook({
         package: "webapp",
@@ -364,7 +281,7 @@ Deno.test(
   async () => {
     await withWorld({ DESPACITO_FORGE_STATUS_ATTEMPTS: "3" }, async (w) => {
       const { env, forge } = w;
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       forge.failNext(/\/statuses\//, 2, 503);
       // colmena holds until the pending status got through, so the two states cannot overlap.
       await env.colmena.set({ mode: "hold" });
@@ -424,7 +341,7 @@ Deno.test(
   async () => {
     await withWorld({}, async (w) => {
       const { env, forge } = w;
-      const connId = await w.connect("webapp", "release");
+      const connId = await w.hooked("webapp", "release");
       const sha = env.webapp.tags["v1.2.0"];
       const [pre] = await forge.createRelease("acme", "webapp", {
         tag: "v1.2.0",

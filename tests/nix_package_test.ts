@@ -94,7 +94,7 @@ Deno.test("nix/package.nix: npm dependencies hold no test package and match the 
       const modules = await npmDeps(join(tmp, system), arch);
       const installed = [...Deno.readDirSync(join(modules, ".deno"))].map((e) => e.name);
       const testOnly = installed.filter((n) =>
-        /^(playwright-core|oidc-provider|koa|@types\+)/.test(n)
+        /^(playwright-core|axe-core|oidc-provider|koa|@types\+)/.test(n)
       );
       assert.deepEqual(testOnly, [], "test-only packages in the server's install");
       assert.ok(installed.some((n) => n.startsWith(`@esbuild+linux-${arch}@`)), installed.join());

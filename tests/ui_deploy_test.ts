@@ -225,6 +225,8 @@ Deno.test(
           await page.getByRole("button", { name: "Cancel deployment" }).click();
           const dialog = page.getByRole("dialog", { name: "Cancel this deployment?" });
           await dialog.getByRole("button", { name: "Cancel deployment" }).click();
+          // Gone before the page is read: its text ("reverted by a new commit") would match too.
+          await dialog.waitFor({ state: "detached" });
           await page.locator(".title-row .badge", { hasText: "cancelled" }).waitFor();
           await page.getByRole("status").filter({ hasText: "complete" }).waitFor();
           const d = await deploy.waitDeployment(running, (d) => d.status === "cancelled");

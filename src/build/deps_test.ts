@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const readJson = async (name: string) => JSON.parse(await Deno.readTextFile(`${root}${name}`));
 const TEST_ONLY =
-  /^(playwright-core|oidc-provider|koa|@types\/|@seriousme\/openapi-schema-validator$|ajv$|ajv-formats$)/;
+  /^(playwright-core|axe-core$|oidc-provider|koa|@types\/|@seriousme\/openapi-schema-validator$|ajv$|ajv-formats$)/;
 
 Deno.test("deno.test.json repeats deno.json's imports and compiler options exactly", async () => {
   const server = await readJson("deno.json");

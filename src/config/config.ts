@@ -27,6 +27,9 @@ export interface Config {
   tokenBootstrap: boolean;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
   // sign-in (src/auth)
   oidcIssuerUrls?: string[];
   oidcClientId?: string;

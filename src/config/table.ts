@@ -178,7 +178,34 @@ const ROWS = [
     type: "duration",
     default: "30s",
     description:
-      "How long a client may take to send a request body once it started; slower ones get 408 (incomplete headers are the front proxy's to time out).",
+      "How long a client may take to send a request body once it started; slower ones get 408.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_HEADER_TIMEOUT",
+    key: "headerTimeoutMs",
+    type: "duration",
+    default: "10s",
+    description:
+      "How long a client may take to send a request's headers (from connecting, or from the first byte after an idle keep-alive); slower ones get 408 and are disconnected.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_IDLE_TIMEOUT",
+    key: "idleTimeoutMs",
+    type: "duration",
+    default: "5m",
+    description:
+      "A keep-alive connection with no request in flight is closed after this long (longer than Caddy's 2 min upstream keep-alive, so Caddy closes first). Long-polls and SSE streams are requests in flight: never cut.",
+    validate: positive,
+  },
+  {
+    env: "DESPACITO_MAX_CONNECTIONS",
+    key: "maxConnections",
+    type: "integer",
+    default: "1024",
+    description:
+      "Most client connections open at once; beyond it a new connection gets 503 `too_many_connections` and is closed.",
     validate: positive,
   },
   // --- sign-in (src/auth): OIDC, local accounts, sessions, abuse limits ---

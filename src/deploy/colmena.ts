@@ -6,7 +6,9 @@
  * Per node it ends with a success message that depends on the goal
  * ("Activation successful", "Will be activated next boot", …) or a failure
  * "<Step> failed: <error>"; at the very end it logs "Failed to deploy to
- * <node>" style summaries. This module only parses; it never runs colmena.
+ * <node>" style summaries. A node failed by such a summary alone (an
+ * evaluation failure fails them all) gets nix's first `error:` as its
+ * message, not the summary. This module only parses; it never runs colmena.
  */
 
 import type { Goal, PackageSettings } from "./settings.ts";
@@ -48,10 +50,30 @@ const FAILED = /^(?:(?:Activation|Build|Push|Key upload|Evaluation|Reboot) faile
 const SUMMARY =
   /Failed to (?:deploy to|build|push system closure to|evaluate|upload keys to|reboot|complete job on) (.+?)(?: - Last \d+ lines of logs:)?$/;
 
+const LABEL = /^\s*\S* \| /;
+const ERROR_LINE = /(^|\| )\s*error:/i;
+const HAS_TEXT = /^error:\s*\S/i;
+
+/**
+ * The first line of the output that says what went wrong (nix's `error:`, colmena's failures).
+ * nix 2.13+ opens an error with a bare `error:` and a trace, and says what broke in an indented
+ * `error: <text>` below: the first `error:` with text wins over a bare one.
+ */
+export function firstErrorLine(lines: string[]): string | undefined {
+  const plain = lines.map((l) => l.replace(ANSI, ""));
+  const text = (l: string) => l.replace(LABEL, "").trim();
+  const errors = plain.filter((l) => ERROR_LINE.test(l)).map(text);
+  const failed = plain.find((l) => /\| .*failed: /i.test(l));
+  return errors.find((l) => HAS_TEXT.test(l)) ?? errors[0] ??
+    (failed === undefined ? undefined : text(failed));
+}
+
 /** Accumulates per-node outcomes from colmena's output lines, in order. */
 export class NodeOutcomeParser {
   readonly #nodes = new Map<string, NodeOutcome>();
   readonly #goal: Goal;
+  /** nix's first `error: <text>`: what a node failed by colmena's summary alone failed of. */
+  #error: string | undefined;
 
   constructor(goal: Goal) {
     this.#goal = goal;
@@ -59,6 +81,10 @@ export class NodeOutcomeParser {
 
   feed(raw: string): void {
     const line = raw.replace(ANSI, "");
+    if (this.#error === undefined && ERROR_LINE.test(line)) {
+      const text = line.replace(LABEL, "").trim();
+      if (HAS_TEXT.test(text)) this.#error = text;
+    }
     const m = LINE.exec(line);
     if (m) {
       const [, label, text] = m;
@@ -79,11 +105,14 @@ export class NodeOutcomeParser {
     }
     const s = SUMMARY.exec(line);
     if (s) {
+      // Not the summary itself (an evaluation failure would repeat it on every node): nix's
+      // error, or what failed without its log-prefix and "Last N lines" tail.
+      const what = this.#error ?? s[0].replace(/ - Last \d+ lines of logs:$/, "");
       for (const node of splitNodeList(s[1])) {
         const n = this.#ensure(node);
         if (n.status !== "failed") {
           n.status = "failed";
-          n.message ??= line.trim();
+          n.message ??= what;
         }
       }
     }

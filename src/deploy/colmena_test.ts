@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { colmenaArgv, NodeOutcomeParser } from "./colmena.ts";
+import { colmenaArgv, firstErrorLine, NodeOutcomeParser } from "./colmena.ts";
 
 Deno.test("colmenaArgv() is apply, goal, --on and extra args in that order", () => {
   assert.deepEqual(
@@ -42,7 +42,7 @@ Deno.test("NodeOutcomeParser reads colmena's plain output per node", () => {
     {
       node: "gamma",
       status: "failed",
-      message: "[ERROR] Failed to push system closure to gamma - Last 3 lines of logs:",
+      message: "Failed to push system closure to gamma",
     },
   ]);
 });
@@ -52,4 +52,45 @@ Deno.test("NodeOutcomeParser uses the goal's success message", () => {
   p.feed("alpha | Will be activated next boot");
   p.feed(" beta | Activation successful");
   assert.deepEqual(p.outcomes().map((o) => o.status), ["succeeded", "unknown"]);
+});
+
+Deno.test("NodeOutcomeParser gives nodes failed by an evaluation nix's error, not the summary", () => {
+  const p = new NodeOutcomeParser("switch");
+  for (
+    const l of [
+      "alpha | Evaluating alpha",
+      " beta | Evaluating beta",
+      "\x1b[1m(...)\x1b[0m | \x1b[31;1merror:\x1b[0m",
+      "\x1b[1m(...)\x1b[0m |        … while evaluating the attribute 'config.system.build.toplevel'",
+      "\x1b[1m(...)\x1b[0m |        \x1b[31;1merror:\x1b[0m The option `x' is used but not defined.",
+      "\x1b[31;1m(...)\x1b[0m | \x1b[31mEvaluation failed: Child process exited with error code: 1\x1b[0m",
+      "\x1b[31mERROR\x1b[0m Failed to evaluate alpha and beta - Last 2 lines of logs:",
+    ]
+  ) p.feed(l);
+  const message = "error: The option `x' is used but not defined.";
+  assert.deepEqual(p.outcomes(), [
+    { node: "alpha", status: "failed", message },
+    { node: "beta", status: "failed", message },
+  ]);
+});
+
+Deno.test("firstErrorLine() takes nix's `error: <text>` under a bare `error:` and its trace", () => {
+  const lines = [
+    "\x1b[1m     \x1b[0m | Enumerating nodes...",
+    "\x1b[1m(...)\x1b[0m | \x1b[35;1mwarning:\x1b[0m Git tree '/srv/fleet' is dirty",
+    "\x1b[1m(...)\x1b[0m | \x1b[31;1merror:\x1b[0m",
+    "\x1b[1m(...)\x1b[0m |        … while evaluating the attribute 'config.system.build.toplevel'",
+    "\x1b[1m(...)\x1b[0m |        \x1b[31;1merror:\x1b[0m The option `x' is used but not defined.",
+    "\x1b[31;1m(...)\x1b[0m | \x1b[31mEvaluation failed: Child process exited with error code: 1\x1b[0m",
+  ];
+  assert.equal(firstErrorLine(lines), "error: The option `x' is used but not defined.");
+});
+
+Deno.test("firstErrorLine() falls back to a bare `error:`, then to colmena's `… failed:`", () => {
+  assert.equal(firstErrorLine(["(...) | error:", "(...) | Evaluation failed: 1"]), "error:");
+  assert.equal(
+    firstErrorLine(["alpha | Activating system profile", "alpha | Activation failed: code 4"]),
+    "Activation failed: code 4",
+  );
+  assert.equal(firstErrorLine(["alpha | Activation successful"]), undefined);
 });

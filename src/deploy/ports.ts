@@ -14,7 +14,7 @@ import {
   type RollbackRecord,
   TERMINAL,
 } from "./deployment.ts";
-import type { InputsReader } from "./inputs.ts";
+import { FlakeDirError, type InputsReader } from "./inputs.ts";
 import type { DeployService } from "./service.ts";
 import type { DeployEvent } from "./store.ts";
 import { type FlakeSource, parseFlakeRef } from "./flake_ref.ts";
@@ -70,6 +70,7 @@ export interface DeployPorts {
     deploymentId: string;
   }>;
   subscribe(fn: (e: DeploymentStatusEvent) => void): () => void;
+  /** Undefined when the flake has no such input; DomainError unavailable when the flake dir is unusable. */
   declaredSource(pkg: string): Promise<DeclaredSource | undefined>;
   /**
    * Parses a flake reference (a deployment's flake_ref, an operator's
@@ -133,7 +134,15 @@ export function createPorts(o: {
       });
     },
     async declaredSource(pkg) {
-      const input = await o.inputs?.get(pkg).catch(() => undefined);
+      let input;
+      try {
+        input = await o.inputs?.get(pkg);
+      } catch (e) {
+        // Not "no such input": the forge keeps a delivery for later on unavailable
+        // (pending), where unknown_package would refuse it for good.
+        if (!(e instanceof FlakeDirError)) throw e;
+        throw unusable(e);
+      }
       if (!input) return undefined;
       const d = input.declared;
       const out: DeclaredSource = { type: d.type };
@@ -144,14 +153,19 @@ export function createPorts(o: {
     async packageNames() {
       if (!o.inputs) return undefined;
       const all = await o.inputs.list().catch((e) => {
-        throw new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, {
-          cause: e,
-          retryAfter: 60,
-        });
+        throw unusable(e);
       });
       return all.map((i) => i.name);
     },
   };
+}
+
+/** The flake dir cannot be read: 503 `flake_dir_unusable`, worth trying again later. */
+function unusable(e: unknown): DomainError {
+  return new DomainError("unavailable", "flake_dir_unusable", (e as Error).message, {
+    cause: e,
+    retryAfter: 60,
+  });
 }
 
 /** The `parseSource` port: deploy's flake-ref parser, in the ports' shape. */

@@ -193,6 +193,28 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
         return c.body(lines.length ? lines.join("\n") + "\n" : "");
       },
     },
+    {
+      method: "GET",
+      path: "/api/deployments/:id/lines",
+      access: "authenticated",
+      summary: "the deployment's captured lines as JSON, each with its stream and time",
+      handler: async (c) => {
+        const row = await requireDeployment(sql, c.req.param("id") ?? "");
+        // The same shape as the SSE `log` event, so a reload paints stderr as stderr.
+        const lines: { seq: number; stream: string; line: string; at: string }[] = [];
+        for (let after = 0;;) {
+          const page = await logEntries(sql, row.id, after, 5000);
+          for (const e of page) {
+            if (e.stream !== "status") {
+              lines.push({ seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() });
+            }
+          }
+          if (page.length < 5000) break;
+          after = page[page.length - 1].seq;
+        }
+        return c.json({ lines });
+      },
+    },
     sseRoute({ sql, bus: deps.bus, stopping: deps.stopping }),
     {
       method: "POST",

@@ -63,6 +63,10 @@ export interface DeclaredSource {
   host?: string;
 }
 
+/**
+ * Undefined when the flake has no input `pkg`. Throws DomainError unavailable
+ * when the flake dir is unusable (a delivery then waits, pending.ts).
+ */
 export type DeclaredSourceLookup = (pkg: string) => Promise<DeclaredSource | undefined>;
 
 /** A flake reference as deploy's parser reads it: where it lives and what it picks. */

@@ -81,7 +81,12 @@ export async function sourceCommit(
   }
   const parsed = e.flakeRef === null ? undefined : deps.ports.parseSource(e.flakeRef);
   if (e.flakeRef !== null && !parsed) return { skip: "its flake_ref cannot be parsed" };
-  const src = parsed ?? await deps.ports.declaredSource(e.package);
+  let src;
+  try {
+    src = parsed ?? await deps.ports.declaredSource(e.package);
+  } catch (err) {
+    return { skip: `its declared source cannot be read: ${(err as Error).message}` };
+  }
   if (!src) return { skip: "the package is no longer an input of the flake" };
   const why = sourceMismatch(loc, src);
   if (why) return { skip: `its source is another repository: ${why}` };

@@ -13,6 +13,7 @@ import type { AuditSink } from "../core/audit.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log/log.ts";
 import type { RouteDef, RouteEnv } from "./types.ts";
+import type { GuardStats } from "./conn_guard.ts";
 
 export interface Area<P> {
   name: string;
@@ -39,4 +40,6 @@ export interface AreaContext {
   stopping: AbortSignal;
   /** Where state-changing actions are recorded; buildAreas sets the ops area's audit trail. */
   audit?: AuditSink;
+  /** The connection guard's counts (src/http/conn_guard.ts), once listening; for the metrics. */
+  connections?: () => GuardStats | undefined;
 }

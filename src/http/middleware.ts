@@ -98,8 +98,8 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
  * A body must arrive within `ms` of the first read: a client that sends
  * headers and then trickles (or never sends) its body gets 408 and its
  * request ends, instead of holding a connection and a handler forever.
- * (Incomplete headers are the front proxy's to time out: Deno.serve has no
- * header timeout; README, "Limits".)
+ * (Incomplete request heads are the connection guard's to time out:
+ * src/http/conn_guard.ts; README, "Limits".)
  */
 export function bodyTimeout(ms: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -134,7 +134,14 @@ export function bodyTimeout(ms: number): MiddlewareHandler<AppEnv> {
         return reader.cancel(reason);
       },
     });
-    c.req.raw = new Request(raw, { body, duplex: "half" } as RequestInit);
+    // `raw.url` explicitly: the listener may have shadowed it (src/http/listen.ts).
+    c.req.raw = new Request(raw.url, {
+      method: raw.method,
+      headers: raw.headers,
+      body,
+      signal: raw.signal,
+      duplex: "half",
+    } as RequestInit);
     try {
       await next();
     } finally {

@@ -372,6 +372,18 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
   },
   "GET /api/deployments/:id": { responses: { 200: ref("Deployment") } },
   "GET /api/deployments/:id/log": { responses: { 200: "text" } },
+  "GET /api/deployments/:id/lines": {
+    responses: {
+      200: obj({
+        lines: arr(obj({
+          seq: int,
+          stream: { enum: ["stdout", "stderr", "system"] },
+          line: str,
+          at: time,
+        })),
+      }),
+    },
+  },
   "GET /api/deployments/:id/events": { responses: { 200: "sse" } },
   "POST /api/deployments/:id/cancel": {
     responses: { 202: obj({ status: str, deployment_id: str }) },

@@ -41,7 +41,12 @@ export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
   const log = ctx.log.child({ component: "ops" });
   const metricsAccess = METRICS_ACCESS[config.metrics];
   const metrics = metricsAccess
-    ? createMetrics({ sql, version: VERSION_INFO, poolSize: config.postgresPoolSize })
+    ? createMetrics({
+      sql,
+      version: VERSION_INFO,
+      poolSize: config.postgresPoolSize,
+      connections: ctx.connections,
+    })
     : undefined;
   const load = createLoadGauge({
     sql,

@@ -9,6 +9,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Sql } from "../db/connect.ts";
+import type { GuardStats } from "../http/conn_guard.ts";
 import type { VersionInfo } from "../version.ts";
 
 export interface StatusChange {
@@ -39,7 +40,13 @@ const TERMINAL = new Set(["deployed", "failed", "superseded", "cancelled", "inte
 // Steps run from seconds (commit) to the deploy timeout (activate, 30m by default).
 const STEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: number }): Metrics {
+export function createMetrics(o: {
+  sql: Sql;
+  version: VersionInfo;
+  poolSize: number;
+  /** The connection guard's counts, read at scrape time. */
+  connections?: () => GuardStats | undefined;
+}): Metrics {
   const registry = new Registry();
   const registers = [registry];
   const { sql } = o;
@@ -84,6 +91,40 @@ export function createMetrics(o: { sql: Sql; version: VersionInfo; poolSize: num
     help: "Requests being handled now, by route template (waiting webhook clients included).",
     labelNames: ["route"],
     registers,
+  });
+  // The connection guard keeps plain counters; they are copied in at scrape time.
+  const conn = o.connections ?? (() => undefined);
+  new Gauge({
+    name: "despacito_http_connections_open",
+    help: "Client connections open now (DESPACITO_MAX_CONNECTIONS is the cap).",
+    registers,
+    collect() {
+      const s = conn();
+      if (s) this.set(s.open);
+    },
+  });
+  new Counter({
+    name: "despacito_http_connections_refused_total",
+    help:
+      "Connections answered 503 too_many_connections because DESPACITO_MAX_CONNECTIONS were open.",
+    registers,
+    collect() {
+      const s = conn();
+      if (s) this.reset(), this.inc(s.refused);
+    },
+  });
+  new Counter({
+    name: "despacito_http_connections_timed_out_total",
+    help: "Connections closed by the header timeout (a request head too slow) or the idle timeout.",
+    labelNames: ["timeout"],
+    registers,
+    collect() {
+      const s = conn();
+      if (!s) return;
+      this.reset();
+      this.inc({ timeout: "header" }, s.headerTimeouts);
+      this.inc({ timeout: "idle" }, s.idleTimeouts);
+    },
   });
   const sse = new Gauge({
     name: "despacito_sse_subscribers",

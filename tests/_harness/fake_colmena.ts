@@ -7,6 +7,9 @@
  * runs overlapped or any run was off-protocol. `--version` probes are not
  * runs. Step mode prints each line only once the test allowed it
  * (`allowLines(n)`), so a test sees line n arrive before line n+1 exists.
+ * `ansi: true` prints colmena's colours (as with `--color always`) and
+ * nix's lines between its own; `buildLines` makes a long log; mode
+ * `eval-error` is nix failing to evaluate the hive.
  */
 
 import assert from "node:assert/strict";
@@ -22,7 +25,12 @@ export interface NodeState {
 }
 
 export interface FleetControl {
-  mode?: "ok" | "fail" | "hang" | "hold" | "step" | "escape";
+  /** eval-error: nix fails to evaluate the hive (a multi-line `error:` trace, then colmena's summary). */
+  mode?: "ok" | "fail" | "hang" | "hold" | "step" | "escape" | "eval-error";
+  /** Print as colmena does with `--color always`: ANSI colours, and nix's lines between its own. */
+  ansi?: boolean;
+  /** Lines of nix build output per node before it is built (default: 1 with ansi, else 0). */
+  buildLines?: number;
   /** Activating a new system fails on this node ("" for none); shorthand for failNodes. */
   failNode?: string;
   /** Activating a system they never ran fails on these nodes; going back still works. */

@@ -11,7 +11,13 @@
  * flake.lock in its working directory (the deployment flake), so a test can
  * ask what each node runs afterwards. The test controls it through
  * control.json (fail/hang/hold/step, failing nodes, failing checks,
- * unreachable nodes, a plan for successive applies). Anything off-protocol
+ * unreachable nodes, a plan for successive applies). `ansi: true` prints
+ * what colmena prints with colours forced (`--color always`): its `console`
+ * crate's bold labels, green successes and red failures, tracing's coloured
+ * levels, with nix's own lines in between; mode `eval-error` is nix failing
+ * to evaluate the hive (its multi-line `error:` trace under the `(...)`
+ * label of the several-node evaluation job, then colmena's failure and its
+ * `ERROR` summary). Anything off-protocol
  * (an unknown subcommand or flag, a malformed --on) is recorded as a
  * violation and exits 98; two runs at once are recorded as an overlap and
  * exit 97; the harness fails the test on either.
@@ -41,7 +47,11 @@ interface ApplyPlan {
   mode?: string;
 }
 interface Control {
-  mode?: "ok" | "fail" | "hang" | "hold" | "step" | "escape";
+  mode?: "ok" | "fail" | "hang" | "hold" | "step" | "escape" | "eval-error";
+  /** Colours as colmena prints them with `--color always`, and nix's lines between its own. */
+  ansi?: boolean;
+  /** Lines of nix build output per node before it is built (default: 1 with ansi, else 0). */
+  buildLines?: number;
   /** Activating a system these nodes never ran fails (going back to an earlier one works). */
   failNodes?: string[];
   /** command checks (`exec`) fail on these nodes. */
@@ -164,9 +174,26 @@ async function gate() {
     await sleep(10);
   }
 }
-async function say(node: string, text: string) {
+// colmena's `console` crate writes the colour, then bold, the text, a reset; without `ansi`
+// nothing is painted and every line is as before.
+const ansi = control.ansi === true;
+const paint = (codes: number[], text: string) =>
+  ansi && codes.length ? `${codes.map((c) => `\x1b[${c}m`).join("")}${text}\x1b[0m` : text;
+type Style = "normal" | "ok" | "fail";
+async function say(node: string, text: string, style: Style = "normal") {
   await gate();
-  Deno.stderr.writeSync(enc.encode(`${node.padStart(5)} | ${text}\n`));
+  const label = paint(
+    style === "ok" ? [32, 1] : style === "fail" ? [31, 1] : [1],
+    node.padStart(5),
+  );
+  const body = paint(style === "ok" ? [32] : style === "fail" ? [31] : [], text);
+  Deno.stderr.writeSync(enc.encode(`${label} | ${body}\n`));
+}
+/** colmena's tracing lines (no time, no target): the level right-aligned in five columns. */
+async function trace(level: "INFO" | "ERROR", text: string) {
+  await gate();
+  const l = paint(level === "ERROR" ? [31] : [32], level.padStart(5));
+  Deno.stderr.writeSync(enc.encode(`${l} ${text}\n`));
 }
 async function out(text: string) {
   await gate();
@@ -208,6 +235,37 @@ async function lockState(): Promise<
   return { revs, system: (n) => `/nix/store/${hash}-nixos-system-${n}` };
 }
 
+/**
+ * nix failing to evaluate the hive, as colmena shows it: nix's stderr under the `(...)` label
+ * of the one evaluation job for all nodes (nix's own `error:` in bold red), the job's failure,
+ * and the summary colmena logs at the end. Exits 1.
+ */
+async function evalError(nodes: string[]): Promise<never> {
+  const nix = (text: string) => say("(...)", text);
+  const red = (t: string) => paint([31, 1], t);
+  await nix(`${paint([35, 1], "warning:")} Git tree '${Deno.cwd()}' is dirty`);
+  await nix(`${red("error:")}`);
+  await nix("       … while evaluating the attribute 'config.system.build.toplevel'");
+  await nix(
+    `         at /nix/store/${
+      "2".repeat(32)
+    }-source/nixos/modules/system/activation/top-level.nix:71:5:`,
+  );
+  await nix("       (stack trace truncated; use '--show-trace' to show the full, detailed trace)");
+  await nix(
+    `       ${red("error:")} The option \`services.nginx.virtualHosts."${
+      nodes[0]
+    }".root' is used but not defined.`,
+  );
+  await say("(...)", "Evaluation failed: Child process exited with error code: 1", "fail");
+  const list = nodes.length < 3
+    ? nodes.join(" and ")
+    : `${nodes.slice(0, -1).join(", ")}, and ${nodes[nodes.length - 1]}`;
+  await trace("ERROR", `Failed to evaluate ${list} - Last 2 lines of logs:`);
+  await trace("ERROR", "  failure) Child process exited with error code: 1");
+  return end(1);
+}
+
 const [cmd, ...rest] = args;
 let mode = control.mode ?? "ok";
 
@@ -235,6 +293,7 @@ if (cmd === "apply") {
   const lock = await lockState();
   const nodes = select(on);
   const failed = new Set<string>();
+  if (ansi) await trace("INFO", `Using flake: git+file://${Deno.cwd()}`);
   await say("", "Enumerating nodes...");
   await say("", `${nodes.length} nodes selected.`);
   for (const n of nodes) await say(n, `Evaluating ${n}`);
@@ -243,9 +302,13 @@ if (cmd === "apply") {
     await say("", "Evaluation failed: something broke");
     end(1);
   }
+  if (mode === "eval-error") await evalError(nodes);
   // A fixed path, so a test can predict every line (what a node runs is in its state file).
   for (const n of nodes) {
-    await say(n, `Built "/nix/store/00000000000000000000000000000000-nixos-system-${n}"`);
+    for (let i = 1; i <= (control.buildLines ?? (ansi ? 1 : 0)); i++) {
+      await say(n, `building '/nix/store/${String(i).padStart(32, "1")}-nixos-system-${n}.drv'...`);
+    }
+    await say(n, `Built "/nix/store/00000000000000000000000000000000-nixos-system-${n}"`, "ok");
   }
   await out("building on stdout");
   if (control.lines) printLines(control.lines);
@@ -272,13 +335,14 @@ if (cmd === "apply") {
   for (const n of nodes) {
     await say(n, "Pushing system closure");
     if (control.unreachable?.includes(n)) {
-      await say(n, "Push failed: ssh: connect to host: Connection refused");
+      await say(n, "Push failed: ssh: connect to host: Connection refused", "fail");
       code = 1;
       continue;
     }
+    if (ansi) await say(n, `copying 3 paths to ${n}...`);
     await say(n, "Activating system profile");
     if (fails(n)) {
-      await say(n, "Activation failed: Child process exited with error code: 4");
+      await say(n, "Activation failed: Child process exited with error code: 4", "fail");
       failed.add(n);
       code = 1;
       continue;
@@ -293,13 +357,13 @@ if (cmd === "apply") {
         history: [...new Set([...(s.history ?? []), system])],
       });
     }
-    await say(n, goal === "test" ? "Activation successful (test)" : "Activation successful");
+    await say(n, goal === "test" ? "Activation successful (test)" : "Activation successful", "ok");
     if (control.holdAfter === n) {
       await say("", "holding");
       await waitRelease();
     }
   }
-  if (code === 0) await say("", "All done!");
+  if (code === 0) await say("", "All done!", "ok");
   else {
     for (const n of nodes) {
       if (failed.has(n) || control.unreachable?.includes(n)) {

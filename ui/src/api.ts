@@ -18,6 +18,7 @@ import type {
   Deployment,
   DeploymentPage,
   FleetNode,
+  LogLine,
   Me,
   NewRepository,
   Notification,
@@ -69,13 +70,10 @@ interface Options {
   body?: unknown;
   /** Do not redirect to sign-in on 401 (the sign-in screen itself). */
   keep401?: boolean;
-  text?: boolean;
 }
 
 async function call<T>(method: string, path: string, options: Options = {}): Promise<T> {
-  const headers: Record<string, string> = {
-    Accept: options.text ? "text/plain" : "application/json",
-  };
+  const headers: Record<string, string> = { Accept: "application/json" };
   let body: string | undefined;
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
@@ -96,7 +94,7 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
   }
   if (!res.ok) throw await errorFrom(res);
   if (res.status === 204) return undefined as T;
-  return (options.text ? await res.text() : await res.json()) as T;
+  return await res.json() as T;
 }
 
 async function errorFrom(res: Response): Promise<ApiError> {
@@ -156,8 +154,11 @@ export const api = {
     return call<DeploymentPage>("GET", `/api/deployments?${p}`);
   },
   deployment: (id: string) => call<Deployment>("GET", `/api/deployments/${enc(id)}`),
-  deploymentLog: (id: string) =>
-    call<string>("GET", `/api/deployments/${enc(id)}/log`, { text: true }),
+  /** The stored log, each line with its stream and time (as the SSE `log` events carry them). */
+  deploymentLines: (id: string) =>
+    call<{ lines: LogLine[] }>("GET", `/api/deployments/${enc(id)}/lines`),
+  /** The stored log as text/plain: what "Download raw" links to. */
+  logUrl: (id: string) => `/api/deployments/${enc(id)}/log`,
   cancel: (id: string) => call<{ status: string }>("POST", `/api/deployments/${enc(id)}/cancel`),
   /** The same request again, as a new deployment (failed, cancelled or interrupted ones). */
   retry: (id: string) => call<Queued>("POST", `/api/deployments/${enc(id)}/retry`),

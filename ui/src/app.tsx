@@ -1,6 +1,7 @@
 /** The shell: header (navigation, who is signed in, sign out) and the screen for the current path. */
 
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
+import { focusHeadingSoon } from "./focus.ts";
 import { Link } from "./components.tsx";
 import { place } from "./router.ts";
 import { displayName, loadMe, me, signOut } from "./session.ts";
@@ -30,6 +31,17 @@ export function App() {
   useEffect(() => {
     if (!signingIn && me.value === undefined) loadMe();
   }, [signingIn]);
+  // After a route change (not the first load: Tab must still reach the skip link first),
+  // focus goes to the new screen's heading, so a screen reader says where the user now is.
+  const loaded = useRef(false);
+  useEffect(() => {
+    if (!loaded.current) {
+      loaded.current = true;
+      return;
+    }
+    const main = document.getElementById("main");
+    return main ? focusHeadingSoon(main) : undefined;
+  }, [path]);
   useEffect(() => {
     const screen = NAV.find((n) => n.href === path)?.label ?? (signingIn ? "Sign in" : "");
     document.title = screen ? `${screen} · despacito` : "despacito";

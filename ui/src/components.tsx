@@ -57,12 +57,21 @@ export function Badge({ status }: { status: string | null | undefined }) {
   return <span class={`badge badge-${status.replace(/[^a-z_]/g, "")}`}>{status}</span>;
 }
 
-export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+/**
+ * A button that copies `text`. Its visible label is `label`; `name`, when the
+ * label alone would not say what is copied (several "Copy" on one screen),
+ * is the accessible name, starting with the label so speech input still
+ * finds it ("Copy rev of webapp").
+ */
+export function CopyButton(
+  { text, label = "Copy", name }: { text: string; label?: string; name?: string },
+) {
   const done = useSignal<"" | "Copied" | "Copy failed">("");
   return (
     <button
       type="button"
       class="small"
+      aria-label={name && !done.value ? name : undefined}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(text);
@@ -79,13 +88,18 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
   );
 }
 
-/** A long id or hash: shortened, the whole value on hover, with a copy button. */
-export function Short({ value, size = 12 }: { value: string | null | undefined; size?: number }) {
+/**
+ * A long id or hash: shortened, the whole value on hover, with a copy button
+ * named after `what` ("rev of webapp" → "Copy rev of webapp"): unique on its screen.
+ */
+export function Short(
+  { value, size = 12, what }: { value: string | null | undefined; size?: number; what: string },
+) {
   if (!value) return <span class="muted">—</span>;
   return (
     <span class="short">
       <code title={value}>{shorten(value, size)}</code>
-      <CopyButton text={value} />
+      <CopyButton text={value} name={`Copy ${what}`} />
     </span>
   );
 }
@@ -166,15 +180,24 @@ export function Loading() {
   return <p class="muted" aria-busy="true">Loading…</p>;
 }
 
-/** A modal <dialog>: focus is trapped by the browser, Escape closes it. */
+/**
+ * A modal <dialog>: focus is trapped by the browser, Escape closes it. When it
+ * goes, focus returns to what opened it, if that is still on the page: Chromium
+ * left it on <body> for these dialogs (they leave the DOM as they close), and
+ * a keyboard user would start over from the top (tests/ui_a11y_test.ts).
+ */
 export function Dialog(
   props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean },
 ) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
+    const opener = document.activeElement;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog

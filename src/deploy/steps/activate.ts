@@ -9,7 +9,7 @@
  */
 
 import { formatDuration } from "../../core/duration.ts";
-import { colmenaArgv, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
+import { colmenaArgv, firstErrorLine, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
 import { durably } from "../durable.ts";
 import { writeNodeStates } from "../fleet_store.ts";
 import { type PipelineStep, type RunContext, StepFailure, stopped } from "./context.ts";
@@ -20,14 +20,6 @@ export function switchedNodes(nodes: NodeOutcome[]): string[] {
     n.status === "succeeded" ||
     (n.status === "failed" && /^Activation failed/.test(n.message ?? ""))
   ).map((n) => n.node);
-}
-
-/** The first line of the output that says what went wrong (nix's `error:`, colmena's failures). */
-export function firstErrorLine(lines: string[]): string | undefined {
-  // deno-lint-ignore no-control-regex
-  const plain = lines.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""));
-  return plain.find((l) => /(^|\| )error:/i.test(l))?.replace(/^\s*\S* \| /, "").trim() ??
-    plain.find((l) => /\| .*failed: /i.test(l))?.replace(/^\s*\S* \| /, "").trim();
 }
 
 export async function runColmenaApply(

@@ -11,13 +11,12 @@
 import type { Executor } from "../../exec/run.ts";
 import type { GroupGuard } from "../../exec/orphans.ts";
 import type { Logger } from "../../log/log.ts";
-import { colmenaArgv, NodeOutcomeParser } from "../colmena.ts";
+import { colmenaArgv, firstErrorLine, NodeOutcomeParser } from "../colmena.ts";
 import type { DeploymentRow, RollbackRecord } from "../deployment.ts";
 import { durably } from "../durable.ts";
 import { holdPackage, writeNodeStates } from "../fleet_store.ts";
 import type { PackageSettings } from "../settings.ts";
 import type { Sql } from "../../db/connect.ts";
-import { firstErrorLine } from "./activate.ts";
 
 export interface RollbackInput {
   sql: Sql;

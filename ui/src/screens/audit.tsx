@@ -85,7 +85,7 @@ function Row({ e }: { e: AuditEntry }) {
         <code>{e.action}</code>
       </td>
       <td data-label="Target">
-        <Short value={e.target} size={24} />
+        <Short value={e.target} size={24} what={`target of entry ${e.id}`} />
       </td>
       <td data-label="From">{e.client_address ?? "—"}</td>
     </tr>

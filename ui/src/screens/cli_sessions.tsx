@@ -38,7 +38,13 @@ export function CliSessions() {
                 <Time at={s.last_used_at} />
               </td>
               <td>
-                <button type="button" class="small danger" onClick={() => (revoking.value = s)}>
+                {/* Named apart from the header's Sign out, which ends this browser's session. */}
+                <button
+                  type="button"
+                  class="small danger"
+                  aria-label={`Sign out ${s.client_name} from ${s.client_address ?? "unknown"}`}
+                  onClick={() => (revoking.value = s)}
+                >
                   Sign out
                 </button>
               </td>

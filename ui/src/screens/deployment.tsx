@@ -91,9 +91,9 @@ export function DeploymentView({ id }: { id: string }) {
             },
           });
         } else {
-          const text = await api.deploymentLog(id);
+          const stored = await api.deploymentLines(id);
           if (closed) return;
-          lines.value = storedLines(text);
+          lines.value = stored.lines;
           stream.value = "stored";
         }
       } catch (e) {
@@ -190,7 +190,11 @@ export function DeploymentView({ id }: { id: string }) {
           <h2 id="log-title">Log</h2>
           <StreamNote state={stream.value} retryIn={retryIn.value} />
         </div>
-        <LogView lines={lines.value} />
+        <LogView
+          key={d.id}
+          lines={lines.value}
+          download={{ href: api.logUrl(d.id), name: `${d.package}-${d.version}-${d.id}.log` }}
+        />
       </section>
       {confirming.value && (
         <ConfirmDialog
@@ -278,10 +282,4 @@ function StreamNote({ state, retryIn }: { state: string; retryIn?: number }) {
     ? "stored log"
     : "";
   return text ? <span class={`stream stream-${state}`} role="status">{text}</span> : null;
-}
-
-function storedLines(text: string): LogLine[] {
-  const raw = text.endsWith("\n") ? text.slice(0, -1) : text;
-  if (raw === "") return [];
-  return raw.split("\n").map((line, i) => ({ seq: i + 1, stream: "stdout", line, at: "" }));
 }

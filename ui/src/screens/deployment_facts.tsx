@@ -71,7 +71,7 @@ export function Request({ d, now }: { d: Deployment; now?: number }) {
       <dt>Store path</dt>
       <dd>
         {d.nix_store_path
-          ? <Short value={d.nix_store_path} />
+          ? <Short value={d.nix_store_path} what="store path" />
           : <span class="muted">none (the flake builds it)</span>}
       </dd>
       <dt>Flake ref</dt>
@@ -82,13 +82,13 @@ export function Request({ d, now }: { d: Deployment; now?: number }) {
       </dd>
       <dt>Deploy commit</dt>
       <dd>
-        <Short value={d.commit_sha} />
+        <Short value={d.commit_sha} what="deploy commit" />
       </dd>
       {d.revert_sha && (
         <>
           <dt>Reverted by</dt>
           <dd>
-            <Short value={d.revert_sha} />
+            <Short value={d.revert_sha} what="revert commit" />
           </dd>
         </>
       )}
@@ -102,10 +102,10 @@ export function Request({ d, now }: { d: Deployment; now?: number }) {
       )}
       <dt>Locked rev</dt>
       <dd>
-        <Short value={d.locked_rev} />
+        <Short value={d.locked_rev} what="locked rev" />
         {d.previous_locked_rev && (
           <span class="muted aside">
-            (was <Short value={d.previous_locked_rev} />)
+            (was <Short value={d.previous_locked_rev} what="previous locked rev" />)
           </span>
         )}
       </dd>
@@ -240,7 +240,7 @@ export function Rollback({ d }: { d: Deployment }) {
       <dl class="facts">
         <dt>Re-activated at</dt>
         <dd>
-          <Short value={r.commit_sha} />
+          <Short value={r.commit_sha} what="rollback commit" />
         </dd>
       </dl>
       {r.nodes.length > 0 ? <NodeList nodes={r.nodes} /> : <p class="muted">No node reported.</p>}

@@ -74,7 +74,7 @@ export function Fleet() {
                 </ul>
               </td>
               <td data-label="Commit">
-                <Short value={n.commit} />
+                <Short value={n.commit} what={`commit of ${n.node}`} />
               </td>
               <td data-label="Since">
                 <Time at={n.activated_at} />
@@ -111,7 +111,7 @@ export function Drift({ n }: { n: FleetNode }) {
       <Badge status={verdict} />
       {n.drift === true && n.running_system && (
         <div class="small-text">
-          runs <Short value={n.running_system} />
+          runs <Short value={n.running_system} what={`system ${n.node} runs`} />
         </div>
       )}
       <div class="muted small-text">

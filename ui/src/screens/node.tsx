@@ -75,7 +75,7 @@ export function NodeView({ node }: { node: string }) {
           </dd>
           <dt>Commit</dt>
           <dd>
-            <Short value={n.commit} />
+            <Short value={n.commit} what={`commit of ${node}`} />
           </dd>
           <dt>Drift</dt>
           <dd>

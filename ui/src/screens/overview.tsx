@@ -104,11 +104,11 @@ export function Overview() {
                     )}
                   </td>
                   <td data-label="flake.lock pins">
-                    <Short value={p.locked_rev} />
+                    <Short value={p.locked_rev} what={`rev of ${p.name}`} />
                     <LockedNote p={p} seen={versions.value} />
                   </td>
                   <td data-label="Store path">
-                    <Short value={p.store_path} />
+                    <Short value={p.store_path} what={`store path of ${p.name}`} />
                   </td>
                 </tr>
               ))}

@@ -231,7 +231,8 @@ function Manual({ m }: { m: ManualWebhook }) {
           In the repository's settings, add a <strong>Forgejo</strong> webhook.
         </li>
         <li>
-          Target URL: <code class="wrap">{m.url}</code> <CopyButton text={m.url} />
+          Target URL: <code class="wrap">{m.url}</code>{" "}
+          <CopyButton text={m.url} name="Copy target URL" />
         </li>
         <li>
           Content type: <code>{m.content_type}</code>

@@ -37,7 +37,7 @@ export function StatusPosts({ d }: { d: Deployment }) {
             <li key={i}>
               <Badge status={p.ok === false ? "failed" : p.state} /> <strong>{p.repository}</strong>
               {" "}
-              <Short value={p.sha} />
+              <Short value={p.sha} what={`commit of ${p.repository} status ${i + 1}`} />
               <span class="muted">
                 {p.description} · <Time at={p.updated_at} />
                 {p.ok === null && ` · retrying (attempt ${p.attempts})`}
