@@ -537,29 +537,17 @@ async function httpMetrics(
   await Deno.writeTextFile(colmena.block, "");
 
   const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
-  const fixedBody = JSON.stringify({
-    package: "api",
-    version: "2.0.1",
-    nix_store_path: STORE_PATH,
-  });
-  const signed = {
+  const bodyOf = (pkg: string, version: string) =>
+    JSON.stringify({ package: pkg, version, nix_store_path: STORE_PATH });
+  const signedFor = async (body: string) => ({
     "Content-Type": "application/json",
-    "X-Hub-Signature-256": `sha256=${await hmacHex(fixedBody)}`,
-  };
-  const dupDesp = fixedScript(
-    "POST",
-    auth,
-    JSON.stringify({ package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH }),
-  );
-  const dupBody = JSON.stringify({
-    package: "webapp",
-    version: "1.1.0",
-    nix_store_path: STORE_PATH,
+    "X-Hub-Signature-256": `sha256=${await hmacHex(body)}`,
   });
-  const dupSigned = {
-    "Content-Type": "application/json",
-    "X-Hub-Signature-256": `sha256=${await hmacHex(dupBody)}`,
-  };
+  const fixedBody = bodyOf("api", "2.0.1");
+  const signed = await signedFor(fixedBody);
+  const dupBody = bodyOf("webapp", "1.1.0");
+  const dupDesp = fixedScript("POST", auth, dupBody);
+  const dupSigned = await signedFor(dupBody);
   // The bare duplicate's first request inserts; all later ones are the 409 being measured.
   await fetch(`${bare.url}/insert?unique=1`, {
     method: "POST",
@@ -680,11 +668,7 @@ async function httpMetrics(
       method: "POST",
       signal: AbortSignal.timeout(60_000),
       headers: { Authorization: `Bearer ${pgliteToken}`, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        package: "api",
-        version: `p${round}-warm`,
-        nix_store_path: STORE_PATH,
-      }),
+      body: bodyOf("api", `p${round}-warm`),
     });
     if (warm.status !== 202) {
       throw new Error(`PGlite admission: ${warm.status} ${await warm.text()}`);
