@@ -318,13 +318,13 @@ export async function deploymentMetrics(b: DeployBench): Promise<void> {
     }
     for (const [metric, { n, ms }] of lags) {
       const cpu = (k: number) => Math.round(median(cpus.get(metric)!.map((c) => c[k])));
+      const lag = Math.round(median(ms));
+      const when = `${Math.abs(lag)} ms ${lag < 0 ? "before" : "after"} the answer (median)`;
       b.noteOn(
         metric,
-        `every round: ${n}/${n} subscribers got all lines in order, the last of them ${
-          Math.round(median(ms))
-        } ms (median) after the answer; despacito's CPU during the deployment ${cpu(0)} ms vs ${
-          cpu(1)
-        } ms, the subscribers' process ${cpu(2)} ms in all`,
+        `every round: ${n}/${n} subscribers got all lines in order, the last of them ${when}; ` +
+          `despacito's CPU during the deployment ${cpu(0)} ms vs ${cpu(1)} ms, ` +
+          `the subscribers' process ${cpu(2)} ms in all`,
       );
     }
   } finally {
