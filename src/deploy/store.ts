@@ -429,6 +429,17 @@ export async function logEntries(
     order by seq limit ${limit}`;
 }
 
+/** Every captured output line of a deployment (no status rows), read a page at a time. */
+export async function outputLines(sql: Sql, id: string): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for (let after = 0;;) {
+    const page = await logEntries(sql, id, after, 5000);
+    for (const e of page) if (e.stream !== "status") out.push(e);
+    if (page.length < 5000) return out;
+    after = page[page.length - 1].seq;
+  }
+}
+
 export async function logTail(sql: Sql, id: string, n: number): Promise<string[]> {
   const rows = await sql<{ line: string }[]>`
     select line from (
