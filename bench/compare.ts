@@ -11,12 +11,14 @@
  * deployment while admissions are measured, as in production during a
  * rollout); adnanh/webhook with an HMAC rule running /bin/true; the bare
  * Deno+Hono peer of bench/peers/bare.ts. Load comes from wrk. Missing
- * Debian packages (wrk, webhook) are installed with apt-get.
+ * Debian packages (wrk, webhook) are installed with apt-get. Then the
+ * deployment rows (bench/deploy_metrics.ts): P2 against a shell script, P7's
+ * SSE subscribers, the 20,000-line deployment.
  *
- *   deno task bench:compare [--rounds N] [--duration S] [--smoke]
+ *   deno task bench:compare [--rounds N] [--duration S] [--smoke] [--only http|deployments]
  *
- * --smoke: one round of one second, and no pass/fail on speed (CI runs it so
- * the suite cannot rot; tests/bench_compare_test.ts).
+ * --smoke: one round of one second with 5 connections (and smaller
+ * deployments), no pass/fail on speed (CI runs it so the suite cannot rot; tests/bench_compare_test.ts).
  */
 
 import { parseArgs } from "node:util";
@@ -26,6 +28,7 @@ import { createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
 import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { startCluster } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR, runCli } from "../tests/_harness/server.ts";
+import { deploymentMetrics } from "./deploy_metrics.ts";
 import { median, parseWrk, type WrkResult } from "./wrk.ts";
 
 const { values: opts } = parseArgs({
@@ -33,15 +36,22 @@ const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     duration: { type: "string", default: "5" },
-    connections: { type: "string", default: "50" },
+    connections: { type: "string" },
     smoke: { type: "boolean", default: false },
+    only: { type: "string" },
   },
   strict: true,
 });
 const smoke = opts.smoke;
 const ROUNDS = smoke ? 1 : Number(opts.rounds);
 const DURATION = smoke ? 1 : Number(opts.duration);
-const CONNECTIONS = Number(opts.connections);
+// The smoke run's one second must see answers even on a loaded machine: fewer connections.
+const CONNECTIONS = Number(opts.connections ?? (smoke ? "5" : "50"));
+/** `--only http` or `--only deployments`: one half of the table. */
+const ONLY = opts.only;
+if (ONLY !== undefined && ONLY !== "http" && ONLY !== "deployments") {
+  throw new Error("--only takes http or deployments");
+}
 if (!(ROUNDS >= 1 && DURATION >= 1 && CONNECTIONS >= 1)) {
   throw new Error("--rounds, --duration and --connections must be positive numbers");
 }
@@ -446,203 +456,24 @@ async function main() {
     const cluster = await startCluster();
     cleanup.push(() => cluster.destroy());
     const admin = postgres(cluster.adminUri, { max: 1, onnotice: () => {} });
-    for (const db of ["despacito", "despacito_idle", "bare"]) {
+    for (const db of ["despacito", "despacito_idle", "despacito_deploy", "bare"]) {
       await admin.unsafe(`create database ${db}`);
     }
     await admin.end();
     const dbUri = (db: string) => cluster.adminUri.replace(/\/postgres$/, `/${db}`);
 
-    const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
-    const api = await createAppRepo(root, "api", ["2.0.0"]);
-    const flake = await createDeployFlake(root, [webapp, api]);
-    await webapp.release("1.1.0");
-    const colmena = await createBlockingColmena(root, flake.dir);
-    const envFor = (data: string, db?: string): Record<string, string> => ({
-      DESPACITO_LISTEN: "127.0.0.1:0",
-      DESPACITO_DATA_DIR: `${root}/${data}`,
-      DESPACITO_FLAKE_DIR: flake.dir,
-      DESPACITO_COLMENA_BIN: colmena.bin,
-      DESPACITO_FLAKE_REF_SCHEMES: "github,git+https,git+file",
-      DESPACITO_SHUTDOWN_TIMEOUT: "1s",
-      ...(db ? { DESPACITO_POSTGRES_CONNECTION_URI: dbUri(db) } : {}),
-    });
-
-    note("starting despacito (PostgreSQL), the bare peer and adnanh/webhook");
-    const desp = await startDespacito("despacito", envFor("data-pg", "despacito"));
-    cleanup.push(() => desp.stop());
-    const sql = postgres(dbUri("despacito"), { max: 1, onnotice: () => {} });
-    cleanup.push(() => sql.end());
-    const token = (await createToken(sql, { description: "bench" })).token;
-    note(`despacito ready (${Math.round(desp.startMs)} ms)`);
-    const bare = await startBare(dbUri("bare"));
-    note(`bare peer ready (${Math.round(bare.startMs)} ms)`);
-    cleanup.push(() => bare.stop());
-    const hook = await startWebhook(root);
-    cleanup.push(() => hook.stop());
-
-    // One deployment that ends deployed: repeats of it are the duplicate (409) load.
-    const first = await fetch(`${desp.url}/webhook`, {
-      method: "POST",
-      signal: AbortSignal.timeout(120_000),
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH }),
-    });
-    const firstBody = await first.text();
-    if (first.status !== 200) throw new Error(`the first deployment failed: ${firstBody}`);
-    note("first deployment deployed");
-    await Deno.writeTextFile(colmena.block, "");
-
-    const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
-    const fixedBody = JSON.stringify({
-      package: "api",
-      version: "2.0.1",
-      nix_store_path: STORE_PATH,
-    });
-    const signed = {
-      "Content-Type": "application/json",
-      "X-Hub-Signature-256": `sha256=${await hmacHex(fixedBody)}`,
-    };
-    const dupDesp = fixedScript(
-      "POST",
-      auth,
-      JSON.stringify({ package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH }),
-    );
-    const dupBody = JSON.stringify({
-      package: "webapp",
-      version: "1.1.0",
-      nix_store_path: STORE_PATH,
-    });
-    const dupSigned = {
-      "Content-Type": "application/json",
-      "X-Hub-Signature-256": `sha256=${await hmacHex(dupBody)}`,
-    };
-    // The bare duplicate's first request inserts; all later ones are the 409 being measured.
-    await fetch(`${bare.url}/insert?unique=1`, {
-      method: "POST",
-      headers: dupSigned,
-      body: dupBody,
-    }).then((r) => r.body?.cancel());
-
-    // First starts migrate (and create PGlite's cluster): done here, so every measured start
-    // finds its schema current.
-    await (await startDespacito("despacito-idle", envFor("data-idle", "despacito_idle"))).stop();
-    const pgliteEnv = envFor("data-pglite");
-    const t = await runCli(["token", "create", "--description", "bench"], pgliteEnv);
-    if (t.code !== 0) throw new Error(`token create (PGlite) failed: ${t.stderr}`);
-    const pgliteToken = t.stdout.trim();
-
-    const P1 = `P1 POST /webhook?wait=false, new version each (-c${CONNECTIONS}), req/s`;
-    const check2xx = (metric: string, r: WrkResult) => {
-      if (r.non2xx > 0) noteOn(metric, `${r.non2xx} non-2xx answers`);
-    };
-
-    for (let round = 1; round <= ROUNDS; round++) {
-      note(`round ${round}/${ROUNDS}`);
-      // P1 admission: despacito, then each peer.
-      const a = await wrk(desp.url, distinctScript(token, "api", `r${round}`));
-      const w = await wrk(`${hook.url}/hooks/deploy`, fixedScript("POST", signed, fixedBody));
-      const b = await wrk(`${bare.url}/insert`, fixedScript("POST", signed, fixedBody));
-      const h = await wrk(`${bare.url}/hmac`, fixedScript("POST", signed, fixedBody));
-      record(
-        `${P1} vs adnanh/webhook`,
-        "req/s",
-        "webhook",
-        { kind: "min", ratio: 1.0 },
-        a.rps,
-        w.rps,
-      );
-      record(
-        `${P1} vs bare+INSERT`,
-        "req/s",
-        "bare+INSERT",
-        { kind: "min", ratio: 0.5 },
-        a.rps,
-        b.rps,
-      );
-      record(
-        `${P1} vs bare HMAC+JSON (no target)`,
-        "req/s",
-        "bare HMAC+JSON",
-        { kind: "min", ratio: 0 },
-        a.rps,
-        h.rps,
-      );
-      record("P1 p99 latency", "ms", "bare+INSERT", { kind: "max", ratio: 2 }, a.p99, b.p99);
-      check2xx(`${P1} vs bare+INSERT`, a);
-      check2xx(`${P1} vs adnanh/webhook`, w);
-
-      // Duplicates: 409 from despacito; the bare peer's unique INSERT conflicts.
-      const d = await wrk(`${desp.url}/webhook?wait=false`, dupDesp);
-      const db = await wrk(`${bare.url}/insert?unique=1`, fixedScript("POST", dupSigned, dupBody));
-      record(
-        "duplicate → 409, req/s",
-        "req/s",
-        "bare+INSERT (conflict)",
-        { kind: "min", ratio: 0.5 },
-        d.rps,
-        db.rps,
-      );
-      if (d.non2xx < d.requests) noteOn("duplicate → 409, req/s", "some answers were not 409");
-
-      // Reads.
-      const l = await wrk(`${desp.url}/api/deployments?limit=50`, fixedScript("GET", auth));
-      const ls = await wrk(`${bare.url}/select`, fixedScript("GET", {}));
-      record(
-        "GET /api/deployments?limit=50, req/s",
-        "req/s",
-        "bare+SELECT",
-        { kind: "min", ratio: 0.25 },
-        l.rps,
-        ls.rps,
-      );
-      check2xx("GET /api/deployments?limit=50, req/s", l);
-      const hh = await wrk(`${desp.url}/health`, fixedScript("GET", {}));
-      const hb = await wrk(`${bare.url}/`, fixedScript("GET", {}));
-      record(
-        "GET /health, req/s",
-        "req/s",
-        "bare hello",
-        { kind: "min", ratio: 0.7 },
-        hh.rps,
-        hb.rps,
-      );
-      check2xx("GET /health, req/s", hh);
-
-      // A fresh process each: start → ready (schema current) and idle RSS.
-      const s = await startDespacito("despacito-idle", envFor("data-idle", "despacito_idle"));
-      await settle(1500);
-      const sRss = await rssMb(s.pid);
-      await s.stop();
-      const sb = await startBare();
-      await settle(1500);
-      const sbRss = await rssMb(sb.pid);
-      await sb.stop();
-      record(
-        "start → ready, PostgreSQL, schema current",
-        "ms",
-        "bare start → listening",
-        { kind: "max", ratio: 3 },
-        s.startMs,
-        sb.startMs,
-      );
-      record("idle RSS, PostgreSQL", "MB", "bare hello", { kind: "max", ratio: 1.3 }, sRss, sbRss);
-
-      // PGlite: a fresh start on its own data dir, idle RSS, then the same admission load.
-      const pg = await startDespacito("despacito-pglite", pgliteEnv);
-      await settle(1500);
-      const pgRss = await rssMb(pg.pid);
-      const pa = await wrk(pg.url, distinctScript(pgliteToken, "api", `p${round}`));
-      await pg.stop();
-      record(
-        "P1 on PGlite vs on PostgreSQL, req/s",
-        "req/s",
-        "despacito on PostgreSQL",
-        { kind: "min", ratio: 0.5 },
-        pa.rps,
-        a.rps,
-      );
-      check2xx("P1 on PGlite vs on PostgreSQL, req/s", pa);
-      record("idle RSS, PGlite", "MB", "floor 150 MB", { kind: "max", ratio: 1 }, pgRss, 150);
+    if (ONLY !== "deployments") await httpMetrics(root, dbUri, cleanup);
+    if (ONLY !== "http") {
+      await deploymentMetrics({
+        root,
+        dbUri: dbUri("despacito_deploy"),
+        rounds: ROUNDS,
+        smoke,
+        note,
+        record,
+        noteOn,
+        startDespacito,
+      });
     }
     out(table());
     if (stuck.length) out(`\nKilled after not stopping on SIGTERM: ${stuck.join(", ")}`);
@@ -651,11 +482,210 @@ async function main() {
       `${new Date().toISOString()} · ${machine()} · deno ${Deno.version.deno} · ` +
         `deno task bench:compare --rounds ${ROUNDS} --duration ${DURATION} --connections ${CONNECTIONS}${
           smoke ? " --smoke" : ""
-        }`,
+        }${ONLY ? ` --only ${ONLY}` : ""}`,
     );
   } finally {
     for (const c of cleanup.reverse()) await c().catch((e) => note(`cleanup: ${e}`));
     await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+/** P1, 409s, reads, start and idle RSS: despacito against webhook and the bare peer under wrk. */
+async function httpMetrics(
+  root: string,
+  dbUri: (db: string) => string,
+  cleanup: (() => Promise<void>)[],
+) {
+  const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
+  const api = await createAppRepo(root, "api", ["2.0.0"]);
+  const flake = await createDeployFlake(root, [webapp, api]);
+  await webapp.release("1.1.0");
+  const colmena = await createBlockingColmena(root, flake.dir);
+  const envFor = (data: string, db?: string): Record<string, string> => ({
+    DESPACITO_LISTEN: "127.0.0.1:0",
+    DESPACITO_DATA_DIR: `${root}/${data}`,
+    DESPACITO_FLAKE_DIR: flake.dir,
+    DESPACITO_COLMENA_BIN: colmena.bin,
+    DESPACITO_FLAKE_REF_SCHEMES: "github,git+https,git+file",
+    DESPACITO_SHUTDOWN_TIMEOUT: "1s",
+    ...(db ? { DESPACITO_POSTGRES_CONNECTION_URI: dbUri(db) } : {}),
+  });
+
+  note("starting despacito (PostgreSQL), the bare peer and adnanh/webhook");
+  const desp = await startDespacito("despacito", envFor("data-pg", "despacito"));
+  cleanup.push(() => desp.stop());
+  const sql = postgres(dbUri("despacito"), { max: 1, onnotice: () => {} });
+  cleanup.push(() => sql.end());
+  const token = (await createToken(sql, { description: "bench" })).token;
+  note(`despacito ready (${Math.round(desp.startMs)} ms)`);
+  const bare = await startBare(dbUri("bare"));
+  note(`bare peer ready (${Math.round(bare.startMs)} ms)`);
+  cleanup.push(() => bare.stop());
+  const hook = await startWebhook(root);
+  cleanup.push(() => hook.stop());
+
+  // One deployment that ends deployed: repeats of it are the duplicate (409) load.
+  const first = await fetch(`${desp.url}/webhook`, {
+    method: "POST",
+    signal: AbortSignal.timeout(120_000),
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ package: "webapp", version: "1.1.0", nix_store_path: STORE_PATH }),
+  });
+  const firstBody = await first.text();
+  if (first.status !== 200) throw new Error(`the first deployment failed: ${firstBody}`);
+  note("first deployment deployed");
+  await Deno.writeTextFile(colmena.block, "");
+
+  const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+  const bodyOf = (pkg: string, version: string) =>
+    JSON.stringify({ package: pkg, version, nix_store_path: STORE_PATH });
+  const signedFor = async (body: string) => ({
+    "Content-Type": "application/json",
+    "X-Hub-Signature-256": `sha256=${await hmacHex(body)}`,
+  });
+  const fixedBody = bodyOf("api", "2.0.1");
+  const signed = await signedFor(fixedBody);
+  const dupBody = bodyOf("webapp", "1.1.0");
+  const dupDesp = fixedScript("POST", auth, dupBody);
+  const dupSigned = await signedFor(dupBody);
+  // The bare duplicate's first request inserts; all later ones are the 409 being measured.
+  await fetch(`${bare.url}/insert?unique=1`, {
+    method: "POST",
+    headers: dupSigned,
+    body: dupBody,
+  }).then((r) => r.body?.cancel());
+
+  // First starts migrate (and create PGlite's cluster): done here, so every measured start
+  // finds its schema current.
+  await (await startDespacito("despacito-idle", envFor("data-idle", "despacito_idle"))).stop();
+  const pgliteEnv = envFor("data-pglite");
+  const t = await runCli(["token", "create", "--description", "bench"], pgliteEnv);
+  if (t.code !== 0) throw new Error(`token create (PGlite) failed: ${t.stderr}`);
+  const pgliteToken = t.stdout.trim();
+
+  const P1 = `P1 POST /webhook?wait=false, new version each (-c${CONNECTIONS}), req/s`;
+  const check2xx = (metric: string, r: WrkResult) => {
+    if (r.non2xx > 0) noteOn(metric, `${r.non2xx} non-2xx answers`);
+  };
+
+  for (let round = 1; round <= ROUNDS; round++) {
+    note(`round ${round}/${ROUNDS}`);
+    // P1 admission: despacito, then each peer.
+    const a = await wrk(desp.url, distinctScript(token, "api", `r${round}`));
+    const w = await wrk(`${hook.url}/hooks/deploy`, fixedScript("POST", signed, fixedBody));
+    const b = await wrk(`${bare.url}/insert`, fixedScript("POST", signed, fixedBody));
+    const h = await wrk(`${bare.url}/hmac`, fixedScript("POST", signed, fixedBody));
+    record(
+      `${P1} vs adnanh/webhook`,
+      "req/s",
+      "webhook",
+      { kind: "min", ratio: 1.0 },
+      a.rps,
+      w.rps,
+    );
+    record(
+      `${P1} vs bare+INSERT`,
+      "req/s",
+      "bare+INSERT",
+      { kind: "min", ratio: 0.5 },
+      a.rps,
+      b.rps,
+    );
+    record(
+      `${P1} vs bare HMAC+JSON (no target)`,
+      "req/s",
+      "bare HMAC+JSON",
+      { kind: "min", ratio: 0 },
+      a.rps,
+      h.rps,
+    );
+    record("P1 p99 latency", "ms", "bare+INSERT", { kind: "max", ratio: 2 }, a.p99, b.p99);
+    check2xx(`${P1} vs bare+INSERT`, a);
+    check2xx(`${P1} vs adnanh/webhook`, w);
+
+    // Duplicates: 409 from despacito; the bare peer's unique INSERT conflicts.
+    const d = await wrk(`${desp.url}/webhook?wait=false`, dupDesp);
+    const db = await wrk(`${bare.url}/insert?unique=1`, fixedScript("POST", dupSigned, dupBody));
+    record(
+      "duplicate → 409, req/s",
+      "req/s",
+      "bare+INSERT (conflict)",
+      { kind: "min", ratio: 0.5 },
+      d.rps,
+      db.rps,
+    );
+    if (d.non2xx < d.requests) noteOn("duplicate → 409, req/s", "some answers were not 409");
+
+    // Reads.
+    const l = await wrk(`${desp.url}/api/deployments?limit=50`, fixedScript("GET", auth));
+    const ls = await wrk(`${bare.url}/select`, fixedScript("GET", {}));
+    record(
+      "GET /api/deployments?limit=50, req/s",
+      "req/s",
+      "bare+SELECT",
+      { kind: "min", ratio: 0.25 },
+      l.rps,
+      ls.rps,
+    );
+    check2xx("GET /api/deployments?limit=50, req/s", l);
+    const hh = await wrk(`${desp.url}/health`, fixedScript("GET", {}));
+    const hb = await wrk(`${bare.url}/`, fixedScript("GET", {}));
+    record(
+      "GET /health, req/s",
+      "req/s",
+      "bare hello",
+      { kind: "min", ratio: 0.7 },
+      hh.rps,
+      hb.rps,
+    );
+    check2xx("GET /health, req/s", hh);
+
+    // A fresh process each: start → ready (schema current) and idle RSS.
+    const s = await startDespacito("despacito-idle", envFor("data-idle", "despacito_idle"));
+    await settle(1500);
+    const sRss = await rssMb(s.pid);
+    await s.stop();
+    const sb = await startBare();
+    await settle(1500);
+    const sbRss = await rssMb(sb.pid);
+    await sb.stop();
+    record(
+      "start → ready, PostgreSQL, schema current",
+      "ms",
+      "bare start → listening",
+      { kind: "max", ratio: 3 },
+      s.startMs,
+      sb.startMs,
+    );
+    record("idle RSS, PostgreSQL", "MB", "bare hello", { kind: "max", ratio: 1.3 }, sRss, sbRss);
+
+    // PGlite: a fresh start on its own data dir, idle RSS, then the same admission load.
+    const pg = await startDespacito("despacito-pglite", pgliteEnv);
+    await settle(1500);
+    const pgRss = await rssMb(pg.pid);
+    // One admission first: PGlite's first statements are compiled then, not inside a 1 s smoke.
+    const warm = await fetch(`${pg.url}/webhook?wait=false`, {
+      method: "POST",
+      signal: AbortSignal.timeout(60_000),
+      headers: { Authorization: `Bearer ${pgliteToken}`, "Content-Type": "application/json" },
+      body: bodyOf("api", `p${round}-warm`),
+    });
+    if (warm.status !== 202) {
+      throw new Error(`PGlite admission: ${warm.status} ${await warm.text()}`);
+    }
+    await warm.body?.cancel();
+    const pa = await wrk(pg.url, distinctScript(pgliteToken, "api", `p${round}`));
+    await pg.stop();
+    record(
+      "P1 on PGlite vs on PostgreSQL, req/s",
+      "req/s",
+      "despacito on PostgreSQL",
+      { kind: "min", ratio: 0.5 },
+      pa.rps,
+      a.rps,
+    );
+    check2xx("P1 on PGlite vs on PostgreSQL, req/s", pa);
+    record("idle RSS, PGlite", "MB", "floor 150 MB", { kind: "max", ratio: 1 }, pgRss, 150);
   }
 }
 

@@ -77,9 +77,10 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
         log.info("shutting down", { timeout_ms: config.shutdownTimeoutMs });
         stopping.abort();
         const deadline = AbortSignal.timeout(config.shutdownTimeoutMs);
+        const areasStopped = Promise.all(areas.map((a) => a.stop?.(deadline)));
         await Promise.all([
-          listener.shutdown(config.shutdownTimeoutMs),
-          ...areas.map((a) => a.stop?.(deadline)),
+          listener.shutdown(config.shutdownTimeoutMs, areasStopped),
+          areasStopped,
         ]);
         await db.close();
         log.info("stopped");

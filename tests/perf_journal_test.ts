@@ -3,7 +3,8 @@
  * (many lines per statement) keeps every line, in order, on a gap-free
  * per-deployment sequence, and publishes them in that order; enqueue's
  * single round trip still numbers the queued and superseded entries
- * without a gap and stores each status snapshot as served.
+ * without a gap and stores each status snapshot as served; a deleted
+ * deployment takes its lines with it.
  */
 
 import assert from "node:assert/strict";
@@ -51,7 +52,7 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
       written.push(line.replaceAll("\u0000", "\uFFFD"));
       journal.write(i % 3 === 0 ? "stderr" : "stdout", line);
       // Some lines arrive while a batch is being stored.
-      if (i === 700) await new Promise((r) => setTimeout(r, 20));
+      if (i === 1400) await new Promise((r) => setTimeout(r, 20));
     }
     await journal.flush();
 
@@ -64,6 +65,11 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     );
     const published = seen.filter((e) => e.type === "log");
     assert.deepEqual(published.map((e) => e.seq), written.map((_, i) => i + 3));
+    // What SSE sends live is what a resume reads back.
+    assert.deepEqual(
+      published.map((e) => e.type === "log" && e.at.getTime()),
+      stored.map((e) => e.at.getTime()),
+    );
 
     // A newer version supersedes the queued one; both sequences stay gap-free.
     const second = await enqueue(db.sql, {
@@ -100,6 +106,11 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     });
     assert.equal(again.outcome, "in_progress");
     assert.equal(again.deployment.id, second.deployment.id);
+
+    // No foreign key on the log (migration 0018), yet deleting a deployment deletes its lines.
+    await db.sql`delete from deployments where id = ${id}`;
+    assert.equal((await logEntries(db.sql, id)).length, 0);
+    assert.equal((await logEntries(db.sql, second.deployment.id)).length, 2, "others stay");
   } finally {
     await db.close();
     await fresh.drop();

@@ -318,7 +318,14 @@ Deno.test(
         await lastLine.waitFor({ state: "attached", timeout: 60_000 });
         timings.streamed_ms = Date.now() - started;
         timings.colmena_ms = Date.parse(d.finished_at) - Date.parse(d.started_at);
-        assert.equal(await page.locator(".log .line").count(), count);
+        // What the page read from the record when it opened is drawn from its end upwards, in the
+        // background: every line is there once that is done, not at the moment the last one is.
+        await until(
+          page,
+          async () => (await page.locator(".log .line").count()) === count,
+          `all ${count} lines in the page`,
+          30_000,
+        );
         await until(page, () => inView(page, count), "following the newest line", 10_000);
         await screenshot(page, "log-20000-live-light");
 

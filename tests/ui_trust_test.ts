@@ -14,6 +14,7 @@ import { screenshot } from "./_harness/chromium.ts";
 import { newPage } from "./_harness/ui_world.ts";
 import { type DeployUiWorld, withDeployUiWorld } from "./_harness/ui_deploy_world.ts";
 import { until } from "./_harness/ui_page.ts";
+import { axeViolations, cspViolations, watchCsp } from "./_harness/ui_checks.ts";
 
 const SETTINGS = `packages:
   webapp:
@@ -307,6 +308,9 @@ Deno.test("a manual stage waits for Promote, which asks first", async () => {
     // The canary runs the new version, the rest of the fleet does not yet.
     assert.deepEqual(await fleet(w), { alpha: "1.1.0", beta: "1.0.0" });
     const { context, page } = await newPage(w, w.signedIn);
+    // This screen and its dialog need a staged package: audited here (axe, CSP), not in ui_a11y.
+    const cspConsole: string[] = [];
+    await watchCsp(page, cspConsole);
     await page.goto(`/deployments/${id}`);
     await page.getByRole("status").filter({ hasText: "Stage canary is done" }).waitFor();
     const promotion = page.locator("#steps-title + .table-wrap tbody tr", {
@@ -320,6 +324,12 @@ Deno.test("a manual stage waits for Promote, which asks first", async () => {
     assert.deepEqual(await dialogButtons(page, title), ["Keep waiting", "Promote"]);
     const dialog = page.getByRole("dialog", { name: title });
     assert.match(await dialog.innerText(), /activates webapp 1\.1\.0 on that stage's nodes/);
+    assert.deepEqual(await axeViolations(page), [], "axe, the Promote dialog open");
+    await dialog.getByRole("button", { name: "Keep waiting" }).click();
+    await dialog.waitFor({ state: "detached" });
+    assert.deepEqual(await axeViolations(page), [], "axe, awaiting promotion");
+    assert.deepEqual([...(await cspViolations(page)), ...cspConsole], [], "CSP");
+    await page.getByRole("button", { name: "Promote" }).click();
     await dialog.getByRole("button", { name: "Promote" }).click();
     await page.locator(".title-row .badge", { hasText: "deployed" }).waitFor();
     assert.equal(await page.getByRole("button", { name: "Promote" }).count(), 0);

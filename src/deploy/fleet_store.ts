@@ -36,27 +36,40 @@ export interface NodeStateWrite {
   running: { commitSha: string | null; packages: Record<string, string> } | null;
 }
 
+/** All nodes in at most two statements (a fleet of a hundred is not a hundred round trips). */
 export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): Promise<void> {
-  for (const w of writes) {
-    if (w.running) {
-      await sql`
-        insert into node_state (node, commit_sha, deployment_id, activated_at, outcome, packages,
-                                updated_at)
-        values (${w.node}, ${w.running.commitSha}, ${w.deploymentId}, now(), ${w.outcome},
-                ${sql.json(w.running.packages as never)}, now())
-        on conflict (node) do update set
-          commit_sha = excluded.commit_sha, deployment_id = excluded.deployment_id,
-          activated_at = excluded.activated_at, outcome = excluded.outcome,
-          packages = excluded.packages, updated_at = excluded.updated_at,
-          -- What it runs changed: drift is unknown until the next check.
-          running_system = null, drift = null`;
-    } else {
-      // The node did not change what it runs; only the last outcome is news.
-      await sql`
-        insert into node_state (node, outcome, updated_at)
-        values (${w.node}, ${w.outcome}, now())
-        on conflict (node) do update set outcome = excluded.outcome, updated_at = now()`;
-    }
+  // One row per node (the last word wins): an upsert must not touch a row twice.
+  const byNode = new Map(writes.map((w) => [w.node, w]));
+  const moved = [...byNode.values()].filter((w) => w.running).map((w) => ({
+    node: w.node,
+    commit_sha: w.running!.commitSha,
+    deployment_id: w.deploymentId,
+    outcome: w.outcome,
+    packages: w.running!.packages,
+  }));
+  const stayed = [...byNode.values()].filter((w) => !w.running)
+    .map((w) => ({ node: w.node, outcome: w.outcome }));
+  if (moved.length > 0) {
+    await sql`
+      insert into node_state (node, commit_sha, deployment_id, activated_at, outcome, packages,
+                              updated_at)
+      select node, commit_sha, deployment_id, now(), outcome, packages, now()
+      from jsonb_to_recordset(${sql.json(moved as never)})
+        as t(node text, commit_sha text, deployment_id uuid, outcome text, packages jsonb)
+      on conflict (node) do update set
+        commit_sha = excluded.commit_sha, deployment_id = excluded.deployment_id,
+        activated_at = excluded.activated_at, outcome = excluded.outcome,
+        packages = excluded.packages, updated_at = excluded.updated_at,
+        -- What it runs changed: drift is unknown until the next check.
+        running_system = null, drift = null`;
+  }
+  if (stayed.length > 0) {
+    // The node did not change what it runs; only the last outcome is news.
+    await sql`
+      insert into node_state (node, outcome, updated_at)
+      select node, outcome, now()
+      from jsonb_to_recordset(${sql.json(stayed as never)}) as t(node text, outcome text)
+      on conflict (node) do update set outcome = excluded.outcome, updated_at = now()`;
   }
 }
 

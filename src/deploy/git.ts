@@ -14,6 +14,8 @@ export interface GitRepo {
   /** Paths (relative to the flake dir) that differ from HEAD, untracked included. */
   dirtyPaths(): Promise<string[]>;
   head(): Promise<string>;
+  /** HEAD (null before the first commit) and the dirty paths, from one git process. */
+  status(): Promise<{ head: string | null; dirty: string[] }>;
   isWorkTree(): Promise<boolean>;
   /** Commits flake.lock alone; returns the new commit's sha. */
   commitLock(message: string): Promise<string>;
@@ -77,6 +79,8 @@ export function gitRepo(o: GitOptions): GitRepo {
       env,
       timeoutMs: 120_000,
       onLine: stream ? o.onLine : undefined,
+      // git's own helpers (ssh, credential helpers) end with it.
+      reapGroup: false,
     })).stdout;
 
   const repo: GitRepo = {
@@ -88,17 +92,34 @@ export function gitRepo(o: GitOptions): GitRepo {
       }
     },
     async dirtyPaths() {
-      const out = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."]);
+      return (await repo.status()).dirty;
+    },
+    async status() {
+      const out = await git([
+        "status",
+        "--porcelain=v2",
+        "--branch",
+        "-z",
+        "--untracked-files=all",
+        "--",
+        ".",
+      ]);
       const entries = out.split("\0");
-      const paths: string[] = [];
+      let head: string | null = null;
+      const dirty: string[] = [];
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
-        if (e.length < 4) continue;
-        paths.push(e.slice(3));
-        // Renames and copies carry the source path as the next entry.
-        if (e[0] === "R" || e[0] === "C") i++;
+        const oid = /^# branch\.oid ([0-9a-f]{40,64})$/.exec(e);
+        if (oid) head = oid[1];
+        if (e.startsWith("#") || e.length < 2) continue;
+        // Ordinary (1), renamed or copied (2, its source path is the next entry), unmerged (u),
+        // untracked (?): the path follows a fixed number of space-separated fields.
+        const fields = { "1": 8, "2": 9, "u": 10, "?": 1, "!": 1 }[e[0]];
+        if (fields === undefined) continue;
+        dirty.push(e.split(" ").slice(fields).join(" "));
+        if (e[0] === "2") i++;
       }
-      return paths;
+      return { head, dirty };
     },
     async head() {
       return (await git(["rev-parse", "HEAD"])).trim();

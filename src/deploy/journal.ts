@@ -2,11 +2,11 @@
  * A deployment's log writer: every captured line goes to Postgres
  * (deployment_log, next per-deployment seq) and then to the event bus, in
  * the order the lines were produced, without making the producer (a
- * colmena output callback) wait. Lines are written in batches: one
- * statement per BATCH_MAX lines or per BATCH_WAIT_MS of quiet, whichever
- * comes first, and while one batch is being stored the next one gathers;
- * one round trip per line would make a chatty colmena wait on the
- * database. `flush()` writes what is gathered and waits until all is
+ * colmena output callback) wait. Lines are written in batches: a statement
+ * starts after BATCH_WAIT_MS or at BATCH_MAX lines, and while it runs the
+ * next batch gathers (up to STATEMENT_MAX lines): one round trip per line
+ * would make a chatty colmena wait on the database, and a burst becomes a
+ * few large statements. `flush()` writes what is gathered and waits until all is
  * stored; a status change is written only after a flush so the log reads
  * in order. While the database is away batches wait in memory and are
  * written, in order, when it is back (durable.ts); nothing is dropped.
@@ -22,8 +22,12 @@ export interface Journal {
   flush(): Promise<void>;
 }
 
-/** Lines per statement at most. */
-export const BATCH_MAX = 500;
+/** Lines that start a statement at once, without waiting BATCH_WAIT_MS. */
+export const BATCH_MAX = 1000;
+/** Lines per statement at most (what gathered while the previous statement ran). */
+const STATEMENT_MAX = 5000;
+/** Characters per statement at most, lines being up to LINE_MAX each. */
+const STATEMENT_BYTES = 4 * 1024 * 1024;
 /** How long a line may wait for company before its batch is written. */
 export const BATCH_WAIT_MS = 5;
 /** One line's bound: a runaway line must not bloat the database. */
@@ -37,9 +41,13 @@ export function createJournal(o: {
   /** Stop retrying (shutdown past its deadline). */
   giveUp?: AbortSignal;
 }): Journal {
-  let chain: Promise<void> = Promise.resolve();
+  let writing: Promise<void> | undefined;
   let failed = false;
-  let gathered: { stream: LogStream; line: string }[] = [];
+  const gathered: { stream: LogStream; line: string }[] = [];
+  /** Lines written, and lines done with (stored, or given up on): what flush() waits for. */
+  let written = 0;
+  let done = 0;
+  const waiting: { upTo: number; resolve: () => void }[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const store = async (batch: { stream: LogStream; line: string }[]) => {
@@ -53,15 +61,37 @@ export function createJournal(o: {
       if (!failed) o.log.error("cannot store deployment log lines", { error: e });
       failed = true;
     }
+    done += batch.length;
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      if (waiting[i].upTo <= done) waiting.splice(i, 1)[0].resolve();
+    }
   };
-  /** Hands what is gathered to the writer, behind the batches before it. */
-  const cut = () => {
+  /** The next statement's lines: all that gathered, up to STATEMENT_MAX lines or bytes. */
+  const take = () => {
+    let n = 0;
+    let bytes = 0;
+    while (n < gathered.length && n < STATEMENT_MAX && bytes < STATEMENT_BYTES) {
+      bytes += gathered[n++].line.length;
+    }
+    return gathered.splice(0, n);
+  };
+  /**
+   * Starts the writer unless it runs: one statement after another, each taking everything
+   * that gathered meanwhile, so a burst becomes a few large statements, in order.
+   */
+  const start = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (gathered.length === 0) return;
-    const batch = gathered;
-    gathered = [];
-    chain = chain.then(() => store(batch));
+    // Never an empty run: it would end before `writing` is set and leave it set for good.
+    if (!writing && gathered.length === 0) return Promise.resolve();
+    writing ??= (async () => {
+      try {
+        while (gathered.length > 0) await store(take());
+      } finally {
+        writing = undefined;
+      }
+    })();
+    return writing;
   };
 
   return {
@@ -72,12 +102,18 @@ export function createJournal(o: {
       if (stream === "system") o.log.info(text, { component: "deploy" });
       else o.log.debug("output", { component: "deploy", stream, line: text });
       gathered.push({ stream, line: text });
-      if (gathered.length >= BATCH_MAX) cut();
-      else timer ??= setTimeout(cut, BATCH_WAIT_MS);
+      written++;
+      // While a statement runs, lines wait for the next one; the writer takes them when done.
+      if (writing) return;
+      if (gathered.length >= BATCH_MAX) start();
+      else timer ??= setTimeout(start, BATCH_WAIT_MS);
     },
     flush() {
-      cut();
-      return chain;
+      // Up to the lines written so far: a chatty program cannot keep a flush waiting.
+      const upTo = written;
+      if (done >= upTo) return Promise.resolve();
+      start();
+      return new Promise((resolve) => waiting.push({ upTo, resolve }));
     },
   };
 }

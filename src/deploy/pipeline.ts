@@ -80,12 +80,16 @@ export async function runDeployment(
     }),
     say: (l) => journal.write("system", l),
     save: async (patch) => {
+      const merged = { ...ctx.deferred, ...patch };
+      ctx.deferred = {};
       await journal.flush();
-      await durably(() => deps.writes.change(row.id, ["running"], patch), {
+      await durably(() => deps.writes.change(row.id, ["running"], merged), {
         log,
         what: "deployment progress",
       });
     },
+    defer: (patch) => void Object.assign(ctx.deferred, patch),
+    deferred: {},
     steps: row.steps,
     baseSha: null,
     lockTouched: false,
@@ -132,6 +136,10 @@ export async function runDeployment(
 async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
   if (ctx.signal.aborted) throw stopped(ctx.signal);
   ctx.steps = startStep(ctx.steps, step.name, new Date(), step.stage);
+  if (step.idle?.(ctx)) {
+    ctx.steps = endStep(ctx.steps, step.name, "skipped");
+    return ctx.defer({ steps: ctx.steps });
+  }
   await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);
@@ -140,7 +148,8 @@ async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
     ctx.steps = endStep(ctx.steps, step.name, "failed");
     throw e;
   }
-  await ctx.save({ steps: ctx.steps });
+  // Written with the next step's start (or the outcome): one write per step boundary.
+  ctx.defer({ steps: ctx.steps });
 }
 
 /** Restore + rollback (or hold), then the failed/cancelled/interrupted record. */
@@ -222,7 +231,9 @@ async function failed(ctx: RunContext, message: string, info: FailureInfo): Prom
 async function finish(ctx: RunContext, p: DeploymentPatch): Promise<DeploymentRow> {
   const { deps, row } = ctx;
   await ctx.journal.flush();
-  const done = await durably(() => deps.writes.finish(row.id, p), {
+  const patch = { ...ctx.deferred, ...p };
+  ctx.deferred = {};
+  const done = await durably(() => deps.writes.finish(row.id, patch), {
     log: ctx.log,
     what: "the deployment's outcome",
   });

@@ -28,7 +28,7 @@ import {
   getDeployment,
   lastDeployments,
   listDeployments,
-  logEntries,
+  outputLines,
   packageStates,
 } from "./store.ts";
 import { holds, type NodeStateRow, nodeStates } from "./fleet_store.ts";
@@ -192,13 +192,7 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       summary: "the deployment's captured output as text",
       handler: async (c) => {
         const row = await requireDeployment(sql, c.req.param("id") ?? "");
-        const lines: string[] = [];
-        for (let after = 0;;) {
-          const page = await logEntries(sql, row.id, after, 5000);
-          for (const e of page) if (e.stream !== "status") lines.push(e.line);
-          if (page.length < 5000) break;
-          after = page[page.length - 1].seq;
-        }
+        const lines = (await outputLines(sql, row.id)).map((e) => e.line);
         c.header("Content-Type", "text/plain; charset=utf-8");
         return c.body(lines.length ? lines.join("\n") + "\n" : "");
       },
@@ -211,17 +205,12 @@ export function deployRoutes(deps: RouteDeps): RouteDef<Principal>[] {
       handler: async (c) => {
         const row = await requireDeployment(sql, c.req.param("id") ?? "");
         // The same shape as the SSE `log` event, so a reload paints stderr as stderr.
-        const lines: { seq: number; stream: string; line: string; at: string }[] = [];
-        for (let after = 0;;) {
-          const page = await logEntries(sql, row.id, after, 5000);
-          for (const e of page) {
-            if (e.stream !== "status") {
-              lines.push({ seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() });
-            }
-          }
-          if (page.length < 5000) break;
-          after = page[page.length - 1].seq;
-        }
+        const lines = (await outputLines(sql, row.id)).map((e) => ({
+          seq: e.seq,
+          stream: e.stream,
+          line: e.line,
+          at: e.at.toISOString(),
+        }));
         return c.json({ lines });
       },
     },

@@ -7,12 +7,14 @@
  * whenever a live event skips ahead. After a terminal status: `end`, close.
  *
  * Fan-out is cheap: a live event is turned into its SSE frame once, however
- * many subscribers send it (the bus hands each the same object), and a
- * subscriber waits on one Promise per wake-up with one heartbeat timer for
- * its whole life.
+ * many subscribers send it (the bus hands each the same object), and the
+ * frames of one published batch are encoded once into one chunk that every
+ * subscriber in step queues for its client — synchronously, no Promise or
+ * stream round trip per write, one heartbeat timer per subscriber; a read
+ * takes everything queued as one chunk. A client that falls 16 MB behind is
+ * disconnected and resumes from the record with Last-Event-ID.
  */
 
-import { streamSSE } from "hono/streaming";
 import { DomainError, invalidRequest } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Bus } from "../events/bus.ts";
@@ -21,6 +23,8 @@ import { deploymentJson, type DeploymentStatus, TERMINAL } from "./deployment.ts
 import { type DeployEvent, getDeployment, logEntries, type LogEntry } from "./store.ts";
 
 const HEARTBEAT_MS = 15_000;
+/** Bytes queued for one client before it is let go (it resumes from the record). */
+const BACKLOG_MAX = 16 * 1024 * 1024;
 
 interface Outgoing {
   seq: number;
@@ -72,15 +76,63 @@ function fromEvent(e: DeployEvent): Outgoing {
   };
 }
 
+const encoder = new TextEncoder();
+const END = encoder.encode("event: end\ndata: {}\n\n");
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
+/** The bytes of consecutive frames: every subscriber woken by the same publish writes the same run. */
+interface Run {
+  last: DeployEvent;
+  count: number;
+  bytes: Uint8Array;
+  terminal: boolean;
+}
+
 export function sseRoute<P>(
   deps: { sql: Sql; bus: Bus<DeployEvent>; stopping: AbortSignal },
 ): RouteDef<P> {
-  // Every subscriber of a deployment gets the same event object from the bus: one frame for all.
+  // Every subscriber of a deployment gets the same event objects from the bus, and all of a
+  // batch's events before any of them wakes: one frame per event and, for subscribers that
+  // keep up, one encoded chunk per batch, shared by all (keyed by the run's first event).
   const frames = new WeakMap<DeployEvent, Outgoing>();
   const shared = (e: DeployEvent) => {
     let o = frames.get(e);
     if (!o) frames.set(e, o = fromEvent(e));
     return o;
+  };
+  const runs = new WeakMap<DeployEvent, Run>();
+  /** events[i..j) as one chunk: consecutive seqs, ending at a terminal status at the latest. */
+  const runOf = (events: DeployEvent[], i: number): Run & { next: number } => {
+    const first = events[i];
+    // A subscriber in step with the one that built it: same first event, same last one.
+    const cached = runs.get(first);
+    if (cached && events[i + cached.count - 1] === cached.last) {
+      return { ...cached, next: i + cached.count };
+    }
+    let j = i + 1;
+    while (
+      j < events.length && events[j].seq === events[j - 1].seq + 1 &&
+      !shared(events[j - 1]).terminal
+    ) j++;
+    let text = "";
+    for (let k = i; k < j; k++) text += shared(events[k]).frame;
+    const run = {
+      last: events[j - 1],
+      count: j - i,
+      bytes: encoder.encode(text),
+      terminal: shared(events[j - 1]).terminal,
+    };
+    runs.set(first, run);
+    return { ...run, next: j };
   };
   return {
     method: "GET",
@@ -96,65 +148,138 @@ export function sseRoute<P>(
       if (!row) throw new DomainError("not_found", "deployment_not_found", "no such deployment");
       const id = row.id;
 
-      return streamSSE(c, async (stream) => {
-        const pending: DeployEvent[] = [];
-        let wake: (() => void) | undefined;
-        const notify = () => {
-          wake?.();
-          wake = undefined;
-        };
-        const off = deps.bus.subscribe((e) => {
-          if (e.deploymentId !== id) return;
-          pending.push(e);
-          notify();
-        });
-        const closed = AbortSignal.any([c.req.raw.signal, deps.stopping]);
-        closed.addEventListener("abort", notify);
-        let last = Number(raw);
-        let ended = false;
-        let quiet = true;
-        // A comment line now and then keeps proxies from closing a quiet stream.
-        const heartbeat = setInterval(() => {
-          if (quiet && !ended && !closed.aborted) stream.write(": keepalive\n\n").catch(() => {});
-          quiet = true;
-        }, HEARTBEAT_MS);
-        const send = async (o: Outgoing) => {
-          if (o.seq <= last || ended) return;
-          quiet = false;
-          await stream.write(o.frame);
-          last = o.seq;
-          if (o.terminal) {
-            ended = true;
-            await stream.writeSSE({ event: "end", data: "{}" });
+      let last = Number(raw);
+      let ended = false;
+      let quiet = true;
+      let replaying = true;
+      let scheduled = false;
+      const pending: DeployEvent[] = [];
+      // Runs wait here until the client reads; a read takes all of them as one chunk, so a
+      // client that keeps up gets each run at once and one that lags gets fewer, larger chunks
+      // (the stream machinery costs per chunk, whatever its size).
+      let queued: Uint8Array[] = [];
+      let queuedBytes = 0;
+      let reading: (() => void) | undefined;
+      const hand = (out: ReadableStreamDefaultController<Uint8Array>) => {
+        try {
+          if (queued.length > 0) {
+            out.enqueue(queued.length === 1 ? queued[0] : concat(queued, queuedBytes));
+            queued = [];
+            queuedBytes = 0;
           }
-        };
-        const replay = async () => {
-          for (;;) {
-            const page = await logEntries(deps.sql, id, last, 1000);
-            for (const e of page) await send(fromEntry(e));
-            if (page.length < 1000 || ended) return;
+          if (ended) out.close();
+        } catch { /* the client went away meanwhile */ }
+      };
+      const body = new ReadableStream<Uint8Array>({
+        pull: (out) => {
+          if (queued.length > 0 || ended) return hand(out);
+          return new Promise<void>((resolve) => reading = resolve).then(() => hand(out));
+        },
+        cancel: () => finish(),
+      }, { highWaterMark: 0 });
+      const closed = AbortSignal.any([c.req.raw.signal, deps.stopping]);
+      const finish = () => {
+        if (ended) return;
+        ended = true;
+        clearInterval(heartbeat);
+        off();
+        closed.removeEventListener("abort", finish);
+        reading?.();
+      };
+      /** Queued, never awaited: the bus's publisher must not wait for the slowest client. */
+      const push = (chunk: Uint8Array | string) => {
+        if (ended) return;
+        quiet = false;
+        const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+        queued.push(bytes);
+        queuedBytes += bytes.length;
+        // A client this far behind is let go: it resumes from Last-Event-ID, out of the record.
+        if (queuedBytes > BACKLOG_MAX) {
+          queued = [];
+          queuedBytes = 0;
+          return finish();
+        }
+        reading?.();
+        reading = undefined;
+      };
+      const endWith = (chunk: string | Uint8Array) => {
+        push(chunk);
+        push(END);
+        finish();
+      };
+      /** From the record: everything after `last`, a page per write. */
+      const replay = async () => {
+        for (;;) {
+          const page = await logEntries(deps.sql, id, last, 1000);
+          if (ended) return;
+          let text = "";
+          for (const e of page) {
+            if (e.seq <= last) continue;
+            const o = fromEntry(e);
+            text += o.frame;
+            last = o.seq;
+            if (o.terminal) return endWith(text);
           }
-        };
+          if (text !== "") push(text);
+          if (page.length < 1000) return;
+        }
+      };
+      const catchUp = async () => {
+        replaying = true;
         try {
           await replay();
-          while (!ended && !closed.aborted) {
-            if (pending.length === 0) {
-              await new Promise<void>((resolve) => wake = resolve);
-              continue;
-            }
-            for (const e of pending.splice(0)) {
-              if (e.seq <= last) continue;
-              // Something was published out of order or before we subscribed: fill from the record.
-              if (e.seq > last + 1) await replay();
-              await send(shared(e));
-            }
-          }
+        } catch {
+          // The record is out of reach: the client resumes later from what it got.
+          return finish();
         } finally {
-          clearInterval(heartbeat);
-          off();
-          closed.removeEventListener("abort", notify);
+          replaying = false;
+        }
+        drain(true);
+      };
+      /** Live events in order, a run of consecutive ones per write; a gap is filled from the record. */
+      const drain = (afterReplay = false) => {
+        scheduled = false;
+        if (replaying || ended) return;
+        const events = pending.splice(0);
+        for (let i = 0; i < events.length && !ended;) {
+          if (events[i].seq <= last) {
+            i++;
+            continue;
+          }
+          // Published out of order or before we subscribed: fill from the record, once.
+          if (events[i].seq > last + 1 && !afterReplay) {
+            pending.unshift(...events.slice(i));
+            return void catchUp();
+          }
+          afterReplay = false;
+          const run = runOf(events, i);
+          last = run.last.seq;
+          i = run.next;
+          if (run.terminal) endWith(run.bytes);
+          else push(run.bytes);
+        }
+      };
+      // Subscribed before the replay starts, so nothing falls between the two.
+      const off = deps.bus.subscribe((e) => {
+        if (e.deploymentId !== id || ended) return;
+        pending.push(e);
+        // After the publisher's synchronous loop: a batch's events go out as one run.
+        if (!scheduled) {
+          scheduled = true;
+          queueMicrotask(drain);
         }
       });
+      // A comment line now and then keeps proxies from closing a quiet stream.
+      const heartbeat = setInterval(() => {
+        if (quiet) push(": keepalive\n\n");
+        quiet = true;
+      }, HEARTBEAT_MS);
+      closed.addEventListener("abort", finish);
+      if (closed.aborted) finish();
+      else void catchUp();
+      c.header("Content-Type", "text/event-stream");
+      c.header("Cache-Control", "no-cache");
+      return c.body(body);
     },
   };
 }

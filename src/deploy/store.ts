@@ -152,22 +152,27 @@ export async function appendLogs(
 ): Promise<DeployEvent[]> {
   const n = lines.length;
   if (n === 0) return [];
-  const rows = await sql<{ seq: number; at: Date }[]>`
-    with s as (update deployments set seq = seq + ${n} where id = ${id} returning seq)
-    insert into deployment_log (deployment_id, seq, stream, line)
-    select ${id}, s.seq - ${n} + t.n, t.stream, t.line
-    from s, unnest(${lines.map((l) => l.stream)}::text[], ${lines.map((l) => l.line)}::text[])
-      with ordinality as t(stream, line, n)
-    returning seq, at`;
-  if (rows.length !== n) throw new Error(`deployment ${id} does not exist`);
-  rows.sort((a, b) => a.seq - b.seq);
-  return rows.map((r, i) => ({
+  // One row back, not one per line: the batch's lines share the moment it was stored, and
+  // their numbers follow from the first.
+  const [row] = await sql<{ seq: number; at: Date }[]>`
+    with s as (
+      update deployments set seq = seq + ${n} where id = ${id} returning seq, clock_timestamp() as at
+    ), ins as (
+      insert into deployment_log (deployment_id, seq, stream, line, at)
+      select ${id}, s.seq - ${n} + t.n, t.stream, t.line, s.at
+      from s, unnest(${lines.map((l) => l.stream)}::text[], ${lines.map((l) => l.line)}::text[])
+        with ordinality as t(stream, line, n)
+    )
+    select seq, at from s`;
+  if (!row) throw new Error(`deployment ${id} does not exist`);
+  const first = Number(row.seq) - n + 1;
+  return lines.map((l, i) => ({
     type: "log",
     deploymentId: id,
-    seq: r.seq,
-    stream: lines[i].stream,
-    line: lines[i].line,
-    at: r.at,
+    seq: first + i,
+    stream: l.stream,
+    line: l.line,
+    at: row.at,
   }));
 }
 
@@ -460,6 +465,17 @@ export async function logEntries(
     select seq, stream, line, data, at from deployment_log
     where deployment_id = ${id} and seq > ${afterSeq}
     order by seq limit ${limit}`;
+}
+
+/** Every captured output line of a deployment (no status rows), read a page at a time. */
+export async function outputLines(sql: Sql, id: string): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for (let after = 0;;) {
+    const page = await logEntries(sql, id, after, 5000);
+    for (const e of page) if (e.stream !== "status") out.push(e);
+    if (page.length < 5000) return out;
+    after = page[page.length - 1].seq;
+  }
 }
 
 export async function logTail(sql: Sql, id: string, n: number): Promise<string[]> {

@@ -17,6 +17,8 @@ export interface ToolsReport {
   problems: string[];
   /** Uncommitted paths in the flake repo (also one of the problems). */
   dirty: string[];
+  /** The flake repo's HEAD when it could be read. */
+  head: string | null;
 }
 
 export interface ToolCheck {
@@ -27,6 +29,12 @@ export interface ToolCheck {
 }
 
 const CACHE_MS = 5_000;
+/**
+ * How long a successful `--version` probe stands for a deployment's check: three
+ * processes per deployment otherwise, for programs that do not come and go between two
+ * deployments a minute apart. The work tree is read every time.
+ */
+const VERSIONS_MS = 60_000;
 
 export function createToolCheck(o: {
   exec: Executor;
@@ -39,12 +47,16 @@ export function createToolCheck(o: {
     ["colmena", o.config.colmenaBin],
   ] as const;
   let last: { at: number; dirtyOk: boolean; report: ToolsReport } | undefined;
+  let probed: { at: number; versions: ToolsReport["versions"] } | undefined;
 
-  const check = async (opts: { dirtyOk?: boolean } = {}): Promise<ToolsReport> => {
-    const report: ToolsReport = { versions: {}, problems: [], dirty: [] };
+  const probe = async (report: ToolsReport) => {
+    if (probed && Date.now() - probed.at < VERSIONS_MS) {
+      report.versions = { ...probed.versions };
+      return;
+    }
     await Promise.all(programs.map(async ([name, bin]) => {
       try {
-        const r = await o.exec([bin, "--version"], { timeoutMs: 10_000 });
+        const r = await o.exec([bin, "--version"], { timeoutMs: 10_000, reapGroup: false });
         if (r.code !== 0) {
           report.problems.push(`${name} (${bin}) --version exited with ${r.code}`);
         } else report.versions[name] = r.stdout.trim().split("\n")[0] ?? "";
@@ -52,6 +64,16 @@ export function createToolCheck(o: {
         report.problems.push(`${name} (${bin}) cannot be run: ${(e as Error).message}`);
       }
     }));
+    probed = report.problems.length === 0
+      ? { at: Date.now(), versions: { ...report.versions } }
+      : undefined;
+  };
+
+  const check = async (opts: { dirtyOk?: boolean } = {}): Promise<ToolsReport> => {
+    const report: ToolsReport = { versions: {}, problems: [], dirty: [], head: null };
+    const git = flakeRepo({ exec: o.exec, config: o.config, dir: o.flakeDir });
+    // The versions and the work tree at once: git runs whether or not its probe is done.
+    const [, tree] = await Promise.all([probe(report), git.status().catch((e: Error) => e)]);
     for (const f of ["flake.nix", "flake.lock"]) {
       try {
         await Deno.stat(join(o.flakeDir, f));
@@ -60,22 +82,21 @@ export function createToolCheck(o: {
       }
     }
     if (report.versions.git !== undefined) {
-      const git = flakeRepo({ exec: o.exec, config: o.config, dir: o.flakeDir });
-      try {
-        if (!(await git.isWorkTree())) {
-          report.problems.push(`${o.flakeDir} is not a git work tree`);
-        } else {
-          const dirty = (await git.dirtyPaths())
-            .filter((p) => !(opts.dirtyOk && p === "flake.lock"));
-          if (dirty.length > 0) {
-            report.dirty = dirty;
-            report.problems.push(
-              `the flake repo has uncommitted changes, refusing to deploy: ${dirty.join(", ")}`,
-            );
-          }
+      if (tree instanceof Error) {
+        report.problems.push(
+          (await git.isWorkTree())
+            ? `cannot read the flake repo: ${tree.message}`
+            : `${o.flakeDir} is not a git work tree`,
+        );
+      } else {
+        report.head = tree.head;
+        const dirty = tree.dirty.filter((p) => !(opts.dirtyOk && p === "flake.lock"));
+        if (dirty.length > 0) {
+          report.dirty = dirty;
+          report.problems.push(
+            `the flake repo has uncommitted changes, refusing to deploy: ${dirty.join(", ")}`,
+          );
         }
-      } catch (e) {
-        report.problems.push(`cannot read the flake repo: ${(e as Error).message}`);
       }
     }
     last = { at: Date.now(), dirtyOk: !!opts.dirtyOk, report };

@@ -37,6 +37,13 @@ export interface RunOptions {
    */
   baseEnv?: Record<string, string>;
   log?: Logger;
+  /**
+   * After a normal exit, end what is left of the process group (default true: colmena's ssh
+   * and nix children). False for programs that leave nothing behind (git): under the
+   * production permissions ending a group starts `kill`, and a spawn costs the event loop
+   * milliseconds. A timeout or cancel ends the group either way.
+   */
+  reapGroup?: boolean;
 }
 
 export interface RunResult {
@@ -159,7 +166,7 @@ export const runProcess: Executor = async (argv, options = {}) => {
     clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
     // Children of the leader may still hold the group; end them too.
-    signalGroup(child, "SIGKILL");
+    if (options.reapGroup !== false || timedOut || cancelled) signalGroup(child, "SIGKILL");
   }
 };
 
@@ -167,8 +174,12 @@ export const runProcess: Executor = async (argv, options = {}) => {
  * Signals the child's whole process group (colmena's ssh and nix children
  * included). Deno.kill needs an unrestricted --allow-run, which production
  * does not grant, so then the `kill` program (allowed by name in
- * src/build/permissions.ts) signals the group instead. Only if neither is
- * permitted is the child alone signalled.
+ * src/build/permissions.ts) signals the group instead — started, not waited
+ * for: every exec ends with this, and waiting for a process (or, worse,
+ * blocking the event loop in a synchronous spawn) cost each git call its
+ * double. The leader of a killed group dies only after `kill` ran, so an
+ * exec that waits for the leader still returns with the group signalled.
+ * Only if neither is permitted is the child alone signalled.
  */
 function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   try {
@@ -179,12 +190,13 @@ function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   }
   try {
     // `--` so that the negative process-group id is not read as an option.
-    new Deno.Command("kill", {
+    const kill = new Deno.Command("kill", {
       args: ["-s", sig.replace(/^SIG/, ""), "--", `-${child.pid}`],
       stdin: "null",
       stdout: "null",
       stderr: "null",
-    }).outputSync();
+    }).spawn();
+    kill.status.catch(() => {});
     return;
   } catch {
     // `kill` is not allowed or not installed: fall back to the child itself.

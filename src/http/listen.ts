@@ -35,8 +35,12 @@ export interface Listener {
   /** Human-readable address, e.g. "127.0.0.1:8080" or "unix:/run/despacito/http.sock". */
   address: string;
   port?: number;
-  /** Stops accepting, waits for in-flight requests up to `timeoutMs`, removes the socket. */
-  shutdown(timeoutMs: number): Promise<void>;
+  /**
+   * Stops accepting, waits for in-flight requests up to `timeoutMs`, removes the socket. Open
+   * connections are cut only once `settled` has resolved too: what the areas answer while they stop
+   * (a waiting client's interrupted deployment) must still reach its client.
+   */
+  shutdown(timeoutMs: number, settled?: Promise<unknown>): Promise<void>;
   finished: Promise<void>;
   /** Open, refused and timed-out connections (for metrics). */
   connections(): GuardStats;
@@ -82,10 +86,11 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     port: outer.addr.transport === "tcp" ? (outer.addr as Deno.NetAddr).port : undefined,
     finished: server.finished,
     connections: () => guard.stats(),
-    shutdown: async (timeoutMs) => {
+    shutdown: async (timeoutMs, settled) => {
       outer.close();
       const deadline = performance.now() + timeoutMs;
       await shutdownServer(server, timeoutMs);
+      await settled;
       // The server has closed its side; the guard passes on the last bytes, and past the
       // timeout what is still open is cut: the process is about to exit.
       await guard.drain(Math.max(100, deadline - performance.now()));

@@ -43,6 +43,8 @@ export interface FleetControl {
   holdAfter?: string;
   /** Per-apply overrides, consumed in order (e.g. the rollback's apply fails). */
   plan?: { failNodes?: string[]; mode?: string }[];
+  /** `apply` prints `count` numbered lines ("bench line i of N") after the build; `discard`: to /dev/null. */
+  lines?: { count: number; discard?: boolean };
 }
 
 export interface FakeRun {

@@ -61,6 +61,8 @@ interface Control {
   holdAfter?: string;
   /** Overrides for successive applies: the first entry applies to the next apply, and so on. */
   plan?: ApplyPlan[];
+  /** `apply` prints `count` numbered lines on stdout after the build; `discard`: to /dev/null. */
+  lines?: { count: number; discard?: boolean };
 }
 
 const enc = new TextEncoder();
@@ -207,6 +209,12 @@ async function waitRelease() {
   }
 }
 
+/** A chatty build (bench/deploy_metrics.ts): the same writes, seen by despacito or not. */
+function printLines(o: { count: number; discard?: boolean }) {
+  const sink = o.discard ? Deno.openSync("/dev/null", { write: true }) : Deno.stdout;
+  for (let i = 1; i <= o.count; i++) sink.writeSync(enc.encode(`bench line ${i} of ${o.count}\n`));
+}
+
 async function lockState(): Promise<
   { system: (node: string) => string; revs: Record<string, string | null> }
 > {
@@ -303,6 +311,7 @@ if (cmd === "apply") {
     await say(n, `Built "/nix/store/00000000000000000000000000000000-nixos-system-${n}"`, "ok");
   }
   await out("building on stdout");
+  if (control.lines) printLines(control.lines);
   if (mode === "hang") {
     await say("", "hanging");
     await sleep(3_600_000);

@@ -77,7 +77,7 @@ export function activate(stage: { name: string | null; on: string | null }): Pip
             running: switched.includes(n.node) ? { commitSha, packages: ctx.after } : null,
           })),
         ), { log: ctx.log, what: "node states" });
-      await ctx.save({ nodes: ctx.nodes, exitCode: result.code });
+      ctx.defer({ nodes: ctx.nodes, exitCode: result.code });
       if (result.cancelled) throw stopped(ctx.signal);
       if (result.timedOut) {
         throw new StepFailure(

@@ -33,8 +33,11 @@ export const commit: PipelineStep = {
     });
     ctx.lockTouched = false;
     ctx.say(`committed ${ctx.commitSha}`);
-    await ctx.save({ commitSha: ctx.commitSha });
-    if (ctx.deps.remote) await pushCommit(ctx, ctx.deps.remote);
+    if (ctx.deps.remote) {
+      // Recorded before it leaves this machine.
+      await ctx.save({ commitSha: ctx.commitSha });
+      await pushCommit(ctx, ctx.deps.remote);
+    } else ctx.defer({ commitSha: ctx.commitSha }); // written before colmena runs
     if (ctx.signal.aborted) throw stopped(ctx.signal);
     return "ok";
   },

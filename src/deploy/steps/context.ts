@@ -98,6 +98,12 @@ export interface RunContext {
   /** A system line in the deployment's log (and despacito's own). */
   say(line: string): void;
   save(patch: DeploymentPatch): Promise<void>;
+  /**
+   * A patch for the next write (the next step's start, a save, the outcome): what a step
+   * learned at its very end, when nothing happens before that write.
+   */
+  defer(patch: DeploymentPatch): void;
+  deferred: DeploymentPatch;
 
   // Filled in by the steps, in order.
   steps: Step[];
@@ -130,4 +136,6 @@ export interface PipelineStep {
   stage?: string;
   /** Resolves "skipped" when there was nothing to do. */
   run(ctx: RunContext): Promise<"ok" | "skipped">;
+  /** Nothing to do, known beforehand: recorded as skipped without a write of its own. */
+  idle?(ctx: RunContext): boolean;
 }

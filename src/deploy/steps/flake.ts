@@ -56,7 +56,7 @@ export const flake: PipelineStep = {
     await versionRule(ctx, change.changed);
     ctx.after = { ...ctx.before, [row.package]: row.version };
     ctx.say(`${input.name} locked at ${change.lockedRev ?? "(no rev)"}`);
-    await ctx.save({ lockedRev: change.lockedRev, previousLockedRev: change.previousLockedRev });
+    ctx.defer({ lockedRev: change.lockedRev, previousLockedRev: change.previousLockedRev });
     return "ok";
   },
 };

@@ -18,23 +18,37 @@ export const preflight: PipelineStep = {
   name: "preflight",
   async run(ctx) {
     const { deps, row } = ctx;
-    const hold = await holdOf(deps.sql, row.package);
-    if (hold) {
-      throw error(
-        `${row.package} is held since deployment ${hold.deploymentId} (${hold.reason}); release it first`,
-        "package_held",
-      );
+    const held = async () => {
+      const hold = await holdOf(deps.sql, row.package);
+      if (hold) {
+        throw error(
+          `${row.package} is held since deployment ${hold.deploymentId} (${hold.reason}); release it first`,
+          "package_held",
+        );
+      }
+    };
+    // The remote first (a held package is not fetched for): the input, the tree and the base
+    // commit are then the remote's.
+    if (deps.remote) {
+      await held();
+      await syncRemote(ctx, deps.remote);
     }
-    // The remote first: the input, the tree and the base commit are then the remote's.
-    if (deps.remote) await syncRemote(ctx, deps.remote);
-    ctx.input = await deps.inputs.get(row.package);
+    // Each check is a read: all at once (the hold's refusal first), then judged in order.
+    const [, input, settings, tools, states] = await Promise.all([
+      deps.remote ? undefined : held(),
+      deps.inputs.get(row.package),
+      deps.settings.forPackage(row.package).catch((e: Error) => e),
+      deps.tools.check(),
+      packageStates(deps.sql),
+    ]);
+    ctx.input = input;
     if (!ctx.input) {
       throw error(`${row.package} is no longer an input of the flake`, "unknown_package");
     }
-    ctx.settings = await deps.settings.forPackage(row.package).catch((e) => {
-      throw error(`DESPACITO_CONFIG is invalid: ${(e as Error).message}`, "invalid_settings");
-    });
-    const tools = await deps.tools.check();
+    if (settings instanceof Error) {
+      throw error(`DESPACITO_CONFIG is invalid: ${settings.message}`, "invalid_settings");
+    }
+    ctx.settings = settings;
     if (tools.dirty.length > 0) {
       throw error(
         `the flake repo has uncommitted changes, refusing to deploy: ${tools.dirty.join(", ")}`,
@@ -44,10 +58,8 @@ export const preflight: PipelineStep = {
     if (tools.problems.length > 0) {
       throw error(`refusing to deploy: ${tools.problems.join("; ")}`, "tools_unusable");
     }
-    ctx.baseSha = await ctx.git.head();
-    ctx.before = Object.fromEntries(
-      (await packageStates(deps.sql)).map((s) => [s.package, s.version]),
-    );
+    ctx.baseSha = tools.head ?? await ctx.git.head();
+    ctx.before = Object.fromEntries(states.map((s) => [s.package, s.version]));
     ctx.previousLockedRev = ctx.input.lockedRev;
     // Every node this deployment may touch: what recovery after a crash must roll back.
     const targets = ctx.settings.stages
@@ -55,7 +67,7 @@ export const preflight: PipelineStep = {
         ? null
         : ctx.settings.stages.map((s) => s.on).join(","))
       : ctx.settings.on;
-    await ctx.save({
+    ctx.defer({
       baseSha: ctx.baseSha,
       previousLockedRev: ctx.input.lockedRev,
       targets,

@@ -60,6 +60,9 @@ export function verify(stage: {
   return {
     name: "verify",
     stage: stage.name ?? undefined,
+    idle: (ctx) =>
+      (stage.checks ?? ctx.settings!.checks).length === 0 &&
+      (stage.soakMs ?? ctx.settings!.soakMs) <= 0,
     async run(ctx) {
       const settings = ctx.settings!;
       const checks = stage.checks ?? settings.checks;
