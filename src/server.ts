@@ -31,13 +31,13 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
 
     const stopping = new AbortController();
     // The metrics read the connection guard's counts; the listener starts last.
-    let connections: Listener["connections"] | undefined;
+    const guard: { connections?: Listener["connections"] } = {};
     const built = await buildAreas({
       config,
       log,
       sql: db.sql,
       stopping: stopping.signal,
-      connections: () => connections?.(),
+      connections: () => guard.connections?.(),
     });
     const { areas } = built;
 
@@ -63,7 +63,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       log,
       handler: (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     });
-    connections = listener.connections;
+    guard.connections = listener.connections;
     log.info("despacito started", {
       version: VERSION_INFO.version,
       commit: VERSION_INFO.commit,
