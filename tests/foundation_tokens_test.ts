@@ -263,6 +263,13 @@ Deno.test("request bodies beyond 1 MiB get 413, with or without Content-Length",
     const withLength = await h.call("POST", "/api/tokens", { body: big });
     assertError(withLength, 413);
     assert.equal((withLength.body.error as { code: string }).code, "payload_too_large");
+    // Answered before the body was read: the connection closes, so the unread rest is never taken
+    // for the next request (a client reusing it got 431 from the connection guard, or stalled).
+    assert.equal(withLength.headers.get("connection"), "close");
+    for (let i = 0; i < 12; i++) {
+      const again = await h.call("POST", "/api/tokens", { body: big });
+      assert.equal(again.status, 413, `repeat ${i}: ${JSON.stringify(again.body)}`);
+    }
 
     // Chunked: no Content-Length, the limit counts bytes as they arrive.
     const chunks = [new TextEncoder().encode(big)];

@@ -67,11 +67,20 @@ export function requestBasics(o: BasicsOptions): MiddlewareHandler<AppEnv> {
       try {
         await next();
       } finally {
-        guard?.();
+        guard?.release();
       }
     }
 
     const res = c.res;
+    // Answered before the body was read to its end (413, 401, 415…): the rest of the body must
+    // not be taken for the next request on this connection. Deno.serve does not always say so
+    // itself, and a client that stops sending and reuses the connection would desynchronise the
+    // connection guard's framing (a 431 for its next request, or a stall).
+    if (guard && (guard instanceof Response || !guard.complete())) {
+      try {
+        res.headers.set("Connection", "close");
+      } catch { /* immutable headers (a fetched Response): Deno.serve decides alone */ }
+    }
     // A handler that built its own Response bypassed the headers above.
     if (!res.headers.has("X-Content-Type-Options")) {
       for (const [k, v] of headers) res.headers.set(k, v);
@@ -104,13 +113,14 @@ export function requestBasics(o: BasicsOptions): MiddlewareHandler<AppEnv> {
  * out, src/http/conn_guard.ts; README, "Limits"), and with a 400 when it
  * cannot be read to the end (the client went away, or shutdown closed the
  * stream), never an "unhandled" 500.
- * Returns what ends the deadline once the handler is done.
+ * Returns what ends the deadline once the handler is done, and whether the
+ * body was read to its end.
  */
 async function guardBody(
   c: Context<AppEnv>,
   max: number,
   ms: number,
-): Promise<Response | (() => void)> {
+): Promise<Response | { release(): void; complete(): boolean }> {
   const raw = c.req.raw;
   const length = raw.headers.get("content-length");
   const counted = length === null || raw.headers.has("transfer-encoding");
@@ -121,11 +131,15 @@ async function guardBody(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let size = 0;
   let ended = false;
+  let complete = false;
   const end = (controller: ReadableStreamDefaultController<Uint8Array>, e?: unknown) => {
     if (ended) return;
     ended = true;
     clearTimeout(timer);
-    if (e === undefined) return controller.close();
+    if (e === undefined) {
+      complete = true;
+      return controller.close();
+    }
     controller.error(e);
     reader.cancel(e).catch(() => {});
   };
@@ -186,5 +200,5 @@ async function guardBody(
     signal: raw.signal,
     duplex: "half",
   } as RequestInit);
-  return () => clearTimeout(timer);
+  return { release: () => clearTimeout(timer), complete: () => complete };
 }
