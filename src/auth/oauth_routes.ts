@@ -199,10 +199,8 @@ function authorize(rt: AuthRuntime, step: "show" | "decide"): Handler<AppEnv> {
       return c.redirect(`/signin?${new URLSearchParams({ return_to: back })}`, 302);
     }
     if (step === "show") {
-      c.header("Content-Security-Policy", consentCsp(r.redirectUri));
-      c.header("Cache-Control", "no-store");
       const user = session.user.username ?? session.user.email ?? session.user.subject;
-      return page(c, consentPage(r, { clientName: name!, user }), 200);
+      return page(c, consentPage(r, { clientName: name!, user }), 200, consentCsp(r.redirectUri));
     }
     if (params.get("decision") !== "allow") {
       rt.log(c).info("CLI sign-in denied", { user_id: session.user.id, client_id: r.clientId });
@@ -348,13 +346,17 @@ function oauthError(c: AppContext, error: string, description: string, status: 4
   return c.json({ error, error_description: description }, status);
 }
 
-function page(c: AppContext, html: string, status: 200 | 400 | 401) {
+/**
+ * A server-rendered page: its own stylesheet is allowed (the app-wide default CSP, set before
+ * every handler, allows nothing); the consent page passes its stricter policy with its form target.
+ */
+function page(
+  c: AppContext,
+  html: string,
+  status: 200 | 400 | 401,
+  csp = "default-src 'none'; style-src 'self'; frame-ancestors 'none'",
+) {
   c.header("Cache-Control", "no-store");
-  if (!c.res.headers.has("Content-Security-Policy")) {
-    c.header(
-      "Content-Security-Policy",
-      "default-src 'none'; style-src 'self'; frame-ancestors 'none'",
-    );
-  }
+  c.header("Content-Security-Policy", csp);
   return c.html(html, status);
 }
