@@ -28,7 +28,7 @@ import { createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
 import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { startCluster } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR, runCli } from "../tests/_harness/server.ts";
-import { deploymentMetrics } from "./deploy_metrics.ts";
+import { cpuMs, deploymentMetrics } from "./deploy_metrics.ts";
 import { median, parseWrk, type WrkResult } from "./wrk.ts";
 
 const { values: opts } = parseArgs({
@@ -197,20 +197,28 @@ function baseEnv(): Record<string, string> {
 }
 
 /** despacito as it ships: `deno run <production permission flags> main.ts serve`. */
+/** BENCH_CPU_PROF=<dir>: despacito's processes write V8 CPU profiles there (`deno run --cpu-prof`). */
+function profiled(args: string[]): string[] {
+  const dir = Deno.env.get("BENCH_CPU_PROF");
+  return dir ? [args[0], "--cpu-prof", `--cpu-prof-dir=${dir}`, ...args.slice(1)] : args;
+}
+
 function startDespacito(name: string, env: Record<string, string>): Promise<Proc> {
   return spawnUntil(
     name,
-    [Deno.execPath(), ...denoRunArgs(env, ["serve"])],
+    [Deno.execPath(), ...profiled(denoRunArgs(env, ["serve"]))],
     { ...baseEnv(), ...env },
     /"msg":"despacito started"[^\n]*"address":"([^"]+)"/,
   );
 }
 
-function startBare(pgUri?: string): Promise<Proc> {
+/** `guardDir`: the same peer behind despacito's connection guard, its inner socket under that dir. */
+function startBare(pgUri?: string, guardDir?: string): Promise<Proc> {
   const env: Record<string, string> = { ...baseEnv(), BENCH_SECRET: SECRET };
   if (pgUri) env.BENCH_PG_URI = pgUri;
+  if (guardDir) env.BENCH_GUARDED = guardDir;
   return spawnUntil(
-    "bare",
+    guardDir ? "bare-guarded" : "bare",
     [
       Deno.execPath(),
       "run",
@@ -218,6 +226,7 @@ function startBare(pgUri?: string): Promise<Proc> {
       "--allow-env",
       "--allow-read",
       "--allow-sys",
+      ...(guardDir ? [`--allow-write=${guardDir}`] : []),
       `${REPO_DIR}/bench/peers/bare.ts`,
     ],
     env,
@@ -353,6 +362,23 @@ async function wrk(url: string, script: string, connections = CONNECTIONS): Prom
     note(`wrk ${url}\n${text}${new TextDecoder().decode(r.stderr)}`);
   }
   return parseWrk(text);
+}
+
+/** CPU (µs, all the process's threads) per request of each side, per metric: the rows' notes. */
+const cpuPerRequest = new Map<string, { ours: number[]; peer: number[] }>();
+
+/** wrk against `url` while counting the CPU time of the server `pid`, per answered request. */
+async function wrkCpu(pid: number, url: string, script: string): Promise<[WrkResult, number]> {
+  const before = cpuMs(pid);
+  const r = await wrk(url, script);
+  return [r, r.requests > 0 ? ((cpuMs(pid) - before) * 1000) / r.requests : NaN];
+}
+
+function cpuOn(metric: string, ours: number, peer: number) {
+  const c = cpuPerRequest.get(metric) ?? { ours: [], peer: [] };
+  c.ours.push(ours);
+  c.peer.push(peer);
+  cpuPerRequest.set(metric, c);
 }
 
 // ---------------------------------------------------------------- the table
@@ -521,6 +547,8 @@ async function httpMetrics(
   const bare = await startBare(dbUri("bare"));
   note(`bare peer ready (${Math.round(bare.startMs)} ms)`);
   cleanup.push(() => bare.stop());
+  const guarded = await startBare(undefined, `${root}/bare-guarded`);
+  cleanup.push(() => guarded.stop());
   const hook = await startWebhook(root);
   cleanup.push(() => hook.stop());
 
@@ -571,9 +599,13 @@ async function httpMetrics(
   for (let round = 1; round <= ROUNDS; round++) {
     note(`round ${round}/${ROUNDS}`);
     // P1 admission: despacito, then each peer.
-    const a = await wrk(desp.url, distinctScript(token, "api", `r${round}`));
+    const [a, aCpu] = await wrkCpu(desp.pid, desp.url, distinctScript(token, "api", `r${round}`));
     const w = await wrk(`${hook.url}/hooks/deploy`, fixedScript("POST", signed, fixedBody));
-    const b = await wrk(`${bare.url}/insert`, fixedScript("POST", signed, fixedBody));
+    const [b, bCpu] = await wrkCpu(
+      bare.pid,
+      `${bare.url}/insert`,
+      fixedScript("POST", signed, fixedBody),
+    );
     const h = await wrk(`${bare.url}/hmac`, fixedScript("POST", signed, fixedBody));
     record(
       `${P1} vs adnanh/webhook`,
@@ -600,12 +632,18 @@ async function httpMetrics(
       h.rps,
     );
     record("P1 p99 latency", "ms", "bare+INSERT", { kind: "max", ratio: 2 }, a.p99, b.p99);
+    cpuOn(`${P1} vs bare+INSERT`, aCpu, bCpu);
     check2xx(`${P1} vs bare+INSERT`, a);
     check2xx(`${P1} vs adnanh/webhook`, w);
 
     // Duplicates: 409 from despacito; the bare peer's unique INSERT conflicts.
-    const d = await wrk(`${desp.url}/webhook?wait=false`, dupDesp);
-    const db = await wrk(`${bare.url}/insert?unique=1`, fixedScript("POST", dupSigned, dupBody));
+    const [d, dCpu] = await wrkCpu(desp.pid, `${desp.url}/webhook?wait=false`, dupDesp);
+    const [db, dbCpu] = await wrkCpu(
+      bare.pid,
+      `${bare.url}/insert?unique=1`,
+      fixedScript("POST", dupSigned, dupBody),
+    );
+    cpuOn("duplicate → 409, req/s", dCpu, dbCpu);
     record(
       "duplicate → 409, req/s",
       "req/s",
@@ -628,8 +666,9 @@ async function httpMetrics(
       ls.rps,
     );
     check2xx("GET /api/deployments?limit=50, req/s", l);
-    const hh = await wrk(`${desp.url}/health`, fixedScript("GET", {}));
-    const hb = await wrk(`${bare.url}/`, fixedScript("GET", {}));
+    const [hh, hhCpu] = await wrkCpu(desp.pid, `${desp.url}/health`, fixedScript("GET", {}));
+    const [hb, hbCpu] = await wrkCpu(bare.pid, `${bare.url}/`, fixedScript("GET", {}));
+    cpuOn("GET /health, req/s", hhCpu, hbCpu);
     record(
       "GET /health, req/s",
       "req/s",
@@ -639,6 +678,29 @@ async function httpMetrics(
       hb.rps,
     );
     check2xx("GET /health, req/s", hh);
+    // What the connection guard alone costs: the same bare hello behind it (src/http/conn_guard.ts).
+    const [hg, hgCpu] = await wrkCpu(guarded.pid, `${guarded.url}/`, fixedScript("GET", {}));
+    cpuOn(
+      "bare hello behind despacito's connection guard vs bare hello, req/s (no target)",
+      hgCpu,
+      hbCpu,
+    );
+    record(
+      "bare hello behind despacito's connection guard vs bare hello, req/s (no target)",
+      "req/s",
+      "bare hello",
+      { kind: "min", ratio: 0 },
+      hg.rps,
+      hb.rps,
+    );
+    record(
+      "GET /health vs bare hello behind the connection guard, req/s (no target)",
+      "req/s",
+      "bare hello, guarded",
+      { kind: "min", ratio: 0 },
+      hh.rps,
+      hg.rps,
+    );
 
     // A fresh process each: start → ready (schema current) and idle RSS.
     const s = await startDespacito("despacito-idle", envFor("data-idle", "despacito_idle"));
@@ -686,6 +748,14 @@ async function httpMetrics(
     );
     check2xx("P1 on PGlite vs on PostgreSQL, req/s", pa);
     record("idle RSS, PGlite", "MB", "floor 150 MB", { kind: "max", ratio: 1 }, pgRss, 150);
+  }
+  for (const [metric, c] of cpuPerRequest) {
+    noteOn(
+      metric,
+      `server CPU per request (median): ${Math.round(median(c.ours))} µs vs ${
+        Math.round(median(c.peer))
+      } µs`,
+    );
   }
 }
 

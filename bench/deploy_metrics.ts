@@ -82,7 +82,7 @@ async function gatedColmena(root: string, flakeDir: string) {
 }
 
 /** CPU time (user + system) a process has used, from /proc. */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in clock ticks of 10 ms

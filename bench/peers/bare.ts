@@ -10,7 +10,10 @@
  *                 ?unique=1 inserts into a table unique on (package, version): 409 on a repeat
  *   GET  /select  one SELECT of 50 rows, as JSON
  *
- * Env: BENCH_SECRET (HMAC key), BENCH_PG_URI (optional; /insert and /select need it).
+ * Env: BENCH_SECRET (HMAC key), BENCH_PG_URI (optional; /insert and /select need it),
+ * BENCH_GUARDED=<dir>: the same app behind despacito's connection guard (src/http/listen.ts, with
+ * the default limits; its inner socket under <dir>), to tell the guard's cost from the rest of
+ * despacito's.
  * Prints "listening <port>" once it accepts connections.
  */
 
@@ -107,9 +110,25 @@ app.get("/select", async (c) => {
   return c.json({ items: rows });
 });
 
-Deno.serve({
-  hostname: "127.0.0.1",
-  port: Number(Deno.env.get("BENCH_PORT") ?? 0),
+const port = Number(Deno.env.get("BENCH_PORT") ?? 0);
+const guardDir = Deno.env.get("BENCH_GUARDED");
+if (guardDir) {
+  const { listen } = await import("../../src/http/listen.ts");
+  const { createLogger } = await import("../../src/log/log.ts");
+  const l = await listen({
+    listen: `127.0.0.1:${port}`,
+    dataDir: guardDir,
+    limits: { headerTimeoutMs: 10_000, idleTimeoutMs: 300_000, maxConnections: 1024 },
+    log: createLogger({ level: "warn" }),
+    handler: app.fetch,
+  });
   // deno-lint-ignore no-console
-  onListen: ({ port }) => console.log(`listening ${port}`),
-}, app.fetch);
+  console.log(`listening ${l.port}`);
+} else {
+  Deno.serve({
+    hostname: "127.0.0.1",
+    port,
+    // deno-lint-ignore no-console
+    onListen: ({ port }) => console.log(`listening ${port}`),
+  }, app.fetch);
+}
