@@ -17,6 +17,7 @@ const ROWS = [
   "duplicate → 409, req/s",
   "GET /api/deployments?limit=50, req/s",
   "GET /health, req/s",
+  "bare hello behind despacito's connection guard vs bare hello, req/s (no target)",
   "start → ready, PostgreSQL, schema current",
   "idle RSS, PostgreSQL",
   "P1 on PGlite vs on PostgreSQL, req/s",
