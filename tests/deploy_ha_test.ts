@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import {
+  CANARY_FLEET,
+  CANARY_STAGES,
   createDeployEnv,
   type DeployEnv,
   settingsFile,
@@ -200,20 +202,9 @@ Deno.test(
     const env = await createDeployEnv({ remote: true, extraEnv: HA, start: false });
     let b: ServerProcess | undefined;
     try {
-      await env.colmena.set({ nodes: { alpha: ["canary", "web"], beta: ["web"] } });
+      await env.colmena.set({ nodes: CANARY_FLEET });
       await env.colmena.seed(env.remote!.team.dir);
-      const config = await settingsFile(
-        env,
-        `packages:
-  webapp:
-    stages:
-      - name: canary
-        on: "@canary"
-        promote: manual
-      - name: fleet
-        on: "@web"
-`,
-      );
+      const config = await settingsFile(env, CANARY_STAGES);
       await env.startServer({ DESPACITO_CONFIG: config });
       await env.waitFor(async () => (await ready(env.url)).role === "leader");
       b = await startB(env, { DESPACITO_CONFIG: config });

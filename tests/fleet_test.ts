@@ -10,14 +10,13 @@
 
 import assert from "node:assert/strict";
 import {
+  CANARY_FLEET,
   type DeployEnv,
   type DeploymentJson,
   settingsFile,
   STORE_PATH,
   withDeployEnv,
 } from "./_harness/deploy_env.ts";
-
-const FLEET = { alpha: ["canary", "web"], beta: ["web"] };
 
 const hook = (env: DeployEnv, version: string, query = "") =>
   env.webhook({
@@ -41,7 +40,7 @@ async function webappOn(env: DeployEnv, node: string): Promise<string | undefine
 }
 
 async function startWith(env: DeployEnv, yaml: string) {
-  await env.colmena.set({ nodes: FLEET });
+  await env.colmena.set({ nodes: CANARY_FLEET });
   await env.colmena.seed(env.flake.dir);
   await env.startServer({ DESPACITO_CONFIG: await settingsFile(env, yaml) });
 }

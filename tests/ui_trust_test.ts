@@ -9,7 +9,12 @@
 
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { type DeploymentJson, STORE_PATH } from "./_harness/deploy_env.ts";
+import {
+  CANARY_FLEET,
+  CANARY_STAGES,
+  type DeploymentJson,
+  STORE_PATH,
+} from "./_harness/deploy_env.ts";
 import { screenshot } from "./_harness/chromium.ts";
 import { newPage } from "./_harness/ui_world.ts";
 import { type DeployUiWorld, withDeployUiWorld } from "./_harness/ui_deploy_world.ts";
@@ -291,18 +296,9 @@ Deno.test("roll back, retry and release from the browser", async (t) => {
 });
 
 Deno.test("a manual stage waits for Promote, which asks first", async () => {
-  const stages = `packages:
-  webapp:
-    stages:
-      - name: canary
-        on: "@canary"
-        promote: manual
-      - name: fleet
-        on: "@web"
-`;
   await withDeployUiWorld(async (w) => {
     const { deploy } = w;
-    await deploy.colmena.set({ nodes: { alpha: ["canary", "web"], beta: ["web"] } });
+    await deploy.colmena.set({ nodes: CANARY_FLEET });
     const id = await queue(w, "1.1.0");
     await deploy.waitDeployment(id, (d) => d.awaiting_promotion === "canary");
     // The canary runs the new version, the rest of the fleet does not yet.
@@ -339,5 +335,5 @@ Deno.test("a manual stage waits for Promote, which asks first", async () => {
     const applies = (await deploy.colmena.runs()).filter((r) => r.argv[0] === "apply");
     assert.deepEqual(applies.map((r) => r.argv.slice(2).join(" ")), ["--on @canary", "--on @web"]);
     await context.close();
-  }, { settings: stages });
+  }, { settings: CANARY_STAGES });
 });

@@ -199,6 +199,20 @@ export async function withDeployEnv(
   }
 }
 
+/** A canary node and the rest of the web fleet, as the fake colmena's nodes with their tags. */
+export const CANARY_FLEET = { alpha: ["canary", "web"], beta: ["web"] };
+
+/** webapp in two stages: the canary waits for a manual promotion, then the whole web fleet. */
+export const CANARY_STAGES = `packages:
+  webapp:
+    stages:
+      - name: canary
+        on: "@canary"
+        promote: manual
+      - name: fleet
+        on: "@web"
+`;
+
 /** Writes a DESPACITO_CONFIG file into the environment and returns its path. */
 export async function settingsFile(env: DeployEnv, yaml: string): Promise<string> {
   const path = `${env.root}/despacito.yaml`;
