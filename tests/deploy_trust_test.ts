@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import {
   type DeployEnv,
   type DeploymentJson,
+  fleetRevs,
   settingsFile,
   STORE_PATH,
   withDeployEnv,
@@ -33,12 +34,10 @@ async function deploy(env: DeployEnv, version: string, extra: Record<string, unk
 /** What every simulated node runs, as the webapp version whose tag it locked. */
 async function fleetVersions(env: DeployEnv): Promise<Record<string, string | undefined>> {
   const byRev = Object.fromEntries(Object.entries(env.webapp.tags).map(([t, r]) => [r, t]));
-  const out: Record<string, string | undefined> = {};
-  for (const n of ["alpha", "beta"]) {
-    const rev = (await env.colmena.node(n))?.revs.webapp;
-    out[n] = rev ? byRev[rev]?.replace(/^v/, "") : undefined;
-  }
-  return out;
+  const revs = await fleetRevs(env);
+  return Object.fromEntries(
+    Object.entries(revs).map(([n, rev]) => [n, rev ? byRev[rev]?.replace(/^v/, "") : undefined]),
+  );
 }
 
 async function recordedNodes(env: DeployEnv) {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { buildDelivery, createPayload, releasePayload } from "./_harness/fake_forgejo.ts";
 import { type ForgeWorld, withForgeWorld } from "./_harness/forge_world.ts";
-import { STORE_PATH } from "./_harness/deploy_env.ts";
+import { fleetRevs, STORE_PATH } from "./_harness/deploy_env.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 
@@ -83,6 +83,7 @@ Deno.test(
       assert.deepEqual(d.triggered_by, { kind: "forge", id: connId, label: "acme/webapp" });
       assert.equal(d.locked_rev, sha);
       assert.equal(await env.flake.lockedRev("webapp"), sha);
+      assert.deepEqual(await fleetRevs(env), { alpha: sha, beta: sha });
       assert.equal(await env.flake.status(), "");
       assert.equal((await env.colmena.runs()).length, 1);
 

@@ -15,6 +15,7 @@ import {
   releasePayload,
 } from "./_harness/fake_forgejo.ts";
 import { apiCalls, type ForgeWorld, type Json, withForgeWorld } from "./_harness/forge_world.ts";
+import { fleetRevs } from "./_harness/deploy_env.ts";
 
 const PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
@@ -114,6 +115,7 @@ Deno.test("POST /webhook/forgejo/:id enqueues a published release pinned to the 
     assert.equal((await t.w.deployments()).length, 1);
     const done = await t.w.env.waitDeployment(d.id, (d) => d.status === "deployed");
     assert.equal(done.locked_rev, t.shaA);
+    assert.deepEqual(await fleetRevs(t.w.env), { alpha: t.shaA, beta: t.shaA });
     assert.deepEqual(apiCalls(t.forge).map((c) => [c.method, c.path, c.authorization]), [
       ["GET", "/api/v1/repos/acme/webapp/tags/v1.2.0", `token ${PUSH_PAT}`],
     ]);
@@ -203,6 +205,7 @@ Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotate
       const done = await t.w.env.waitDeployment(d.id, (d) => d.status === "deployed");
       assert.equal(done.locked_rev, sha);
     }
+    assert.deepEqual(await fleetRevs(t.w.env), { alpha: t.sha("v1.3.0"), beta: t.sha("v1.3.0") });
   });
 });
 

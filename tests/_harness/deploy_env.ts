@@ -199,6 +199,17 @@ export async function withDeployEnv(
   }
 }
 
+/** The rev of `pkg` each simulated node runs (the fleet's truth, not despacito's record). */
+export async function fleetRevs(
+  env: DeployEnv,
+  pkg = "webapp",
+  nodes = ["alpha", "beta"],
+): Promise<Record<string, string | null | undefined>> {
+  const out: Record<string, string | null | undefined> = {};
+  for (const n of nodes) out[n] = (await env.colmena.node(n))?.revs[pkg];
+  return out;
+}
+
 /** A canary node and the rest of the web fleet, as the fake colmena's nodes with their tags. */
 export const CANARY_FLEET = { alpha: ["canary", "web"], beta: ["web"] };
 
