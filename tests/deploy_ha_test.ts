@@ -16,7 +16,7 @@ import {
   STORE_PATH,
 } from "./_harness/deploy_env.ts";
 import { git } from "./_harness/flakes.ts";
-import { type ServerProcess, spawnServer } from "./_harness/server.ts";
+import { type ServerProcess, spawnServer, waitFor } from "./_harness/server.ts";
 
 const HA = { DESPACITO_HA: "true", DESPACITO_INSTANCE_NAME: "a" };
 
@@ -163,13 +163,10 @@ Deno.test(
         "revert deploy webapp 1.1.0",
         "deploy webapp 1.1.0",
       ]);
-      const deadline = Date.now() + 30_000;
-      let s;
-      do {
-        s = await (await call(b.url, env, `/api/deployments/${second.deployment_id}`)).json();
-        assert.ok(Date.now() < deadline, `the queue did not go on: ${JSON.stringify(s)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      } while (s.status === "queued" || s.status === "running");
+      const s = await waitFor("the queue to go on", async () => {
+        const d = await (await call(b.url, env, `/api/deployments/${second.deployment_id}`)).json();
+        return d.status === "queued" || d.status === "running" ? undefined : d;
+      });
       assert.equal(s.status, "deployed", s.error);
       // The hung run, the new leader's rollback, the queued deployment: each once.
       const runs = await env.colmena.runs();
