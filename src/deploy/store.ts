@@ -280,8 +280,7 @@ async function admitOnce(
       ${`superseded by ${req.package} ${req.version} before it started`},
       ${sql.json(queuedJson(id, req, kind) as never)}, ${req.tokenId ?? null},
       ${req.audit ? sql.json(req.audit as never) : null})`;
-  const [first, ...older] = rows.map(deploymentOf);
-  const outcome = rows[0].outcome;
+  const { outcome, heldBy, heldReason } = rows[0];
   if (outcome === "token_refused") {
     throw new DomainError("unauthenticated", "unauthenticated", "invalid or revoked token");
   }
@@ -297,10 +296,8 @@ async function admitOnce(
     throw new DomainError(
       "conflict",
       "package_held",
-      `${pkg} is held since deployment ${rows[0].heldBy} (${
-        rows[0].heldReason
-      }); release it with POST /api/packages/${pkg}/release`,
-      { extra: { status: "package_held", package: pkg, held_by: rows[0].heldBy } },
+      `${pkg} is held since deployment ${heldBy} (${heldReason}); release it with POST /api/packages/${pkg}/release`,
+      { extra: { status: "package_held", package: pkg, held_by: heldBy } },
     );
   }
   if (outcome === "queue_full") {
@@ -312,10 +309,11 @@ async function admitOnce(
     );
   }
   if (outcome === "already_deployed" || outcome === "in_progress") {
-    return { outcome, deployment: first, events: [] };
+    return { outcome, deployment: deploymentOf(rows[0]), events: [] };
   }
-  older.sort((a, b) => a.arrival - b.arrival);
   const at = new Map(rows.map((r) => [r.id, r.logAt ?? new Date()]));
+  const [first, ...older] = rows.map(deploymentOf);
+  older.sort((a, b) => a.arrival - b.arrival);
   const events: DeployEvent[] = [first, ...older].flatMap((row) => [
     {
       type: "log" as const,
@@ -330,9 +328,17 @@ async function admitOnce(
   return { outcome: "queued", deployment: first, superseded: older, events };
 }
 
+/**
+ * The row without the outcome's fields, in place: a rest copy of the ~40
+ * columns cost 8 µs a row (postgres.js rows are dictionary-mode objects).
+ */
 function deploymentOf(r: AdmissionRow): DeploymentRow {
-  const { outcome: _o, heldBy: _h, heldReason: _r, logAt: _l, ...row } = r;
-  return row;
+  const row: Partial<AdmissionRow> = r;
+  delete row.outcome;
+  delete row.heldBy;
+  delete row.heldReason;
+  delete row.logAt;
+  return row as DeploymentRow;
 }
 
 /**
