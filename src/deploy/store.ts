@@ -277,7 +277,6 @@ async function admitOnce(
   const queuedLine =
     `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`;
   const row = queuedRow(id, req, kind);
-  const { created_at: _, ...data } = deploymentJson(row);
   const rows = await sql.unsafe<AdmissionRow[]>(ADMISSION, [
     id,
     req.package,
@@ -294,8 +293,9 @@ async function admitOnce(
     queuedLine,
     `superseded by ${req.version} (${id})`,
     `superseded by ${req.package} ${req.version} before it started`,
-    // JSON as text: the function parses it only when it queues (migration 0020).
-    JSON.stringify(data),
+    // JSON as text: the function parses it only when it queues (migration 0020), and puts the
+    // row's created_at over this placeholder's.
+    JSON.stringify(deploymentJson(row)),
     req.tokenId ?? null,
     req.audit ? JSON.stringify(req.audit) : null,
   ], { prepare: true });
