@@ -11,7 +11,9 @@
  * frames of one published batch are encoded once into one chunk that every
  * subscriber in step queues for its client — synchronously, no Promise or
  * stream round trip per write, one heartbeat timer per subscriber; a read
- * takes everything queued as one chunk. A client that falls 16 MB behind is
+ * takes everything queued as one chunk. The route listens on the bus once:
+ * a batch is gathered per deployment and handed to each of its subscribers
+ * as one array, so the work per subscriber is per batch, not per line. A client that falls 16 MB behind is
  * disconnected and resumes from the record with Last-Event-ID.
  */
 
@@ -111,13 +113,11 @@ export function sseRoute<P>(
   };
   const runs = new WeakMap<DeployEvent, Run>();
   /** events[i..j) as one chunk: consecutive seqs, ending at a terminal status at the latest. */
-  const runOf = (events: DeployEvent[], i: number): Run & { next: number } => {
+  const runOf = (events: readonly DeployEvent[], i: number): Run => {
     const first = events[i];
     // A subscriber in step with the one that built it: same first event, same last one.
     const cached = runs.get(first);
-    if (cached && events[i + cached.count - 1] === cached.last) {
-      return { ...cached, next: i + cached.count };
-    }
+    if (cached && events[i + cached.count - 1] === cached.last) return cached;
     let j = i + 1;
     while (
       j < events.length && events[j].seq === events[j - 1].seq + 1 &&
@@ -132,7 +132,44 @@ export function sseRoute<P>(
       terminal: shared(events[j - 1]).terminal,
     };
     runs.set(first, run);
-    return { ...run, next: j };
+    return run;
+  };
+
+  // One bus subscription while anyone follows: the events of one synchronous publish loop
+  // (a stored batch) gathered per deployment, then handed to each of its followers at once.
+  type Follower = (events: readonly DeployEvent[]) => void;
+  const followers = new Map<string, Set<Follower>>();
+  const gathered = new Map<string, DeployEvent[]>();
+  let unsubscribe: (() => void) | undefined;
+  const deliver = () => {
+    const batches = [...gathered];
+    gathered.clear();
+    for (const [id, events] of batches) {
+      for (const fn of followers.get(id) ?? []) fn(events);
+    }
+  };
+  const gather = (e: DeployEvent) => {
+    if (!followers.has(e.deploymentId)) return;
+    const batch = gathered.get(e.deploymentId);
+    if (batch) return void batch.push(e);
+    if (gathered.size === 0) queueMicrotask(deliver);
+    gathered.set(e.deploymentId, [e]);
+  };
+  /** Follows one deployment's live events; returns the unfollow function. */
+  const follow = (id: string, fn: Follower) => {
+    unsubscribe ??= deps.bus.subscribe(gather);
+    let set = followers.get(id);
+    if (!set) followers.set(id, set = new Set());
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size > 0 || followers.get(id) !== set) return;
+      followers.delete(id);
+      if (followers.size === 0) {
+        unsubscribe?.();
+        unsubscribe = undefined;
+      }
+    };
   };
   return {
     method: "GET",
@@ -152,8 +189,8 @@ export function sseRoute<P>(
       let ended = false;
       let quiet = true;
       let replaying = true;
-      let scheduled = false;
-      const pending: DeployEvent[] = [];
+      /** Live batches not sent yet, in the order published. */
+      const pending: (readonly DeployEvent[])[] = [];
       // Runs wait here until the client reads; a read takes all of them as one chunk, so a
       // client that keeps up gets each run at once and one that lags gets fewer, larger chunks
       // (the stream machinery costs per chunk, whatever its size).
@@ -238,9 +275,9 @@ export function sseRoute<P>(
       };
       /** Live events in order, a run of consecutive ones per write; a gap is filled from the record. */
       const drain = (afterReplay = false) => {
-        scheduled = false;
         if (replaying || ended) return;
-        const events = pending.splice(0);
+        const batches = pending.splice(0);
+        const events = batches.length === 1 ? batches[0] : batches.flat();
         for (let i = 0; i < events.length && !ended;) {
           if (events[i].seq <= last) {
             i++;
@@ -248,26 +285,23 @@ export function sseRoute<P>(
           }
           // Published out of order or before we subscribed: fill from the record, once.
           if (events[i].seq > last + 1 && !afterReplay) {
-            pending.unshift(...events.slice(i));
+            pending.unshift(events.slice(i));
             return void catchUp();
           }
           afterReplay = false;
           const run = runOf(events, i);
           last = run.last.seq;
-          i = run.next;
+          i += run.count;
           if (run.terminal) endWith(run.bytes);
           else push(run.bytes);
         }
       };
-      // Subscribed before the replay starts, so nothing falls between the two.
-      const off = deps.bus.subscribe((e) => {
-        if (e.deploymentId !== id || ended) return;
-        pending.push(e);
-        // After the publisher's synchronous loop: a batch's events go out as one run.
-        if (!scheduled) {
-          scheduled = true;
-          queueMicrotask(drain);
-        }
+      // Following before the replay starts, so nothing falls between the two. A batch comes
+      // after the publisher's synchronous loop: its events go out as one run.
+      const off = follow(id, (events) => {
+        if (ended) return;
+        pending.push(events);
+        drain();
       });
       // A comment line now and then keeps proxies from closing a quiet stream.
       const heartbeat = setInterval(() => {
