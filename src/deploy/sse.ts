@@ -39,7 +39,30 @@ interface Outgoing {
 const frameOf = (event: string, data: unknown, seq: number) =>
   `event: ${event}\ndata: ${JSON.stringify(data)}\nid: ${seq}\n\n`;
 
-function fromEntry(e: LogEntry): Outgoing {
+/**
+ * A `log` frame: the bytes frameOf("log", {seq, stream, line, at}, seq) makes, without an
+ * object to stringify per line (a burst is thousands of lines). `stream` is one of a few
+ * names and `at` an ISO time: neither needs escaping.
+ */
+export const logFrame = (seq: number, stream: string, line: string, at: string) =>
+  `event: log\ndata: {"seq":${seq},"stream":"${stream}","line":${
+    JSON.stringify(line)
+  },"at":"${at}"}\nid: ${seq}\n\n`;
+
+/** toISOString of a batch's shared moment, once per batch rather than once per line. */
+function isoTimes() {
+  let time = NaN;
+  let iso = "";
+  return (d: Date) => {
+    if (d.getTime() !== time) {
+      time = d.getTime();
+      iso = d.toISOString();
+    }
+    return iso;
+  };
+}
+
+function fromEntry(e: LogEntry, iso: (d: Date) => string): Outgoing {
   if (e.stream === "status") {
     const status = (e.data as { status?: DeploymentStatus } | null)?.status ?? e.line;
     return {
@@ -48,33 +71,16 @@ function fromEntry(e: LogEntry): Outgoing {
       terminal: TERMINAL.has(status as DeploymentStatus),
     };
   }
-  return {
-    seq: e.seq,
-    frame: frameOf(
-      "log",
-      { seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() },
-      e.seq,
-    ),
-    terminal: false,
-  };
+  return { seq: e.seq, frame: logFrame(e.seq, e.stream, e.line, iso(e.at)), terminal: false };
 }
 
-function fromEvent(e: DeployEvent): Outgoing {
-  if (e.type === "status") {
-    return {
-      seq: e.seq,
-      frame: frameOf("status", { ...deploymentJson(e.deployment), seq: e.seq }, e.seq),
-      terminal: TERMINAL.has(e.deployment.status),
-    };
-  }
+type StatusEvent = Extract<DeployEvent, { type: "status" }>;
+
+function fromStatus(e: StatusEvent): Outgoing {
   return {
     seq: e.seq,
-    frame: frameOf(
-      "log",
-      { seq: e.seq, stream: e.stream, line: e.line, at: e.at.toISOString() },
-      e.seq,
-    ),
-    terminal: false,
+    frame: frameOf("status", { ...deploymentJson(e.deployment), seq: e.seq }, e.seq),
+    terminal: TERMINAL.has(e.deployment.status),
   };
 }
 
@@ -103,14 +109,19 @@ export function sseRoute<P>(
   deps: { sql: Sql; bus: Bus<DeployEvent>; stopping: AbortSignal },
 ): RouteDef<P> {
   // Every subscriber of a deployment gets the same event objects from the bus, and all of a
-  // batch's events before any of them wakes: one frame per event and, for subscribers that
-  // keep up, one encoded chunk per batch, shared by all (keyed by the run's first event).
-  const frames = new WeakMap<DeployEvent, Outgoing>();
-  const shared = (e: DeployEvent) => {
-    let o = frames.get(e);
-    if (!o) frames.set(e, o = fromEvent(e));
+  // batch's events before any of them wakes: for subscribers that keep up, one encoded chunk
+  // per batch, shared by all (keyed by the run's first event). A status frame (the whole
+  // deployment as JSON) is also kept per event, for subscribers out of step.
+  const statusFrames = new WeakMap<StatusEvent, Outgoing>();
+  const status = (e: StatusEvent) => {
+    let o = statusFrames.get(e);
+    if (!o) statusFrames.set(e, o = fromStatus(e));
     return o;
   };
+  const iso = isoTimes();
+  const frame = (e: DeployEvent) =>
+    e.type === "status" ? status(e).frame : logFrame(e.seq, e.stream, e.line, iso(e.at));
+  const terminal = (e: DeployEvent) => e.type === "status" && status(e).terminal;
   const runs = new WeakMap<DeployEvent, Run>();
   /** events[i..j) as one chunk: consecutive seqs, ending at a terminal status at the latest. */
   const runOf = (events: readonly DeployEvent[], i: number): Run => {
@@ -120,16 +131,15 @@ export function sseRoute<P>(
     if (cached && events[i + cached.count - 1] === cached.last) return cached;
     let j = i + 1;
     while (
-      j < events.length && events[j].seq === events[j - 1].seq + 1 &&
-      !shared(events[j - 1]).terminal
+      j < events.length && events[j].seq === events[j - 1].seq + 1 && !terminal(events[j - 1])
     ) j++;
     let text = "";
-    for (let k = i; k < j; k++) text += shared(events[k]).frame;
+    for (let k = i; k < j; k++) text += frame(events[k]);
     const run = {
       last: events[j - 1],
       count: j - i,
       bytes: encoder.encode(text),
-      terminal: shared(events[j - 1]).terminal,
+      terminal: terminal(events[j - 1]),
     };
     runs.set(first, run);
     return run;
@@ -252,7 +262,7 @@ export function sseRoute<P>(
           let text = "";
           for (const e of page) {
             if (e.seq <= last) continue;
-            const o = fromEntry(e);
+            const o = fromEntry(e, iso);
             text += o.frame;
             last = o.seq;
             if (o.terminal) return endWith(text);
