@@ -15,11 +15,18 @@
  * a batch is gathered per deployment and handed to each of its subscribers
  * as one array, so the work per subscriber is per batch, not per line. A client that falls 16 MB behind is
  * disconnected and resumes from the record with Last-Event-ID.
+ *
+ * A client that accepts gzip gets the stream gzip-compressed, and the chunk
+ * of a batch is compressed once for every such subscriber
+ * (src/http/gzip_stream.ts): a burst of log lines is about a tenth of the
+ * bytes to write, relay through the connection guard and read, for the
+ * cost of compressing each batch once.
  */
 
 import { DomainError, invalidRequest } from "../core/errors.ts";
 import type { Sql } from "../db/connect.ts";
 import type { Bus } from "../events/bus.ts";
+import { acceptsGzip, deflatePiece, GZIP_HEADER, GzipMember } from "../http/gzip_stream.ts";
 import type { RouteDef } from "../http/types.ts";
 import { deploymentJson, type DeploymentStatus, TERMINAL } from "./deployment.ts";
 import { type DeployEvent, getDeployment, logEntries, type LogEntry } from "./store.ts";
@@ -85,10 +92,22 @@ function fromStatus(e: StatusEvent): Outgoing {
 }
 
 const encoder = new TextEncoder();
-const END = encoder.encode("event: end\ndata: {}\n\n");
 
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const all = new Uint8Array(size);
+/** Bytes sent as they are and, for gzip clients, compressed once (on first use). */
+class Piece {
+  #gz?: Uint8Array;
+  constructor(readonly plain: Uint8Array) {}
+  get gz(): Uint8Array {
+    return this.#gz ??= deflatePiece(this.plain);
+  }
+}
+
+const END = new Piece(encoder.encode("event: end\ndata: {}\n\n"));
+const KEEPALIVE = new Piece(encoder.encode(": keepalive\n\n"));
+
+function concat(parts: Uint8Array[], size?: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const all = new Uint8Array(size ?? parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
     all.set(p, at);
@@ -101,7 +120,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 interface Run {
   last: DeployEvent;
   count: number;
-  bytes: Uint8Array;
+  piece: Piece;
   terminal: boolean;
 }
 
@@ -138,7 +157,7 @@ export function sseRoute<P>(
     const run = {
       last: events[j - 1],
       count: j - i,
-      bytes: encoder.encode(text),
+      piece: new Piece(encoder.encode(text)),
       terminal: terminal(events[j - 1]),
     };
     runs.set(first, run);
@@ -195,6 +214,8 @@ export function sseRoute<P>(
       if (!row) throw new DomainError("not_found", "deployment_not_found", "no such deployment");
       const id = row.id;
 
+      // gzip, when the client takes it: the member's header goes out first.
+      const gzip = acceptsGzip(c.req.header("accept-encoding")) ? new GzipMember() : undefined;
       let last = Number(raw);
       let ended = false;
       let quiet = true;
@@ -204,22 +225,39 @@ export function sseRoute<P>(
       // Runs wait here until the client reads; a read takes all of them as one chunk, so a
       // client that keeps up gets each run at once and one that lags gets fewer, larger chunks
       // (the stream machinery costs per chunk, whatever its size).
-      let queued: Uint8Array[] = [];
+      let queued: Piece[] = [];
+      /** Bytes queued, uncompressed (what the 16 MB cut-off counts). */
       let queuedBytes = 0;
+      let headerSent = !gzip;
       let reading: (() => void) | undefined;
+      /** What a read takes: everything queued as one chunk, in the response's coding. */
+      const wire = (): Uint8Array | undefined => {
+        if (!gzip) {
+          const parts = queued.map((p) => p.plain);
+          return parts.length === 0 ? undefined : concat(parts, queuedBytes);
+        }
+        const parts: Uint8Array[] = headerSent ? [] : [GZIP_HEADER];
+        headerSent = true;
+        for (const p of queued) {
+          parts.push(p.gz);
+          gzip.sent(p.plain);
+        }
+        // A stream that ends (rather than one whose client left) ends as a whole gzip member.
+        if (ended) parts.push(gzip.end());
+        return parts.length === 0 ? undefined : concat(parts);
+      };
       const hand = (out: ReadableStreamDefaultController<Uint8Array>) => {
         try {
-          if (queued.length > 0) {
-            out.enqueue(queued.length === 1 ? queued[0] : concat(queued, queuedBytes));
-            queued = [];
-            queuedBytes = 0;
-          }
+          const chunk = wire();
+          queued = [];
+          queuedBytes = 0;
+          if (chunk) out.enqueue(chunk);
           if (ended) out.close();
         } catch { /* the client went away meanwhile */ }
       };
       const body = new ReadableStream<Uint8Array>({
         pull: (out) => {
-          if (queued.length > 0 || ended) return hand(out);
+          if (queued.length > 0 || ended || !headerSent) return hand(out);
           return new Promise<void>((resolve) => reading = resolve).then(() => hand(out));
         },
         cancel: () => finish(),
@@ -234,12 +272,12 @@ export function sseRoute<P>(
         reading?.();
       };
       /** Queued, never awaited: the bus's publisher must not wait for the slowest client. */
-      const push = (chunk: Uint8Array | string) => {
+      const push = (chunk: Piece | string) => {
         if (ended) return;
         quiet = false;
-        const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
-        queued.push(bytes);
-        queuedBytes += bytes.length;
+        const piece = typeof chunk === "string" ? new Piece(encoder.encode(chunk)) : chunk;
+        queued.push(piece);
+        queuedBytes += piece.plain.length;
         // A client this far behind is let go: it resumes from Last-Event-ID, out of the record.
         if (queuedBytes > BACKLOG_MAX) {
           queued = [];
@@ -249,7 +287,7 @@ export function sseRoute<P>(
         reading?.();
         reading = undefined;
       };
-      const endWith = (chunk: string | Uint8Array) => {
+      const endWith = (chunk: string | Piece) => {
         push(chunk);
         push(END);
         finish();
@@ -302,8 +340,8 @@ export function sseRoute<P>(
           const run = runOf(events, i);
           last = run.last.seq;
           i += run.count;
-          if (run.terminal) endWith(run.bytes);
-          else push(run.bytes);
+          if (run.terminal) endWith(run.piece);
+          else push(run.piece);
         }
       };
       // Following before the replay starts, so nothing falls between the two. A batch comes
@@ -315,7 +353,7 @@ export function sseRoute<P>(
       });
       // A comment line now and then keeps proxies from closing a quiet stream.
       const heartbeat = setInterval(() => {
-        if (quiet) push(": keepalive\n\n");
+        if (quiet) push(KEEPALIVE);
         quiet = true;
       }, HEARTBEAT_MS);
       closed.addEventListener("abort", finish);
@@ -323,6 +361,8 @@ export function sseRoute<P>(
       else void catchUp();
       c.header("Content-Type", "text/event-stream");
       c.header("Cache-Control", "no-cache");
+      c.header("Vary", "Accept-Encoding");
+      if (gzip) c.header("Content-Encoding", "gzip");
       return c.body(body);
     },
   };
