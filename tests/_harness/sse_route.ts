@@ -126,6 +126,8 @@ export interface SseRouteWorld {
   bus: Bus<DeployEvent>;
   /** A queued deployment: its record starts with the `queued` status, seq 1. */
   deployment(pkg: string): Promise<string>;
+  /** The route's raw response, for a test that reads it its own way. */
+  request(id: string, init?: RequestInit): Promise<Response>;
   open(id: string, options?: { gzip?: boolean; lastEventId?: number }): Promise<SseClient>;
   /** Stores lines and publishes them in one synchronous loop, as the pipeline does. */
   publishLines(id: string, lines: string[]): Promise<void>;
@@ -147,8 +149,11 @@ export async function withSseRoute(
     const app = new Hono<RouteEnv<unknown>>();
     const route = sseRoute<unknown>({ sql: db.sql, bus, stopping: stopping.signal }, options);
     app.get(route.path, route.handler);
+    const request = (id: string, init?: RequestInit) =>
+      Promise.resolve(app.request(`/api/deployments/${id}/events`, init));
     await fn({
       sql: db.sql,
+      request,
       bus,
       deployment: async (pkg) => {
         const r = await enqueue(db.sql, {
@@ -163,9 +168,7 @@ export async function withSseRoute(
       open: async (id, o = {}) => {
         const headers: Record<string, string> = { "Accept-Encoding": o.gzip ? "gzip" : "identity" };
         if (o.lastEventId !== undefined) headers["Last-Event-ID"] = String(o.lastEventId);
-        const client = new SseClient(
-          await app.request(`/api/deployments/${id}/events`, { headers }),
-        );
+        const client = new SseClient(await request(id, { headers }));
         assert.equal(client.gzip, o.gzip ?? false);
         return client;
       },
