@@ -71,7 +71,7 @@ export async function createDeployArea(
   const inputs = flakeDir ? createInputsReader(flakeDir) : undefined;
   // A broken settings file stops startup with every problem listed, not the first deployment.
   if (config.configFile) {
-    parseSettings(config.configFile, await Deno.readTextFile(config.configFile));
+    await parseSettings(config.configFile, await Deno.readTextFile(config.configFile));
   }
   const settings = createSettingsSource(config.configFile, config.deployTimeoutMs);
   let nixVersion: Promise<NixVersion> | undefined;

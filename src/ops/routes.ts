@@ -36,7 +36,7 @@ export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
       summary: "Prometheus metrics (text exposition format)",
       handler: async (c) => {
         const body = await metrics.text();
-        return c.body(body, 200, { "Content-Type": metrics.registry.contentType });
+        return c.body(body, 200, { "Content-Type": metrics.contentType });
       },
     });
   }
@@ -98,7 +98,7 @@ export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
       access: "manage",
       summary: "the configured state as YAML, without secrets (as `despacito state export`)",
       handler: async (c) =>
-        c.body(stateYaml(await exportState(d.sql)), 200, {
+        c.body(await stateYaml(await exportState(d.sql)), 200, {
           "Content-Type": "application/yaml; charset=utf-8",
         }),
     },
