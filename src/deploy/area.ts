@@ -141,6 +141,9 @@ export async function createDeployArea(
       },
     })
     : undefined;
+  // The start's tool check, begun early by prepare() when nothing must happen before it (with
+  // a flake remote the clone comes first).
+  let startCheck: ReturnType<NonNullable<typeof tools>["check"]> | undefined;
   const service = createDeployService({
     sql,
     bus,
@@ -169,6 +172,9 @@ export async function createDeployArea(
       fleet,
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
+    prepare() {
+      if (worker && !remote) startCheck ??= tools!.check();
+    },
     async start() {
       if (config.ha) {
         const problems = haProblems(config);
@@ -181,7 +187,7 @@ export async function createDeployArea(
       }
       await startRemote(remote, config, log);
       // Misconfiguration shows at start, not in the middle of the first deployment.
-      const report = await tools!.check();
+      const report = await (startCheck ?? tools!.check());
       log.info("deployment tools", { versions: report.versions });
       for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
       const lead = async () => {
