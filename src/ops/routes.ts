@@ -22,7 +22,7 @@ export interface OpsRouteDeps {
   metricsAccess: Access;
   load: LoadGauge;
   /** The OpenAPI document, built lazily from the complete route table. */
-  openapi: () => unknown;
+  openapi: () => Promise<unknown>;
 }
 
 export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
@@ -107,7 +107,7 @@ export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
       path: "/api/openapi.json",
       access: "public",
       summary: "this API as an OpenAPI 3.1 document",
-      handler: (c) => c.json(d.openapi()),
+      handler: async (c) => c.json(await d.openapi()),
     },
   );
   return routes;
