@@ -127,23 +127,32 @@ export function createMetrics(o: MetricsOptions): Metrics {
       loading = undefined;
       throw e;
     });
-  const record = (call: (r: MetricsRecorder) => void) => {
-    if (built) return call(built.record);
+  /** Before prom-client is loaded: keeps a call for the replay. */
+  const keep = (call: (r: MetricsRecorder) => void) => {
     pending.push(call);
     // The load continues in the background; a failure shows at the next scrape.
     if (pending.length >= pendingLimit) load().catch(() => {});
   };
+  // Once loaded, each call goes straight to prom-client (no closure on the request path).
   return {
-    observeRequest: (method, route, status, seconds) =>
-      record((r) => r.observeRequest(method, route, status, seconds)),
-    inFlight: (route, delta) => record((r) => r.inFlight(route, delta)),
-    sse: (delta) => record((r) => r.sse(delta)),
+    observeRequest(method, route, status, seconds) {
+      if (built) built.record.observeRequest(method, route, status, seconds);
+      else keep((r) => r.observeRequest(method, route, status, seconds));
+    },
+    inFlight(route, delta) {
+      if (built) built.record.inFlight(route, delta);
+      else keep((r) => r.inFlight(route, delta));
+    },
+    sse(delta) {
+      if (built) built.record.sse(delta);
+      else keep((r) => r.sse(delta));
+    },
     deploymentChanged(e) {
       // Only final statuses count. Kept for later as a copy of what counts, not the event itself.
       if (!TERMINAL.has(e.status)) return;
       if (built) return built.record.deploymentChanged(e);
       const copy = countedPart(e);
-      record((r) => r.deploymentChanged(copy));
+      keep((r) => r.deploymentChanged(copy));
     },
     text: async () => await (await load()).registry.metrics(),
     contentType: METRICS_CONTENT_TYPE,
