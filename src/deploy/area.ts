@@ -173,7 +173,10 @@ export async function createDeployArea(
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
     prepare() {
-      if (worker && !remote) startCheck ??= tools!.check();
+      if (!worker || remote || startCheck) return;
+      startCheck = tools!.check();
+      // start() awaits it; should start fail first, its outcome must not go unhandled.
+      startCheck.catch(() => {});
     },
     async start() {
       if (config.ha) {
