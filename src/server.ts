@@ -61,7 +61,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
         maxConnections: config.maxConnections,
       },
       log,
-      handler: (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+      handler: (req, info) =>
+        app.fetch(req, { remoteAddr: info.remoteAddr, completed: info.completed }),
     });
     guard.connections = listener.connections;
     log.info("despacito started", {
