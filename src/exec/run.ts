@@ -3,7 +3,8 @@
  * arrays only (never a shell), output streamed line by line as it arrives,
  * a timeout per call, cancellation by AbortSignal, and on either the whole
  * process group is ended, so a colmena that spawned ssh and nix children
- * leaves nothing behind. Children get an allowlisted environment, never
+ * leaves nothing behind (a program that starts no children of its own may
+ * run in despacito's group instead: `ownGroup`). Children get an allowlisted environment, never
  * despacito's own secrets. The exit status decides: a grandchild that
  * escaped the group and keeps stdout open is not waited for beyond a short
  * drain. Knows nothing of what the programs mean.
@@ -44,6 +45,14 @@ export interface RunOptions {
    * milliseconds. A timeout or cancel ends the group either way.
    */
   reapGroup?: boolean;
+  /**
+   * Start the program in a session of its own, so that a timeout, a cancel or the reap ends
+   * its whole process group (default true). False for a program that starts no children that
+   * could outlive it (local git with the module's config: no hooks, no fsmonitor; `--version`
+   * probes): one process less (setsid, see spawn()) or no fork of despacito. A timeout then
+   * signals the program alone, and there is no group to reap.
+   */
+  ownGroup?: boolean;
 }
 
 export interface RunResult {
@@ -70,7 +79,7 @@ export class ExecError extends Error {
 }
 
 export const runProcess: Executor = async (argv, options = {}) => {
-  const [cmd, ...args] = argv;
+  const cmd = argv[0];
   const started = performance.now();
   options.log?.debug("exec", { argv, cwd: options.cwd });
   if (options.signal?.aborted) {
@@ -86,19 +95,18 @@ export const runProcess: Executor = async (argv, options = {}) => {
     };
   }
 
+  const ownGroup = options.ownGroup !== false;
   let child: Deno.ChildProcess;
+  let viaSetsid: boolean;
   try {
-    child = new Deno.Command(cmd, {
-      args,
+    [child, viaSetsid] = spawn(argv, ownGroup, {
       cwd: options.cwd,
       clearEnv: true,
       env: { ...(options.baseEnv ?? childEnv()), ...options.env },
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      // A new session makes the child a process-group leader we can kill as a whole.
-      detached: true,
-    }).spawn();
+    });
   } catch (e) {
     throw new ExecError(`cannot start ${cmd}: ${e instanceof Error ? e.message : e}`, { cause: e });
   }
@@ -106,9 +114,10 @@ export const runProcess: Executor = async (argv, options = {}) => {
   let timedOut = false;
   let cancelled = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const end = (sig: Deno.Signal) => ownGroup ? signalGroup(child, sig) : signalChild(child, sig);
   const killGroup = () => {
-    signalGroup(child, "SIGTERM");
-    killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), options.killGraceMs ?? 5_000);
+    end("SIGTERM");
+    killTimer = setTimeout(() => end("SIGKILL"), options.killGraceMs ?? 5_000);
   };
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
@@ -145,6 +154,11 @@ export const runProcess: Executor = async (argv, options = {}) => {
     await Promise.race([Promise.all([out.done, err.done]), drained]);
     clearTimeout(drainTimer);
     const [stdout, stderr] = await Promise.all([out.stop(), err.stop()]);
+    // setsid could not exec the program (126/127): the same error as a failed spawn.
+    const notStarted = /^setsid: failed to execute [^\n]*/.exec(stderr);
+    if (viaSetsid && (status.code === 126 || status.code === 127) && notStarted) {
+      throw new ExecError(`cannot start ${cmd}: ${notStarted[0]}`);
+    }
     const result: RunResult = {
       argv,
       code: status.code,
@@ -166,9 +180,36 @@ export const runProcess: Executor = async (argv, options = {}) => {
     clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
     // Children of the leader may still hold the group; end them too.
-    if (options.reapGroup !== false || timedOut || cancelled) signalGroup(child, "SIGKILL");
+    if (ownGroup && (options.reapGroup !== false || timedOut || cancelled)) {
+      signalGroup(child, "SIGKILL");
+    }
   }
 };
+
+/**
+ * Starts the program; with `ownGroup` as the leader of a new session (and so of a process
+ * group that can be ended as a whole). `setsid` (util-linux) does that from an ordinary
+ * spawn; Deno's own `detached` instead forks despacito itself to call setsid() before the
+ * exec, which blocks the event loop 2–8 ms at despacito's size (bench/README.md, P2) against
+ * under 1 ms. setsid execs the program in place (a spawned child is never a group leader, so it
+ * does not fork): the pid is the program's and its process group's. Where setsid is not
+ * allowed or not installed, `detached`. Returns whether setsid was used.
+ */
+export function spawn(
+  argv: string[],
+  ownGroup: boolean,
+  init: Omit<Deno.CommandOptions, "args" | "detached">,
+): [Deno.ChildProcess, boolean] {
+  const [cmd, ...args] = argv;
+  if (ownGroup) {
+    try {
+      return [new Deno.Command("setsid", { ...init, args: ["--", cmd, ...args] }).spawn(), true];
+    } catch {
+      // Not in --allow-run, or not installed: Deno's detached spawn below.
+    }
+  }
+  return [new Deno.Command(cmd, { ...init, args, detached: ownGroup }).spawn(), false];
+}
 
 /**
  * Signals the child's whole process group (colmena's ssh and nix children
@@ -201,6 +242,10 @@ function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   } catch {
     // `kill` is not allowed or not installed: fall back to the child itself.
   }
+  signalChild(child, sig);
+}
+
+function signalChild(child: Deno.ChildProcess, sig: Deno.Signal) {
   try {
     child.kill(sig);
   } catch {
