@@ -88,8 +88,6 @@ let
     config.programs.ssh.package
     # `kill` ends a cancelled colmena's whole process group.
     pkgs.procps
-    # `setsid` starts nix and colmena in a process group of their own (src/exec/run.ts).
-    pkgs.util-linux
   ];
 
   # `despacito …` for the operator: the CLI as the despacito user with the

@@ -127,7 +127,6 @@ Deno.test("module, defaults: hardened unit on the socket, cached package, no cad
     "colmena",
     "openssh",
     "procps",
-    "linux", // util-linux: setsid
   ]);
   // Item 1: no users.users.caddy entry when Caddy is off (nixpkgs' user assertions pass).
   assert.deepEqual(Object.keys(e.users), ["despacito"]);

@@ -32,7 +32,7 @@ Deno.test("compileArgs() builds for the NixOS paths with the shared permission f
     "/etc/despacito",
     "/run/credentials/despacito.service",
   ]);
-  assert.deepEqual(valueOf(argv, "--allow-run"), ["git", "nix", "colmena", "kill", "ps", "setsid"]);
+  assert.deepEqual(valueOf(argv, "--allow-run"), ["git", "nix", "colmena", "kill", "ps"]);
   assert.ok(argv.includes("--no-prompt"));
   assert.ok(!argv.includes("-A") && !argv.includes("--allow-all"));
   assert.ok(!argv.some((a) => a.includes("node_modules")), "npm code is embedded, not read");

@@ -94,9 +94,7 @@ export function permissionFlags(inputs: PermissionInputs): string[] {
   // `kill` ends a timed-out or cancelled colmena's whole process group (ssh, nix children):
   // Deno.kill of a group would need --allow-run for every program (src/exec/run.ts).
   // `ps` tells the orphan guard (src/exec/orphans.ts) whether a recorded colmena group is still ours.
-  // `setsid` starts nix and colmena in a session of their own without forking despacito
-  // (src/exec/run.ts spawn()); it runs only the argv despacito hands it, as git and nix do.
-  const programs = [c.gitBin, c.nixBin, c.colmenaBin, "kill", "ps", "setsid"];
+  const programs = [c.gitBin, c.nixBin, c.colmenaBin, "kill", "ps"];
   return [
     `--allow-read=${unique(readable).join(",")}`,
     `--allow-write=${unique(writable).join(",")}`,

@@ -31,14 +31,7 @@ Deno.test("permissionFlags() grants only the configured places, programs and var
     "/etc/despacito/packages.yaml",
     "/run/credentials/despacito.service/pg",
   ]);
-  assert.deepEqual(f.get("--allow-run"), [
-    "git",
-    "nix",
-    "/opt/colmena/bin/colmena",
-    "kill",
-    "ps",
-    "setsid",
-  ]);
+  assert.deepEqual(f.get("--allow-run"), ["git", "nix", "/opt/colmena/bin/colmena", "kill", "ps"]);
   assert.ok(f.get("--allow-env")!.includes("DESPACITO_*"));
   assert.ok(!f.get("--allow-sys")!.includes("") && f.has("--allow-sys"));
   assert.ok(!f.has("--allow-ffi"), "no FFI: the embedded database is WASM");

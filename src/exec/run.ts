@@ -49,8 +49,10 @@ export interface RunOptions {
    * Start the program in a session of its own, so that a timeout, a cancel or the reap ends
    * its whole process group (default true). False for a program that starts no children that
    * could outlive it (local git with the module's config: no hooks, no fsmonitor; `--version`
-   * probes): one process less (setsid, see spawn()) or no fork of despacito. A timeout then
-   * signals the program alone, and there is no group to reap.
+   * probes): a new session costs a fork of despacito itself (Deno's `detached` sets it up
+   * between fork and exec), 4–8 ms of the event loop at despacito's size against 1–2 ms for
+   * an ordinary spawn, measured (bench/README.md, P2). A timeout then signals the program
+   * alone, and there is no group to reap.
    */
   ownGroup?: boolean;
 }
@@ -79,7 +81,7 @@ export class ExecError extends Error {
 }
 
 export const runProcess: Executor = async (argv, options = {}) => {
-  const cmd = argv[0];
+  const [cmd, ...args] = argv;
   const started = performance.now();
   options.log?.debug("exec", { argv, cwd: options.cwd });
   if (options.signal?.aborted) {
@@ -97,16 +99,18 @@ export const runProcess: Executor = async (argv, options = {}) => {
 
   const ownGroup = options.ownGroup !== false;
   let child: Deno.ChildProcess;
-  let viaSetsid: boolean;
   try {
-    [child, viaSetsid] = spawn(argv, ownGroup, {
+    child = new Deno.Command(cmd, {
+      args,
       cwd: options.cwd,
       clearEnv: true,
       env: { ...(options.baseEnv ?? childEnv()), ...options.env },
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-    });
+      // A new session makes the child a process-group leader we can kill as a whole.
+      detached: ownGroup,
+    }).spawn();
   } catch (e) {
     throw new ExecError(`cannot start ${cmd}: ${e instanceof Error ? e.message : e}`, { cause: e });
   }
@@ -154,11 +158,6 @@ export const runProcess: Executor = async (argv, options = {}) => {
     await Promise.race([Promise.all([out.done, err.done]), drained]);
     clearTimeout(drainTimer);
     const [stdout, stderr] = await Promise.all([out.stop(), err.stop()]);
-    // setsid could not exec the program (126/127): the same error as a failed spawn.
-    const notStarted = /^setsid: failed to execute [^\n]*/.exec(stderr);
-    if (viaSetsid && (status.code === 126 || status.code === 127) && notStarted) {
-      throw new ExecError(`cannot start ${cmd}: ${notStarted[0]}`);
-    }
     const result: RunResult = {
       argv,
       code: status.code,
@@ -185,31 +184,6 @@ export const runProcess: Executor = async (argv, options = {}) => {
     }
   }
 };
-
-/**
- * Starts the program; with `ownGroup` as the leader of a new session (and so of a process
- * group that can be ended as a whole). `setsid` (util-linux) does that from an ordinary
- * spawn; Deno's own `detached` instead forks despacito itself to call setsid() before the
- * exec, which blocks the event loop 2–8 ms at despacito's size (bench/README.md, P2) against
- * under 1 ms. setsid execs the program in place (a spawned child is never a group leader, so it
- * does not fork): the pid is the program's and its process group's. Where setsid is not
- * allowed or not installed, `detached`. Returns whether setsid was used.
- */
-export function spawn(
-  argv: string[],
-  ownGroup: boolean,
-  init: Omit<Deno.CommandOptions, "args" | "detached">,
-): [Deno.ChildProcess, boolean] {
-  const [cmd, ...args] = argv;
-  if (ownGroup) {
-    try {
-      return [new Deno.Command("setsid", { ...init, args: ["--", cmd, ...args] }).spawn(), true];
-    } catch {
-      // Not in --allow-run, or not installed: Deno's detached spawn below.
-    }
-  }
-  return [new Deno.Command(cmd, { ...init, args, detached: ownGroup }).spawn(), false];
-}
 
 /**
  * Signals the child's whole process group (colmena's ssh and nix children

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runChecked, runProcess, spawn } from "./run.ts";
+import { runChecked, runProcess } from "./run.ts";
 import { childEnv } from "./env.ts";
 
 Deno.test("runProcess() streams lines in order and returns the exit code", async () => {
@@ -39,28 +39,6 @@ const PID_AND_GROUP = ["sh", "-c", "echo $$ $(cut -d' ' -f5 /proc/$$/stat)"];
 Deno.test("runProcess() starts a program as the leader of its own process group by default", async () => {
   const [pid, pgid] = (await runProcess(PID_AND_GROUP)).stdout.trim().split(" ");
   assert.equal(pgid, pid);
-});
-
-Deno.test("spawn() starts an own-group program through setsid, not by forking this process", async () => {
-  const [child, viaSetsid] = spawn(PID_AND_GROUP, true, { stdout: "piped", stderr: "null" });
-  const out = new TextDecoder().decode((await child.output()).stdout).trim().split(" ");
-  assert.equal(viaSetsid, true);
-  assert.deepEqual(
-    out,
-    [String(child.pid), String(child.pid)],
-    "the program itself leads its group",
-  );
-});
-
-Deno.test("runProcess() of a program that does not exist is an ExecError, also through setsid", async () => {
-  await assert.rejects(
-    () => runProcess(["/nonexistent/colmena", "apply"]),
-    /cannot start \/nonexistent\/colmena/,
-  );
-  await assert.rejects(
-    () => runProcess(["/nonexistent/git"], { ownGroup: false }),
-    /cannot start \/nonexistent\/git/,
-  );
 });
 
 Deno.test("runProcess() with ownGroup false runs the program in this process's group, and a timeout still ends it", async () => {
