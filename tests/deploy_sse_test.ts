@@ -57,7 +57,13 @@ Deno.test(
         "running",
         "deployed",
       ]);
-      assert.ok(statuses.filter((s) => s === "running").length >= 5, "each step is a status event");
+      // The claim, then each step's start with the previous step's end (preflight's, reads only,
+      // with flake's; an idle verify's with the outcome): claim, flake, commit, activate.
+      assert.equal(
+        statuses.filter((s) => s === "running").length,
+        4,
+        "each step is a status event",
+      );
       const lastStatus = JSON.parse(second.filter((f) => f.event === "status").at(-1)!.data);
       assert.equal(lastStatus.seq, max);
       assert.equal(second.at(-1)!.event, "end");
