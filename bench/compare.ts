@@ -103,6 +103,8 @@ interface Proc {
   url: string;
   /** Milliseconds from spawn to "listening" (despacito: its "despacito started" line). */
   startMs: number;
+  /** CPU time (user + system, all threads) from spawn to ready: start cost, less hurt by load. */
+  startCpuMs?: number;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,7 @@ async function spawnUntil(
   }
   clearTimeout(timer);
   const startMs = performance.now() - t0;
+  const startCpuMs = cpuMs(child.pid);
   const verbose = !!Deno.env.get("BENCH_VERBOSE");
   const drained = (async () => {
     for (;;) {
@@ -167,6 +170,7 @@ async function spawnUntil(
     pid: child.pid,
     url: /^\d+$/.test(address) ? `http://127.0.0.1:${address}` : `http://${address}`,
     startMs,
+    startCpuMs,
     async stop() {
       try {
         child.kill("SIGTERM");
@@ -365,6 +369,8 @@ async function wrk(url: string, script: string, connections = CONNECTIONS): Prom
 }
 
 /** CPU (µs, all the process's threads) per request of each side, per metric: the rows' notes. */
+/** CPU from spawn to ready of each fresh despacito (PostgreSQL) and bare peer, per round. */
+const startCpu = { ours: [] as number[], peer: [] as number[] };
 const cpuPerRequest = new Map<string, { ours: number[]; peer: number[] }>();
 
 /** wrk against `url` while counting the CPU time of the server `pid`, per answered request. */
@@ -719,6 +725,8 @@ async function httpMetrics(
       s.startMs,
       sb.startMs,
     );
+    startCpu.ours.push(s.startCpuMs!);
+    startCpu.peer.push(sb.startCpuMs!);
     record("idle RSS, PostgreSQL", "MB", "bare hello", { kind: "max", ratio: 1.3 }, sRss, sbRss);
 
     // PGlite: a fresh start on its own data dir, idle RSS, then the same admission load.
@@ -749,6 +757,10 @@ async function httpMetrics(
     check2xx("P1 on PGlite vs on PostgreSQL, req/s", pa);
     record("idle RSS, PGlite", "MB", "floor 150 MB", { kind: "max", ratio: 1 }, pgRss, 150);
   }
+  noteOn(
+    "start → ready, PostgreSQL, schema current",
+    `CPU from spawn to ready (median): ${median(startCpu.ours)} ms vs ${median(startCpu.peer)} ms`,
+  );
   for (const [metric, c] of cpuPerRequest) {
     noteOn(
       metric,

@@ -34,7 +34,10 @@ function numberAt(s: string, at: number): number {
 
 /** Reads one stream to its `end`; returns the problem, or null when every line came in order. */
 async function follow(res: Response, n: number): Promise<string | null> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  // The body's bytes decoded here rather than through a TextDecoderStream: the same text, one
+  // stream hop per chunk less.
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
   let buf = "";
   let lastId = -1;
   let next = 1;
@@ -42,7 +45,7 @@ async function follow(res: Response, n: number): Promise<string | null> {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return `subscriber ${n}: stream closed before end (line ${next} next)`;
-      buf += value;
+      buf += decoder.decode(value, { stream: true });
       // Positions, not a slice per frame: one chunk may hold hundreds of frames, and this
       // process shares the machine's CPU with the deployment it measures.
       let at = 0;

@@ -13,7 +13,6 @@ import type { Area, AreaContext } from "./http/area.ts";
 import { createAuthArea } from "./auth/area.ts";
 import type { Principal } from "./auth/principal.ts";
 import { createDeployArea } from "./deploy/area.ts";
-import { createForgeArea } from "./forge/area.ts";
 import { createOpsArea } from "./ops/area.ts";
 import { createUiArea } from "./ui/area.ts";
 
@@ -34,9 +33,19 @@ export async function buildAreas(ctx: AreaContext): Promise<BuiltAreas> {
   areas.push(deploy);
   packageNames = () => deploy.ports.packageNames();
   ops.followDeployments((fn) => deploy.ports.subscribe(fn));
-  // The forge enqueues deployments and reports their outcome through deploy's ports.
-  const forge = await createForgeArea({ ...ctx, ports: deploy.ports });
-  if (forge) areas.push(forge);
+  // The forge enqueues deployments and reports their outcome through deploy's ports. Its code
+  // (and tweetnacl, for the sealed secrets) is loaded only when configured: a few MB of memory
+  // and ~15 ms of start a server without forges never uses.
+  if (ctx.config.baseUrl) {
+    const { createForgeArea } = await import("./forge/area.ts");
+    const forge = await createForgeArea({ ...ctx, ports: deploy.ports });
+    if (forge) areas.push(forge);
+  } else {
+    ctx.log.info(
+      "forge integration off: set DESPACITO_BASE_URL to connect Forgejo/Gitea repositories",
+      { component: "forge" },
+    );
+  }
   // The UI stays last: it answers what nothing matched.
   const ui = await createUiArea<Principal>(ctx);
   areas.push(ui);

@@ -55,6 +55,22 @@ Deno.test(
           "verify:skipped",
         ],
       );
+      // One status write per step that does something outside despacito's database: preflight
+      // (reads only) is written with flake's start, verify (nothing to check) with the outcome.
+      const writes = await env.sql<{ data: { steps: { name: string; status: string }[] } }[]>`
+        select data from deployment_log
+        where deployment_id = ${body.deployment_id} and stream = 'status' order by seq`;
+      assert.deepEqual(
+        writes.map((w) => w.data.steps.map((s) => `${s.name}:${s.status}`).join(" ")),
+        [
+          "",
+          "queued:ok",
+          "queued:ok preflight:ok flake:running",
+          "queued:ok preflight:ok flake:ok commit:running",
+          "queued:ok preflight:ok flake:ok commit:ok activate:running",
+          "queued:ok preflight:ok flake:ok commit:ok activate:ok verify:skipped",
+        ],
+      );
       assert.deepEqual(d.nodes, [
         { node: "alpha", status: "succeeded", message: "Activation successful" },
         { node: "beta", status: "succeeded", message: "Activation successful" },

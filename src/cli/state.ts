@@ -46,7 +46,7 @@ export async function stateCommand(args: string[]): Promise<number> {
   return await withDatabase(config, log, async ({ sql }) => {
     await migrate(sql, await loadMigrations(), log);
     if (exporting) {
-      out(stateYaml(await exportState(sql)));
+      out(await stateYaml(await exportState(sql)));
       return 0;
     }
     const dir = parsed.values["secrets-dir"];

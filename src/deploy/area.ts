@@ -71,7 +71,7 @@ export async function createDeployArea(
   const inputs = flakeDir ? createInputsReader(flakeDir) : undefined;
   // A broken settings file stops startup with every problem listed, not the first deployment.
   if (config.configFile) {
-    parseSettings(config.configFile, await Deno.readTextFile(config.configFile));
+    await parseSettings(config.configFile, await Deno.readTextFile(config.configFile));
   }
   const settings = createSettingsSource(config.configFile, config.deployTimeoutMs);
   let nixVersion: Promise<NixVersion> | undefined;
@@ -141,6 +141,9 @@ export async function createDeployArea(
       },
     })
     : undefined;
+  // The start's tool check, begun early by prepare() when nothing must happen before it (with
+  // a flake remote the clone comes first).
+  let startCheck: ReturnType<NonNullable<typeof tools>["check"]> | undefined;
   const service = createDeployService({
     sql,
     bus,
@@ -169,6 +172,12 @@ export async function createDeployArea(
       fleet,
     }),
     ports: createPorts({ service, bus, inputs, audit: ctx.audit ?? NO_AUDIT }),
+    prepare() {
+      if (!worker || remote || startCheck) return;
+      startCheck = tools!.check();
+      // start() awaits it; should start fail first, its outcome must not go unhandled.
+      startCheck.catch(() => {});
+    },
     async start() {
       if (config.ha) {
         const problems = haProblems(config);
@@ -181,7 +190,7 @@ export async function createDeployArea(
       }
       await startRemote(remote, config, log);
       // Misconfiguration shows at start, not in the middle of the first deployment.
-      const report = await tools!.check();
+      const report = await (startCheck ?? tools!.check());
       log.info("deployment tools", { versions: report.versions });
       for (const p of report.problems) log.error(`deployments cannot run: ${p}`);
       const lead = async () => {

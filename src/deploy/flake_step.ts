@@ -26,7 +26,7 @@ export function parseNixVersion(text: string): NixVersion | undefined {
 
 /** Detects the nix version once per process (memoised by the caller). */
 export async function detectNixVersion(exec: Executor, nixBin: string): Promise<NixVersion> {
-  const r = await exec([nixBin, "--version"], { timeoutMs: 30_000 });
+  const r = await exec([nixBin, "--version"], { timeoutMs: 30_000, ownGroup: false });
   const v = r.code === 0 ? parseNixVersion(r.stdout) : undefined;
   if (!v) throw new Error(`cannot tell the nix version from \`${nixBin} --version\`: ${r.stderr}`);
   return v;

@@ -73,13 +73,17 @@ export function gitRepo(o: GitOptions): GitRepo {
     GIT_PAGER: "cat",
     ...o.access?.env,
   };
-  const git = async (args: string[], stream = false) =>
+  /** `streamErrors`: git's stderr (warnings, a hook's complaint) goes to the deployment's log. */
+  const git = async (args: string[], streamErrors = false) =>
     (await runChecked(o.exec, [o.gitBin, ...(o.access?.args ?? []), ...args], {
       cwd: o.dir,
       env,
       timeoutMs: 120_000,
-      onLine: stream ? o.onLine : undefined,
-      // git's own helpers (ssh, credential helpers) end with it.
+      onLine: streamErrors && o.onLine ? (s, l) => s === "stderr" && o.onLine!(s, l) : undefined,
+      // The flake repo is local here (fetch and push are remote.ts's): git starts no children,
+      // hooks and fsmonitor being off (nix/module.nix), so it needs no session of its own —
+      // except to sign, where ssh-keygen is its child.
+      ownGroup: !!o.access?.signs,
       reapGroup: false,
     })).stdout;
 
@@ -126,8 +130,13 @@ export function gitRepo(o: GitOptions): GitRepo {
     },
     async commitLock(message) {
       const sign = o.access?.signs ? [] : ["--no-gpg-sign"];
-      await git(["commit", "--no-verify", ...sign, "-q", "-m", message, "--", LOCK], true);
-      return await repo.head();
+      // With core.abbrev=no git's summary line names the whole new sha: no `git rev-parse HEAD`
+      // (one process less per deployment); asked only if the line is not there.
+      const out = await git(
+        ["-c", "core.abbrev=no", "commit", "--no-verify", ...sign, "-m", message, "--", LOCK],
+        true,
+      );
+      return committedSha(out) ?? await repo.head();
     },
     async restoreLock() {
       await git(["checkout", "HEAD", "--", LOCK]);
@@ -152,6 +161,16 @@ export function gitRepo(o: GitOptions): GitRepo {
     },
   };
   return repo;
+}
+
+/**
+ * The sha in `git commit`'s summary, `[<branch> <sha>] <subject>` (`[main (root-commit) <sha>]`,
+ * `[detached HEAD <sha>]`, translated with LANG): the last word before the first `]`, if it is
+ * a whole SHA-1 or SHA-256.
+ */
+export function committedSha(out: string): string | undefined {
+  const m = /^\[[^\]\n]* ([0-9a-f]{40}|[0-9a-f]{64})\] /.exec(out);
+  return m?.[1];
 }
 
 /** `deploy <package> <version>` plus the trailers README documents. */

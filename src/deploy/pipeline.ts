@@ -140,7 +140,8 @@ async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
     ctx.steps = endStep(ctx.steps, step.name, "skipped");
     return ctx.defer({ steps: ctx.steps });
   }
-  await ctx.save({ steps: ctx.steps });
+  if (step.readsOnly?.(ctx)) ctx.defer({ steps: ctx.steps });
+  else await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);
     ctx.steps = endStep(ctx.steps, step.name, outcome);

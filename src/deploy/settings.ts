@@ -10,7 +10,6 @@
  *     my-webapp: { on: "@web", extra_args: ["--parallel", "2"], timeout: 10m }
  */
 
-import { parse as parseYaml } from "yaml";
 import { parseDuration } from "../core/duration.ts";
 import {
   type Check,
@@ -108,8 +107,12 @@ function parseBlock(where: string, v: unknown, problems: string[]): Partial<Pack
   return out;
 }
 
-/** Parses the file's text; throws SettingsError listing every problem. */
-export function parseSettings(file: string, text: string): SettingsFile {
+/**
+ * Parses the file's text; throws SettingsError listing every problem. The YAML parser is loaded
+ * here, on first use: without DESPACITO_CONFIG a server never pays its start time and memory.
+ */
+export async function parseSettings(file: string, text: string): Promise<SettingsFile> {
+  const { parse: parseYaml } = await import("yaml");
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -182,7 +185,7 @@ export function createSettingsSource(
       throw new SettingsError(path, [`cannot read: ${(e as Error).message}`]);
     }
     if (cache?.key === key) return cache.file;
-    const file = parseSettings(path, await Deno.readTextFile(path));
+    const file = await parseSettings(path, await Deno.readTextFile(path));
     cache = { key, file };
     return file;
   };

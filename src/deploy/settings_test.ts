@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseSettings, resolveSettings, SettingsError } from "./settings.ts";
 
-Deno.test("parseSettings() merges defaults and per-package settings", () => {
-  const f = parseSettings(
+Deno.test("parseSettings() merges defaults and per-package settings", async () => {
+  const f = await parseSettings(
     "c.yaml",
     `defaults:\n  goal: boot\n  timeout: 10m\npackages:\n  web:\n    on: "@web"\n    extra_args: [--parallel, "2"]\n`,
   );
@@ -28,7 +28,7 @@ Deno.test("parseSettings() merges defaults and per-package settings", () => {
     stages: null,
     promotionTimeoutMs: 86_400_000,
   });
-  assert.deepEqual(resolveSettings(parseSettings("x", ""), "api", 5), {
+  assert.deepEqual(resolveSettings(await parseSettings("x", ""), "api", 5), {
     on: null,
     goal: "switch",
     extraArgs: [],
@@ -41,9 +41,9 @@ Deno.test("parseSettings() merges defaults and per-package settings", () => {
   });
 });
 
-Deno.test("parseSettings() reports every problem", () => {
+Deno.test("parseSettings() reports every problem", async () => {
   try {
-    parseSettings(
+    await parseSettings(
       "c.json",
       '{"defaults":{"goal":"nope","oops":1},"packages":{"w":{"timeout":"x"}}}',
     );
@@ -54,8 +54,8 @@ Deno.test("parseSettings() reports every problem", () => {
   }
 });
 
-Deno.test("parseSettings() reads checks, soak and on_failure, and lists every problem in them", () => {
-  const f = parseSettings(
+Deno.test("parseSettings() reads checks, soak and on_failure, and lists every problem in them", async () => {
+  const f = await parseSettings(
     "c.yaml",
     `packages:
   web:
@@ -92,7 +92,7 @@ Deno.test("parseSettings() reads checks, soak and on_failure, and lists every pr
     },
   ]);
   try {
-    parseSettings(
+    await parseSettings(
       "c.yaml",
       `packages:
   web:

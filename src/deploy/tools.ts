@@ -56,7 +56,10 @@ export function createToolCheck(o: {
     }
     await Promise.all(programs.map(async ([name, bin]) => {
       try {
-        const r = await o.exec([bin, "--version"], { timeoutMs: 10_000, reapGroup: false });
+        const r = await o.exec([bin, "--version"], {
+          timeoutMs: 10_000,
+          ownGroup: false,
+        });
         if (r.code !== 0) {
           report.problems.push(`${name} (${bin}) --version exited with ${r.code}`);
         } else report.versions[name] = r.stdout.trim().split("\n")[0] ?? "";

@@ -3,7 +3,8 @@
  * arrays only (never a shell), output streamed line by line as it arrives,
  * a timeout per call, cancellation by AbortSignal, and on either the whole
  * process group is ended, so a colmena that spawned ssh and nix children
- * leaves nothing behind. Children get an allowlisted environment, never
+ * leaves nothing behind (a program that starts no children of its own may
+ * run in despacito's group instead: `ownGroup`). Children get an allowlisted environment, never
  * despacito's own secrets. The exit status decides: a grandchild that
  * escaped the group and keeps stdout open is not waited for beyond a short
  * drain. Knows nothing of what the programs mean.
@@ -44,6 +45,16 @@ export interface RunOptions {
    * milliseconds. A timeout or cancel ends the group either way.
    */
   reapGroup?: boolean;
+  /**
+   * Start the program in a session of its own, so that a timeout, a cancel or the reap ends
+   * its whole process group (default true). False for a program that starts no children that
+   * could outlive it (local git with the module's config: no hooks, no fsmonitor; `--version`
+   * probes): a new session costs a fork of despacito itself (Deno's `detached` sets it up
+   * between fork and exec), 4–8 ms of the event loop at despacito's size against 1–2 ms for
+   * an ordinary spawn, measured (bench/README.md, P2). A timeout then signals the program
+   * alone, and there is no group to reap.
+   */
+  ownGroup?: boolean;
 }
 
 export interface RunResult {
@@ -86,6 +97,7 @@ export const runProcess: Executor = async (argv, options = {}) => {
     };
   }
 
+  const ownGroup = options.ownGroup !== false;
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(cmd, {
@@ -97,7 +109,7 @@ export const runProcess: Executor = async (argv, options = {}) => {
       stdout: "piped",
       stderr: "piped",
       // A new session makes the child a process-group leader we can kill as a whole.
-      detached: true,
+      detached: ownGroup,
     }).spawn();
   } catch (e) {
     throw new ExecError(`cannot start ${cmd}: ${e instanceof Error ? e.message : e}`, { cause: e });
@@ -106,9 +118,10 @@ export const runProcess: Executor = async (argv, options = {}) => {
   let timedOut = false;
   let cancelled = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const end = (sig: Deno.Signal) => ownGroup ? signalGroup(child, sig) : signalChild(child, sig);
   const killGroup = () => {
-    signalGroup(child, "SIGTERM");
-    killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), options.killGraceMs ?? 5_000);
+    end("SIGTERM");
+    killTimer = setTimeout(() => end("SIGKILL"), options.killGraceMs ?? 5_000);
   };
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
@@ -166,7 +179,9 @@ export const runProcess: Executor = async (argv, options = {}) => {
     clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
     // Children of the leader may still hold the group; end them too.
-    if (options.reapGroup !== false || timedOut || cancelled) signalGroup(child, "SIGKILL");
+    if (ownGroup && (options.reapGroup !== false || timedOut || cancelled)) {
+      signalGroup(child, "SIGKILL");
+    }
   }
 };
 
@@ -201,6 +216,10 @@ function signalGroup(child: Deno.ChildProcess, sig: Deno.Signal) {
   } catch {
     // `kill` is not allowed or not installed: fall back to the child itself.
   }
+  signalChild(child, sig);
+}
+
+function signalChild(child: Deno.ChildProcess, sig: Deno.Signal) {
   try {
     child.kill(sig);
   } catch {

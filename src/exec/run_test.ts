@@ -33,6 +33,27 @@ Deno.test("runProcess() kills the whole process group on timeout", async () => {
   assert.equal(left.stdout, "", "no process of the group survives");
 });
 
+/** The child's own pid and its process group id, as the child sees them. */
+const PID_AND_GROUP = ["sh", "-c", "echo $$ $(cut -d' ' -f5 /proc/$$/stat)"];
+
+Deno.test("runProcess() starts a program as the leader of its own process group by default", async () => {
+  const [pid, pgid] = (await runProcess(PID_AND_GROUP)).stdout.trim().split(" ");
+  assert.equal(pgid, pid);
+});
+
+Deno.test("runProcess() with ownGroup false runs the program in this process's group, and a timeout still ends it", async () => {
+  const [pid, pgid] = (await runProcess(PID_AND_GROUP, { ownGroup: false })).stdout.trim()
+    .split(" ");
+  assert.notEqual(pgid, pid, "no session of its own (no fork of this process to set it up)");
+  const r = await runProcess(["sleep", uniqueSleep()], {
+    ownGroup: false,
+    timeoutMs: 100,
+    killGraceMs: 100,
+  });
+  assert.equal(r.timedOut, true);
+  assert.equal(r.signal, "SIGTERM");
+});
+
 Deno.test("runProcess() ends the child when the signal aborts", async () => {
   const ac = new AbortController();
   const p = runProcess(["sh", "-c", "echo started; sleep 300"], {

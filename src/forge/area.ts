@@ -32,20 +32,15 @@ export interface ForgeAreaOptions extends AreaContext {
   retryEveryMs?: number;
 }
 
-/** The forge area, or undefined (with a log line saying why) when it cannot run. */
+/**
+ * The forge area, or undefined when it cannot run (no DESPACITO_BASE_URL; src/areas.ts then
+ * does not even load this module, and says so in the log).
+ */
 export async function createForgeArea(
   options: ForgeAreaOptions,
 ): Promise<Area<Principal> | undefined> {
   const { config, log, sql, ports } = options;
-  if (!config.baseUrl) {
-    log.info(
-      "forge integration off: set DESPACITO_BASE_URL to connect Forgejo/Gitea repositories",
-      {
-        component: "forge",
-      },
-    );
-    return undefined;
-  }
+  if (!config.baseUrl) return undefined;
   const sealer = options.sealer ?? createSealer((await loadOrCreateKey(config, log)).key);
   const deps: ForgeDeps = {
     sql,

@@ -18,6 +18,11 @@ import type { GuardStats } from "./conn_guard.ts";
 export interface Area<P> {
   name: string;
   routes: RouteDef<P>[];
+  /**
+   * Work that needs no database, begun by the server while it migrates the schema, before
+   * start() (deploy: probing git, nix and colmena). Never called by tests that only build areas.
+   */
+  prepare?(): void;
   start?(): void | Promise<void>;
   /** Finish or abandon work; `deadline` aborts when the shutdown timeout is up. */
   stop?(deadline: AbortSignal): Promise<void>;

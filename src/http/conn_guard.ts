@@ -41,6 +41,8 @@ export interface ConnInfo {
 // Requests are small (bodies up to DESPACITO_MAX_BODY_BYTES); responses may be long streams.
 const UPSTREAM_BYTES = 16 * 1024;
 const DOWNSTREAM_BYTES = 32 * 1024;
+/** While a response comes in bulk (reads fill the buffer), reads grow up to this. */
+const DOWNSTREAM_BULK_BYTES = 128 * 1024;
 const REFUSED_LOG_EVERY_MS = 10_000;
 
 class Guarded {
@@ -293,14 +295,22 @@ async function upstream(c: Guarded) {
   }
 }
 
-/** Server to client: bytes as they come. */
+/**
+ * Server to client: bytes as they come. A response streamed in bulk (an SSE burst to many
+ * subscribers, a large log) fills the buffer: while it does, the buffer doubles, so such a
+ * response takes fewer reads and writes; back to the small one when reads come in small.
+ */
 async function downstream(c: Guarded) {
-  const buf = new Uint8Array(DOWNSTREAM_BYTES);
+  const small = new Uint8Array(DOWNSTREAM_BYTES);
+  let buf = small;
   try {
     for (;;) {
       const n = await c.inner.read(buf);
       if (n === null) break;
       await writeAll(c.outer, buf.subarray(0, n));
+      if (n === buf.length) {
+        if (buf.length < DOWNSTREAM_BULK_BYTES) buf = new Uint8Array(buf.length * 2);
+      } else if (n <= DOWNSTREAM_BYTES / 2) buf = small;
     }
   } catch { /* either side went away */ }
   c.close();

@@ -13,6 +13,8 @@ export interface AppEnv {
   Bindings: {
     /** The peer as the listener saw it (TCP address or Unix socket). */
     remoteAddr?: Deno.Addr;
+    /** Settles when the response has been sent or the connection ended (Deno.serve's). */
+    completed?: Promise<void>;
   };
   Variables: {
     requestId: string;

@@ -19,7 +19,6 @@ import { createLoadGauge } from "./load.ts";
 import { createMetrics, type StatusChange } from "./metrics.ts";
 import { createNotifier, type DeploymentChange } from "./notifier.ts";
 import { opsMiddleware } from "./middleware.ts";
-import { buildOpenApi } from "./openapi.ts";
 import { opsRoutes } from "./routes.ts";
 
 export interface OpsArea<P> extends Area<P> {
@@ -72,7 +71,7 @@ export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
     onHeld: (e) => notifier.handle(e, "held"),
   });
   let routeTable: RouteDef<P>[] = [];
-  let openapi: unknown;
+  let openapi: Promise<unknown> | undefined;
   let unsubscribe: (() => void) | undefined;
 
   return {
@@ -83,7 +82,11 @@ export async function createOpsArea<P>(ctx: AreaContext): Promise<OpsArea<P>> {
       metrics,
       metricsAccess: metricsAccess ?? "token",
       load,
-      openapi: () => (openapi ??= buildOpenApi(routeTable, VERSION_INFO.version)),
+      // The schemas (a large module) are loaded on the first request for the document.
+      openapi: () =>
+        openapi ??= import("./openapi.ts").then((m) =>
+          m.buildOpenApi(routeTable, VERSION_INFO.version)
+        ),
     }),
     middleware: [opsMiddleware({ metrics, load, waitingLimit: config.webhookWaitingLimit })],
     withRouteTable(routes) {

@@ -5,25 +5,57 @@
  * (queue depth, running age, status posts, database connections) are read
  * from PostgreSQL at scrape time, so they are right after a restart and
  * agree between instances. README, "Metrics", lists every name here.
+ *
+ * prom-client is loaded on the first scrape, not at start: it is ~10 ms of
+ * start-up and ~3.5 MB of memory that a server nobody scrapes never needs.
+ * Until then every recording call is kept, in order, in a short list and
+ * replayed into the registry when it is built, so the first scrape shows
+ * exactly what it would have shown with prom-client loaded from the start.
+ * The list is bounded: at PENDING_LIMIT calls prom-client is loaded without
+ * waiting for a scrape (a busy server that is not scraped holds the registry,
+ * as before, instead of an ever longer list).
  */
 
 import type * as Prom from "prom-client";
-// The four classes by file: the package's index also loads its Pushgateway (node's http and
-// https) and cluster support: ~100 ms of start-up and 7 MB of memory despacito never uses.
-import RegistryJs from "prom-client/lib/registry.js";
-import CounterJs from "prom-client/lib/counter.js";
-import GaugeJs from "prom-client/lib/gauge.js";
-import HistogramJs from "prom-client/lib/histogram.js";
-
-const Registry = RegistryJs as typeof Prom.Registry;
-const Counter = CounterJs as typeof Prom.Counter;
-const Gauge = GaugeJs as typeof Prom.Gauge;
-const Histogram = HistogramJs as typeof Prom.Histogram;
-type Registry = Prom.Registry;
-type Gauge<L extends string> = Prom.Gauge<L>;
 import type { Sql } from "../db/connect.ts";
 import type { GuardStats } from "../http/conn_guard.ts";
 import type { VersionInfo } from "../version.ts";
+
+type Registry = Prom.Registry;
+type Gauge<L extends string> = Prom.Gauge<L>;
+
+/** The four prom-client classes despacito uses. */
+export interface PromClient {
+  Registry: typeof Prom.Registry;
+  Counter: typeof Prom.Counter;
+  Gauge: typeof Prom.Gauge;
+  Histogram: typeof Prom.Histogram;
+}
+
+/**
+ * Loads the four classes by file: the package's index also loads its Pushgateway (node's http
+ * and https) and cluster support, ~100 ms of start-up and 7 MB of memory despacito never uses.
+ */
+export async function loadPromClient(): Promise<PromClient> {
+  const [registry, counter, gauge, histogram] = await Promise.all([
+    import("prom-client/lib/registry.js"),
+    import("prom-client/lib/counter.js"),
+    import("prom-client/lib/gauge.js"),
+    import("prom-client/lib/histogram.js"),
+  ]);
+  return {
+    Registry: registry.default as typeof Prom.Registry,
+    Counter: counter.default as typeof Prom.Counter,
+    Gauge: gauge.default as typeof Prom.Gauge,
+    Histogram: histogram.default as typeof Prom.Histogram,
+  };
+}
+
+/** The Prometheus text format prom-client writes (its Registry.PROMETHEUS_CONTENT_TYPE). */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Recording calls kept before prom-client is loaded; reaching it loads prom-client. */
+export const PENDING_LIMIT = 1000;
 
 export interface StatusChange {
   package: string;
@@ -40,26 +72,115 @@ export interface StatusChange {
   finishedAt: Date | null;
 }
 
-export interface Metrics {
-  registry: Registry;
+/** The recording calls (cheap and synchronous). */
+export interface MetricsRecorder {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   inFlight(route: string, delta: 1 | -1): void;
   sse(delta: 1 | -1): void;
   deploymentChanged(e: StatusChange): void;
+}
+
+export interface Metrics extends MetricsRecorder {
+  /** The exposition, for GET /metrics (loads prom-client on the first call). */
   text(): Promise<string>;
+  /** The Content-Type of text()'s answer. */
+  contentType: string;
+  /** The registry, prom-client loaded first when needed (tests, the README check). */
+  registry(): Promise<Registry>;
+}
+
+export interface MetricsOptions {
+  sql: Sql;
+  version: VersionInfo;
+  poolSize: number;
+  /** The connection guard's counts, read at scrape time. */
+  connections?: () => GuardStats | undefined;
+  /** How prom-client is loaded (tests count the loads); loadPromClient by default. */
+  load?: () => Promise<PromClient>;
+  /** Recording calls kept before prom-client is loaded anyway; PENDING_LIMIT by default. */
+  pendingLimit?: number;
 }
 
 const TERMINAL = new Set(["deployed", "failed", "superseded", "cancelled", "interrupted"]);
 // Steps run from seconds (commit) to the deploy timeout (activate, 30m by default).
 const STEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-export function createMetrics(o: {
-  sql: Sql;
-  version: VersionInfo;
-  poolSize: number;
-  /** The connection guard's counts, read at scrape time. */
-  connections?: () => GuardStats | undefined;
-}): Metrics {
+export function createMetrics(o: MetricsOptions): Metrics {
+  const pendingLimit = o.pendingLimit ?? PENDING_LIMIT;
+  let built: { registry: Registry; record: MetricsRecorder } | undefined;
+  let loading: Promise<{ registry: Registry; record: MetricsRecorder }> | undefined;
+  let pending: ((r: MetricsRecorder) => void)[] = [];
+  const load = () =>
+    loading ??= (o.load ?? loadPromClient)().then((lib) => {
+      const b = buildRegistry(lib, o);
+      // Synchronously, so nothing recorded meanwhile is lost or reordered. A call prom-client
+      // refuses is skipped, as it would have thrown at its call site: the rest still counts.
+      for (const call of pending) {
+        try {
+          call(b.record);
+        } catch { /* skipped */ }
+      }
+      pending = [];
+      built = b;
+      return b;
+    }, (e) => {
+      loading = undefined;
+      throw e;
+    });
+  /** Before prom-client is loaded: keeps a call for the replay. */
+  const keep = (call: (r: MetricsRecorder) => void) => {
+    pending.push(call);
+    // The load continues in the background; a failure shows at the next scrape.
+    if (pending.length >= pendingLimit) load().catch(() => {});
+  };
+  // Once loaded, each call goes straight to prom-client (no closure on the request path).
+  return {
+    observeRequest(method, route, status, seconds) {
+      if (built) built.record.observeRequest(method, route, status, seconds);
+      else keep((r) => r.observeRequest(method, route, status, seconds));
+    },
+    inFlight(route, delta) {
+      if (built) built.record.inFlight(route, delta);
+      else keep((r) => r.inFlight(route, delta));
+    },
+    sse(delta) {
+      if (built) built.record.sse(delta);
+      else keep((r) => r.sse(delta));
+    },
+    deploymentChanged(e) {
+      // Only final statuses count. Kept for later as a copy of what counts, not the event itself.
+      if (!TERMINAL.has(e.status)) return;
+      if (built) return built.record.deploymentChanged(e);
+      const copy = countedPart(e);
+      keep((r) => r.deploymentChanged(copy));
+    },
+    text: async () => await (await load()).registry.metrics(),
+    contentType: METRICS_CONTENT_TYPE,
+    registry: async () => (await load()).registry,
+  };
+}
+
+function countedPart(e: StatusChange): StatusChange {
+  return {
+    package: e.package,
+    status: e.status,
+    kind: e.kind,
+    steps: e.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms })),
+    nodes: e.nodes.map((n) => ({ status: n.status })),
+    checks: e.checks.map((c) => ({ kind: c.kind, result: c.result })),
+    rollback: e.rollback && { status: e.rollback.status },
+    createdAt: e.createdAt,
+    startedAt: e.startedAt,
+    finishedAt: e.finishedAt,
+  };
+}
+
+/** The registry with every metric, and the calls that record into it. */
+function buildRegistry(
+  lib: PromClient,
+  o: MetricsOptions,
+): { registry: Registry; record: MetricsRecorder } {
+  const { Registry, Counter, Gauge, Histogram } = lib;
   const registry = new Registry();
   const registers = [registry];
   const { sql } = o;
@@ -279,8 +400,7 @@ export function createMetrics(o: {
     }),
   });
 
-  return {
-    registry,
+  const record: MetricsRecorder = {
     observeRequest(method, route, status, seconds) {
       requests.inc({ method, route, status: String(status) });
       duration.observe({ method, route }, seconds);
@@ -292,7 +412,6 @@ export function createMetrics(o: {
       sse.inc(delta);
     },
     deploymentChanged(e) {
-      if (!TERMINAL.has(e.status)) return;
       deployments.inc({ package: e.package, outcome: e.status });
       for (const s of e.steps) {
         if (s.duration_ms !== null) {
@@ -310,6 +429,6 @@ export function createMetrics(o: {
         );
       }
     },
-    text: () => registry.metrics(),
   };
+  return { registry, record };
 }

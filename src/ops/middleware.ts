@@ -54,7 +54,17 @@ export function opsMiddleware(o: {
     const stream = c.res.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
     if (!stream && !waits) o.load.observe(seconds * 1000);
     o.metrics?.observeRequest(c.req.method, route, c.res.status, seconds);
-    if (stream && c.res.body && o.metrics) c.res = countStream(c.res, o.metrics);
+    if (stream && c.res.body && o.metrics) {
+      // Counted until the server is done with the response (sent, or the client went away);
+      // without the server's word, by wrapping the body (one more stream hop per chunk).
+      const metrics = o.metrics;
+      const completed = c.env?.completed;
+      if (completed) {
+        metrics.sse(1);
+        const out = () => metrics.sse(-1);
+        completed.then(out, out);
+      } else c.res = countStream(c.res, metrics);
+    }
     c.res.headers.set("X-Despacito-Load", o.load.level());
     return undefined;
   };

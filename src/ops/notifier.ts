@@ -72,7 +72,7 @@ async function readTargets(o: NotifierOptions): Promise<{ targets: Target[]; key
   const s = await Deno.stat(o.configFile);
   const key = `${s.mtime?.getTime()}:${s.size}:${s.ino}`;
   const text = await Deno.readTextFile(o.configFile);
-  return { targets: parseTargets(text, parseSecrets(o.secrets)), key };
+  return { targets: await parseTargets(text, parseSecrets(o.secrets)), key };
 }
 
 /** Reads the targets once; a bad `notifications` list stops startup (NotifyConfigError). */

@@ -9,8 +9,6 @@
  *     - { name: phone, type: ntfy, url: "https://ntfy.example/deploys", packages: [webapp] }
  */
 
-import { parse } from "yaml";
-
 export const NOTIFY_EVENTS = [
   "queued",
   "started",
@@ -54,7 +52,9 @@ export function parseSecrets(text: string | undefined): Map<string, string> {
   return out;
 }
 
-export function parseTargets(text: string, secrets: Map<string, string>): Target[] {
+/** The YAML parser is loaded on first use: only a configuration with DESPACITO_CONFIG needs it. */
+export async function parseTargets(text: string, secrets: Map<string, string>): Promise<Target[]> {
+  const { parse } = await import("yaml");
   let doc: unknown;
   try {
     doc = parse(text);

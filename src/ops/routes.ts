@@ -22,7 +22,7 @@ export interface OpsRouteDeps {
   metricsAccess: Access;
   load: LoadGauge;
   /** The OpenAPI document, built lazily from the complete route table. */
-  openapi: () => unknown;
+  openapi: () => Promise<unknown>;
 }
 
 export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
@@ -36,7 +36,7 @@ export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
       summary: "Prometheus metrics (text exposition format)",
       handler: async (c) => {
         const body = await metrics.text();
-        return c.body(body, 200, { "Content-Type": metrics.registry.contentType });
+        return c.body(body, 200, { "Content-Type": metrics.contentType });
       },
     });
   }
@@ -98,7 +98,7 @@ export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
       access: "manage",
       summary: "the configured state as YAML, without secrets (as `despacito state export`)",
       handler: async (c) =>
-        c.body(stateYaml(await exportState(d.sql)), 200, {
+        c.body(await stateYaml(await exportState(d.sql)), 200, {
           "Content-Type": "application/yaml; charset=utf-8",
         }),
     },
@@ -107,7 +107,7 @@ export function opsRoutes<P>(d: OpsRouteDeps): RouteDef<P>[] {
       path: "/api/openapi.json",
       access: "public",
       summary: "this API as an OpenAPI 3.1 document",
-      handler: (c) => c.json(d.openapi()),
+      handler: async (c) => c.json(await d.openapi()),
     },
   );
   return routes;

@@ -8,7 +8,6 @@
  * reads a schema; state_import.ts writes them back. README, "State export".
  */
 
-import { stringify } from "yaml";
 import type { Sql } from "../db/connect.ts";
 
 export const STATE_VERSION = 1;
@@ -157,7 +156,9 @@ export async function exportState(sql: Sql): Promise<State> {
   };
 }
 
-export function stateYaml(s: State): string {
+/** The YAML printer is loaded here: a server loads it on its first export, not at start. */
+export async function stateYaml(s: State): Promise<string> {
+  const { stringify } = await import("yaml");
   return "# despacito state export: configuration made through the API, UI and CLI.\n" +
     "# No secrets: tokens, passwords, forge tokens and webhook secrets are supplied at import.\n" +
     stringify(s, { lineWidth: 0 });

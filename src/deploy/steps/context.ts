@@ -138,4 +138,10 @@ export interface PipelineStep {
   run(ctx: RunContext): Promise<"ok" | "skipped">;
   /** Nothing to do, known beforehand: recorded as skipped without a write of its own. */
   idle?(ctx: RunContext): boolean;
+  /**
+   * Only reads, on this host: its start is written with the next step's (one status write
+   * less before nix starts). A crash meanwhile leaves nothing to undo and the record no
+   * running step — only for the first step, so the record never shows an earlier one running.
+   */
+  readsOnly?(ctx: RunContext): boolean;
 }
