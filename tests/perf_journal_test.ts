@@ -127,7 +127,7 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
   }
 });
 
-Deno.test("enqueue: a superseded row is answered as stored, for every column type", async () => {
+Deno.test("enqueue: a superseded row is answered as stored, and the new row's status entry as served", async () => {
   const fresh = await freshDatabase();
   const db = await storeDatabase(fresh.uri);
   try {
@@ -156,6 +156,23 @@ Deno.test("enqueue: a superseded row is answered as stored, for every column typ
     assert.ok(second.superseded[0].startedAt instanceof Date);
     const status = second.events.find((e) => e.type === "status" && e.deploymentId === id);
     assert.deepEqual(status?.type === "status" && status.deployment, second.superseded[0]);
+
+    // The new row's status entry is built by despacito_enqueue() (migration 0023): the same JSON
+    // the API serves for it, here with every request field set.
+    const third = await enqueue(db.sql, {
+      ...req,
+      version: "1.0.0",
+      flakeRef: "git+file:///srv/api?rev=abc",
+      kind: "rollback",
+      rollbackTo: id,
+      retryOf: second.deployment.id,
+      trigger: { kind: "forge", id: "f1", label: 'a "quoted" label' },
+    });
+    assert.equal(third.outcome, "queued");
+    const entries = await logEntries(db.sql, third.deployment.id);
+    assert.deepEqual(entries.map((e) => [e.seq, e.stream]), [[1, "system"], [2, "status"]]);
+    assert.deepEqual(entries[1].data, { ...deploymentJson(third.deployment), seq: 2 });
+    assert.deepEqual(third.deployment, await getDeployment(db.sql, third.deployment.id));
   } finally {
     await db.close();
     await fresh.drop();

@@ -272,7 +272,7 @@ const ADMISSION = `select outcome, held_by, held_reason, log_at, (deployment).id
   (deployment).package, (deployment).version, (deployment).kind, (deployment).status,
   (deployment).arrival, (deployment).created_at,
   case when outcome = 'superseded' then to_jsonb(deployment) end as superseded_row
-from despacito_enqueue(${Array.from({ length: 18 }, (_, i) => `$${i + 1}`).join(", ")})`;
+from despacito_enqueue(${Array.from({ length: 17 }, (_, i) => `$${i + 1}`).join(", ")})`;
 
 /** to_jsonb() of a deployments row: the columns' names, timestamps as ISO text. */
 type SupersededJson = {
@@ -340,7 +340,6 @@ async function admitOnce(
   const retry = req.retryOf ? `, a retry of ${req.retryOf}` : "";
   const queuedLine =
     `queued ${what} (requested by ${req.trigger.kind} ${req.trigger.label}${retry})`;
-  const row = queuedRow(id, req, kind);
   const rows = await sql.unsafe<AdmissionRow[]>(ADMISSION, [
     id,
     req.package,
@@ -357,9 +356,8 @@ async function admitOnce(
     queuedLine,
     `superseded by ${req.version} (${id})`,
     `superseded by ${req.package} ${req.version} before it started`,
-    // JSON as text: the function parses it only when it queues (migration 0020), and puts the
-    // row's created_at over this placeholder's.
-    JSON.stringify(deploymentJson(row)),
+    // The new row's status entry is built by the function (migration 0023), not sent by every
+    // admission, repeats included, as ~1 KB of JSON.
     req.tokenId ?? null,
     req.audit ? JSON.stringify(req.audit) : null,
   ], { prepare: true });
@@ -396,7 +394,9 @@ async function admitOnce(
     return { outcome, deployment: { id, package: pkg, version, kind, status }, events: [] };
   }
   // The new row as the caller built it, with what the database chose.
-  const first: DeploymentRow = { ...row, arrival: rows[0].arrival, createdAt: rows[0].createdAt };
+  const first = queuedRow(id, req, kind);
+  first.arrival = rows[0].arrival;
+  first.createdAt = rows[0].createdAt;
   const at = new Map(rows.map((r) => [r.id, r.logAt ?? new Date()]));
   const older = rows.slice(1).map((r) => deploymentFromJson(r.supersededRow!));
   older.sort((a, b) => a.arrival - b.arrival);
@@ -416,8 +416,9 @@ async function admitOnce(
 
 /**
  * The new row as the admission inserts it (what the insert writes and the
- * columns' defaults), for its status entry and the caller's answer;
- * despacito_enqueue() answers arrival and created_at, chosen there.
+ * columns' defaults), for the caller's answer and its status event;
+ * despacito_enqueue() answers arrival and created_at, chosen there, and
+ * builds the stored status entry's JSON itself (migration 0023).
  */
 function queuedRow(id: string, req: NewDeployment, kind: DeploymentKind): DeploymentRow {
   return {
