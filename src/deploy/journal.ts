@@ -43,12 +43,15 @@ export function createJournal(o: {
 }): Journal {
   let writing: Promise<void> | undefined;
   let failed = false;
-  const gathered: { stream: LogStream; line: string }[] = [];
+  let gathered: { stream: LogStream; line: string }[] = [];
   /** Lines written, and lines done with (stored, or given up on): what flush() waits for. */
   let written = 0;
   let done = 0;
   const waiting: { upTo: number; resolve: () => void }[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Asked once: a fields object per output line, built only to be dropped, is measurable
+  // garbage for a program printing tens of thousands of lines.
+  const debugOutput = o.log.enabled("debug");
 
   const store = async (batch: { stream: LogStream; line: string }[]) => {
     try {
@@ -73,7 +76,11 @@ export function createJournal(o: {
     while (n < gathered.length && n < STATEMENT_MAX && bytes < STATEMENT_BYTES) {
       bytes += gathered[n++].line.length;
     }
-    return gathered.splice(0, n);
+    if (n < gathered.length) return gathered.splice(0, n);
+    // The usual case, everything: handed over as it is, not copied into a new array.
+    const all = gathered;
+    gathered = [];
+    return all;
   };
   /**
    * Starts the writer unless it runs: one statement after another, each taking everything
@@ -100,7 +107,7 @@ export function createJournal(o: {
       // PostgreSQL text cannot hold NUL; one such line must not cost its whole batch.
       if (text.includes("\u0000")) text = text.replaceAll("\u0000", "\uFFFD");
       if (stream === "system") o.log.info(text, { component: "deploy" });
-      else o.log.debug("output", { component: "deploy", stream, line: text });
+      else if (debugOutput) o.log.debug("output", { component: "deploy", stream, line: text });
       gathered.push({ stream, line: text });
       written++;
       // While a statement runs, lines wait for the next one; the writer takes them when done.
