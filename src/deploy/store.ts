@@ -198,6 +198,8 @@ function changeTail(
   tx: Sql | Tx,
   lines: readonly Line[],
   also: postgres.PendingQuery<postgres.Row[]>,
+  /** More rows of the same shape (`union all select …`). */
+  more: postgres.PendingQuery<postgres.Row[]> = tx``,
 ) {
   const n = lines.length;
   return tx`
@@ -214,7 +216,7 @@ function changeTail(
       insert into deployment_log (deployment_id, seq, stream, line, data)
       select (u.d).id, (u.d).seq, 'status', (u.d).status, despacito_deployment_json(u.d) from u
     ) ${also}
-    select u.at as change_at, ${tx.unsafe(CHANGED_COLUMNS)} from u`;
+    select u.at as change_at, ${tx.unsafe(CHANGED_COLUMNS)} from u ${more}`;
 }
 
 function changeOf(
@@ -459,15 +461,22 @@ function queuedJson(id: string, req: NewDeployment, kind: DeploymentKind) {
 const QUEUE_FULL_RETRY_S = 30;
 
 /**
- * Marks the oldest queued deployment running, with its "queued" step closed; undefined
- * when the queue is empty. One statement: the row is picked `for update skip locked`
- * (another instance's claim takes the next one or none) and changed with its status entry.
+ * Marks the oldest queued deployment running, with its "queued" step closed — unless a
+ * deployment is `running` already (left by a crash or a database outage): then nothing
+ * is claimed and those rows come back as `stuck`, for the worker to recover first. One
+ * statement: the row is picked `for update skip locked` (another instance's claim takes
+ * the next one or none) and changed with its status entry.
  */
-export async function claimNext(sql: Sql): Promise<StatusChange | undefined> {
+export async function claimNext(
+  sql: Sql,
+): Promise<{ claimed?: DeploymentRow; stuck: DeploymentRow[]; events: DeployEvent[] }> {
   const now = new Date();
-  const rows = await sql<(DeploymentRow & { changeAt: Date })[]>`
-    with next as (
+  const rows = await sql<(DeploymentRow & { changeAt: Date | null })[]>`
+    with stuck as (
+      select d from deployments d where d.status = 'running'
+    ), next as (
       select id, created_at from deployments where status = 'queued'
+        and not exists (select from stuck)
       order by arrival limit 1 for update skip locked
     ), u as (
       update deployments d set status = 'running', started_at = ${now}, seq = d.seq + 1,
@@ -480,8 +489,20 @@ export async function claimNext(sql: Sql): Promise<StatusChange | undefined> {
           'status', 'ok'))
       from next where d.id = next.id and d.status = 'queued'
       returning d, clock_timestamp() as at
-    ) ${changeTail(sql, [], sql``)}`;
-  return changeOf(rows, []);
+    ) ${
+    changeTail(
+      sql,
+      [],
+      sql``,
+      sql`union all select null, ${sql.unsafe(CHANGED_COLUMNS)} from stuck u`,
+    )
+  }`;
+  const stuck = rows.filter((r) => r.changeAt === null).map(({ changeAt: _, ...row }) => row);
+  const c = changeOf(
+    rows.filter((r) => r.changeAt !== null) as (DeploymentRow & { changeAt: Date })[],
+    [],
+  );
+  return { claimed: c?.row, stuck, events: c?.events ?? [] };
 }
 
 export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow | undefined> {

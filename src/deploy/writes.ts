@@ -53,7 +53,7 @@ export function deployWrites(sql: Sql, bus: Bus<DeployEvent>, o: { queueLimit?: 
       patch: DeploymentPatch,
       lines: readonly { stream: LogStream; line: string }[] = [],
     ) => await changeDeployment(sql, id, ["running"], patch, { lines, recordState: true }),
-    /** The oldest queued deployment, now running. */
+    /** The oldest queued deployment, now running; or the rows left running, to recover. */
     claim: async () => await claimNext(sql),
     /** Admission: queued (superseding older queued ones), or the live one. */
     enqueue: (req: NewDeployment) => enqueue(sql, req, { queueLimit: o.queueLimit }),
