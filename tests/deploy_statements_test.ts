@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { deploymentJson, type DeploymentRow } from "../src/deploy/deployment.ts";
-import { type DeployEvent, enqueue } from "../src/deploy/store.ts";
+import type { DeployEvent } from "../src/deploy/store.ts";
 import { deployWrites } from "../src/deploy/writes.ts";
 import { createBus } from "../src/events/bus.ts";
 import { silentLogger } from "../src/log/log.ts";
