@@ -9,45 +9,17 @@
  */
 
 import assert from "node:assert/strict";
-import { Hono } from "hono";
-import { createBus } from "../src/events/bus.ts";
-import { loadMigrations, migrate } from "../src/db/migrate.ts";
-import { silentLogger } from "../src/log/log.ts";
-import { sseRoute } from "../src/deploy/sse.ts";
-import { appendLogs, changeDeployment, type DeployEvent, enqueue } from "../src/deploy/store.ts";
-import type { RouteEnv } from "../src/http/types.ts";
-import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
+import { appendLogs, changeDeployment } from "../src/deploy/store.ts";
 import { readSse, type SseFrame } from "./_harness/sse.ts";
 import { waitFor } from "./_harness/server.ts";
+import { withSseRoute } from "./_harness/sse_route.ts";
 
-const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
-const trigger = { kind: "token" as const, id: "t1", label: "ci" };
-
-Deno.test("SSE fan-out: one bus subscription, each follower its own deployment's batches, in order", async () => {
-  const fresh = await freshDatabase();
-  const db = await storeDatabase(fresh.uri);
-  const stopping = new AbortController();
-  try {
-    await migrate(db.sql, await loadMigrations(), silentLogger);
-    const bus = createBus<DeployEvent>();
-    const app = new Hono<RouteEnv<unknown>>();
-    const route = sseRoute<unknown>({ sql: db.sql, bus, stopping: stopping.signal });
-    app.get(route.path, route.handler);
-
-    const ids: string[] = [];
-    for (const pkg of ["webapp", "api"]) {
-      const r = await enqueue(db.sql, {
-        package: pkg,
-        version: "1.0.0",
-        nixStorePath: STORE_PATH,
-        flakeRef: null,
-        trigger,
-      });
-      ids.push(r.deployment.id);
-    }
+Deno.test("SSE fan-out: one bus subscription, each follower its own deployment's batches, in order", () =>
+  withSseRoute({}, async ({ sql, bus, deployment, request }) => {
+    const ids = [await deployment("webapp"), await deployment("api")];
     const [a, b] = ids;
     const open = (id: string, signal?: AbortSignal) =>
-      app.request(`/api/deployments/${id}/events`, {
+      request(id, {
         headers: { "Accept-Encoding": "identity" },
         signal,
       });
@@ -72,15 +44,15 @@ Deno.test("SSE fan-out: one bus subscription, each follower its own deployment's
           stream: "stdout" as const,
           line: `${id === a ? "a" : "b"} ${round}.${i} "quoted"`,
         }));
-      const ea = await appendLogs(db.sql, a, lines(a));
-      const eb = await appendLogs(db.sql, b, lines(b));
+      const ea = await appendLogs(sql, a, lines(a));
+      const eb = await appendLogs(sql, b, lines(b));
       for (let i = 0; i < 50; i++) {
         bus.publish(ea[i]);
         bus.publish(eb[i]);
       }
     }
     for (const id of ids) {
-      const c = await changeDeployment(db.sql, id, ["queued"], { status: "cancelled" });
+      const c = await changeDeployment(sql, id, ["queued"], { status: "cancelled" });
       for (const e of c!.events) bus.publish(e);
     }
 
@@ -100,9 +72,4 @@ Deno.test("SSE fan-out: one bus subscription, each follower its own deployment's
     }
     assert.deepEqual(a1, a2);
     await waitFor("the route to leave the bus", () => bus.size === 0 || undefined);
-  } finally {
-    stopping.abort();
-    await db.close();
-    await fresh.drop();
-  }
-});
+  }));

@@ -13,7 +13,7 @@ import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { silentLogger } from "../src/log/log.ts";
 import { BATCH_MAX, createJournal } from "../src/deploy/journal.ts";
 import { deployWrites } from "../src/deploy/writes.ts";
-import { type DeployEvent, enqueue, logEntries } from "../src/deploy/store.ts";
+import { type DeployEvent, enqueue, getDeployment, logEntries } from "../src/deploy/store.ts";
 import { deploymentJson } from "../src/deploy/deployment.ts";
 import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
@@ -90,6 +90,10 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     const fresh2 = await logEntries(db.sql, second.deployment.id);
     assert.deepEqual(fresh2.map((e) => [e.seq, e.stream]), [[1, "system"], [2, "status"]]);
     assert.deepEqual(fresh2[1].data, { ...deploymentJson(second.deployment), seq: 2 });
+    // The answered row (built by the caller, arrival and created_at from the database) is the
+    // stored one, as is each superseded row.
+    assert.deepEqual(second.deployment, await getDeployment(db.sql, second.deployment.id));
+    assert.deepEqual(second.superseded[0], await getDeployment(db.sql, id));
     // The published events carry what was stored.
     assert.deepEqual(
       second.events.filter((e) => e.type === "log").map((e) => [e.deploymentId, e.seq, e.at]),
@@ -105,7 +109,13 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
       trigger,
     });
     assert.equal(again.outcome, "in_progress");
-    assert.equal(again.deployment.id, second.deployment.id);
+    assert.deepEqual(again.deployment, {
+      id: second.deployment.id,
+      package: "webapp",
+      version: "1.1.0",
+      kind: "deploy",
+      status: "queued",
+    });
 
     // No foreign key on the log (migration 0018), yet deleting a deployment deletes its lines.
     await db.sql`delete from deployments where id = ${id}`;

@@ -128,7 +128,7 @@ export async function createDeployArea(
       bus,
       instance,
       log,
-      onForeign: () => worker?.wake(),
+      onForeign: () => worker?.wakeFromAnotherInstance(),
       onAsked: (q) => leadership?.isLeader() ? gates.promote(q.promote, q.by) : undefined,
       // A follower's clone follows the remote after each of the leader's deployments, so its
       // webhook checks know the flake's inputs as the leader does.

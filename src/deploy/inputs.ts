@@ -1,9 +1,9 @@
 /**
  * The deployment flake's inputs: which packages exist (the root node's
  * inputs in flake.lock), where each is declared to come from (`original`)
- * and what it is pinned to now (`locked`). Re-read whenever flake.lock or
- * flake.nix changes on disk (checked by mtime and size on every call, with
- * a synchronous stat: a few microseconds on the local flake dir, where an
+ * and what it is pinned to now (`locked`). Re-read whenever flake.lock
+ * changes on disk (checked by mtime, size and inode on every call, with one
+ * synchronous stat: a few microseconds on the local flake dir, where an
  * asynchronous one costs a trip through the blocking pool, 50-250 µs per
  * webhook), so an operator adding an input needs no restart. Inputs that
  * `follows` another are not packages. Never writes anything.
@@ -83,17 +83,26 @@ export function createInputsReader(flakeDir: string): InputsReader {
     const s = Deno.statSync(join(flakeDir, file));
     return `${s.mtime?.getTime()}:${s.size}:${s.ino}`;
   };
+  const unusable = (e: unknown) =>
+    new FlakeDirError(`the flake dir ${flakeDir} has no readable flake.nix and flake.lock`, {
+      cause: e,
+    });
   const list = async () => {
+    // The inputs come from flake.lock alone: only its stamp is checked on every call; flake.nix
+    // is looked at when the lock changed (an input added to flake.nix without a new lock is no
+    // package yet).
     let key: string;
     try {
-      key = `${stamp("flake.nix")}/${stamp("flake.lock")}`;
+      key = stamp("flake.lock");
     } catch (e) {
-      throw new FlakeDirError(
-        `the flake dir ${flakeDir} has no readable flake.nix and flake.lock`,
-        { cause: e },
-      );
+      throw unusable(e);
     }
     if (cache?.key === key) return cache.inputs;
+    try {
+      stamp("flake.nix");
+    } catch (e) {
+      throw unusable(e);
+    }
     let text: string;
     try {
       text = await Deno.readTextFile(join(flakeDir, "flake.lock"));

@@ -14,8 +14,10 @@
  * takes everything queued as one chunk. The route listens on the bus once:
  * events are gathered per deployment for a few ms and handed to each of its
  * subscribers as one array, so the work per subscriber is per batch, not
- * per line, and a burst of batches is one chunk. A client that falls 16 MB behind is
- * disconnected and resumes from the record with Last-Event-ID.
+ * per line, and a burst of batches is one chunk. A terminal status is not
+ * gathered: its batch goes out at once, `end` with it. A client that falls
+ * 16 MB behind (uncompressed) is disconnected and resumes from the record
+ * with Last-Event-ID.
  *
  * A client that accepts gzip gets the stream gzip-compressed, and the chunk
  * of a batch is compressed once for every such subscriber
@@ -32,7 +34,7 @@ import type { RouteDef } from "../http/types.ts";
 import { deploymentJson, type DeploymentStatus, TERMINAL } from "./deployment.ts";
 import { type DeployEvent, getDeployment, logEntries, type LogEntry } from "./store.ts";
 
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 /**
  * How long live events gather before they go out: a deployment publishes a status change, a
  * system line and a batch of output a few ms apart, and each chunk costs every subscriber a
@@ -40,9 +42,35 @@ const HEARTBEAT_MS = 15_000;
  * deployment's ~17 chunks per subscriber into ~13 (P7, bench/README.md); a person watching a
  * log does not see 25 ms.
  */
-const GATHER_MS = 25;
+export const GATHER_MS = 25;
 /** Bytes queued for one client before it is let go (it resumes from the record). */
 const BACKLOG_MAX = 16 * 1024 * 1024;
+
+/** The route's timers; tests drive them by hand to check gathering and heartbeats without waiting. */
+export interface SseTimers {
+  /** Runs fn once, ms from now. */
+  after(ms: number, fn: () => void): void;
+  /** Runs fn every ms until the returned function is called. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+const realTimers: SseTimers = {
+  after: (ms, fn) => void setTimeout(fn, ms),
+  every: (ms, fn) => {
+    const t = setInterval(fn, ms);
+    return () => clearInterval(t);
+  },
+};
+
+/**
+ * Internal knobs, not operator settings: tests set a small backlog so that cutting off a
+ * lagging client takes kilobytes rather than 16 MB.
+ */
+export interface SseOptions {
+  /** Uncompressed bytes queued for one client before it is let go (default 16 MB). */
+  backlogMax?: number;
+  timers?: SseTimers;
+}
 
 interface Outgoing {
   seq: number;
@@ -135,7 +163,10 @@ interface Run {
 
 export function sseRoute<P>(
   deps: { sql: Sql; bus: Bus<DeployEvent>; stopping: AbortSignal },
+  options: SseOptions = {},
 ): RouteDef<P> {
+  const backlogMax = options.backlogMax ?? BACKLOG_MAX;
+  const timers = options.timers ?? realTimers;
   // Every subscriber of a deployment gets the same event objects from the bus, and all of a
   // batch's events before any of them wakes: for subscribers that keep up, one encoded chunk
   // per batch, shared by all (keyed by the run's first event). A status frame (the whole
@@ -179,19 +210,32 @@ export function sseRoute<P>(
   const followers = new Map<string, Set<Follower>>();
   const gathered = new Map<string, DeployEvent[]>();
   let unsubscribe: (() => void) | undefined;
+  /** Whether a delivery is due: every gathered event goes out at most GATHER_MS after it came. */
+  let due = false;
+  const handTo = (id: string, events: readonly DeployEvent[]) => {
+    for (const fn of followers.get(id) ?? []) fn(events);
+  };
   const deliver = () => {
+    due = false;
     const batches = [...gathered];
     gathered.clear();
-    for (const [id, events] of batches) {
-      for (const fn of followers.get(id) ?? []) fn(events);
-    }
+    for (const [id, events] of batches) handTo(id, events);
   };
   const gather = (e: DeployEvent) => {
-    if (!followers.has(e.deploymentId)) return;
-    const batch = gathered.get(e.deploymentId);
-    if (batch) return void batch.push(e);
-    if (gathered.size === 0) setTimeout(deliver, GATHER_MS);
-    gathered.set(e.deploymentId, [e]);
+    const id = e.deploymentId;
+    if (!followers.has(id)) return;
+    let batch = gathered.get(id);
+    if (!batch) gathered.set(id, batch = []);
+    batch.push(e);
+    // Nothing of this deployment follows a terminal status: no reason to hold back its `end`.
+    if (e.type === "status" && TERMINAL.has(e.deployment.status)) {
+      gathered.delete(id);
+      return handTo(id, batch);
+    }
+    if (!due) {
+      due = true;
+      timers.after(GATHER_MS, deliver);
+    }
   };
   /** Follows one deployment's live events; returns the unfollow function. */
   const follow = (id: string, fn: Follower) => {
@@ -275,7 +319,7 @@ export function sseRoute<P>(
       const finish = () => {
         if (ended) return;
         ended = true;
-        clearInterval(heartbeat);
+        stopHeartbeat();
         off();
         closed.removeEventListener("abort", finish);
         reading?.();
@@ -285,10 +329,13 @@ export function sseRoute<P>(
         if (ended) return;
         quiet = false;
         const piece = typeof chunk === "string" ? new Piece(encoder.encode(chunk)) : chunk;
+        const behind = queuedBytes;
         queued.push(piece);
         queuedBytes += piece.plain.length;
         // A client this far behind is let go: it resumes from Last-Event-ID, out of the record.
-        if (queuedBytes > BACKLOG_MAX) {
+        // Not for one piece larger than the limit (a page of the record in long lines) to a
+        // client that took all before it: it would resume into the same page, again and again.
+        if (queuedBytes > backlogMax && behind > 0) {
           queued = [];
           queuedBytes = 0;
           return finish();
@@ -361,10 +408,10 @@ export function sseRoute<P>(
         drain();
       });
       // A comment line now and then keeps proxies from closing a quiet stream.
-      const heartbeat = setInterval(() => {
+      const stopHeartbeat = timers.every(HEARTBEAT_MS, () => {
         if (quiet) push(KEEPALIVE);
         quiet = true;
-      }, HEARTBEAT_MS);
+      });
       closed.addEventListener("abort", finish);
       if (closed.aborted) finish();
       else void catchUp();

@@ -19,7 +19,14 @@ export type CancelResult = "cancelling" | "cancelled" | "finished" | "not_found"
 
 export interface Worker {
   start(): Promise<void>;
+  /** A deployment was queued or a package released: take the next one if idle. */
   wake(): void;
+  /**
+   * Another instance published an event (DESPACITO_HA): it may have asked to cancel the running
+   * deployment, which only its record says. Local requests need not read it: a cancel here calls
+   * cancel() (an admission here must not cost a read of the running row).
+   */
+  wakeFromAnotherInstance(): void;
   cancel(id: string): Promise<{ result: CancelResult; row?: DeploymentRow }>;
   stop(deadline: AbortSignal): Promise<void>;
   /** True while a deployment runs (readiness tolerates its uncommitted flake.lock). */
@@ -101,7 +108,9 @@ export function createWorker(deps: PipelineDeps): Worker {
     },
     wake() {
       wakeUp?.();
-      // Another instance may have asked to cancel the running deployment (DESPACITO_HA).
+    },
+    wakeFromAnotherInstance() {
+      wakeUp?.();
       const running = current;
       if (!running) return;
       getDeployment(sql, running.id).then((row) => {
@@ -129,7 +138,8 @@ export function createWorker(deps: PipelineDeps): Worker {
       if (!row) return { result: "not_found" };
       if (row.status === "running") {
         // Claimed a moment ago, not yet handed to the pipeline — or (DESPACITO_HA) running on
-        // the leader: the record asks, and the leader's wake() (relay.ts) reads it.
+        // the leader: the record asks, and the leader's wakeFromAnotherInstance() (relay.ts)
+        // reads it.
         cancelRequested.add(id);
         await markCancelRequested(sql, id);
         await deps.writes.log(id, "system", "cancel requested");

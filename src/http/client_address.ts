@@ -9,17 +9,31 @@
 
 import { parseIp, trustedIp, type TrustedProxies } from "../config/trusted_proxies.ts";
 
-function peerOf(
-  remote: Deno.Addr | undefined,
-): { label: string; trusted: (t: TrustedProxies) => boolean } {
-  if (!remote) return { label: "unknown", trusted: () => false };
-  if (!("hostname" in remote)) return { label: "unix", trusted: (t) => t.unix };
+interface Peer {
+  label: string;
+  trusted: (t: TrustedProxies) => boolean;
+}
+
+const UNKNOWN: Peer = { label: "unknown", trusted: () => false };
+const UNIX: Peer = { label: "unix", trusted: (t) => t.unix };
+// Peers repeat (a proxy, a CI runner): each address is parsed once. Bounded, as addresses
+// come from anywhere.
+const peers = new Map<string, Peer>();
+
+function peerOf(remote: Deno.Addr | undefined): Peer {
+  if (!remote) return UNKNOWN;
+  if (!("hostname" in remote)) return UNIX;
   const host = remote.hostname;
+  let peer = peers.get(host);
+  if (peer) return peer;
   const ip = parseIp(host);
-  return {
+  peer = {
     label: ip && !ip.v6 ? host.replace(/^::ffff:/i, "") : host,
     trusted: (t) => ip !== undefined && trustedIp(ip, t),
   };
+  if (peers.size >= 1_000) peers.clear();
+  peers.set(host, peer);
+  return peer;
 }
 
 /** The client address for this request (see the file comment for the rules). */

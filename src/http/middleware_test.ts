@@ -140,3 +140,53 @@ Deno.test("requestBasics() answers 408 when the body does not arrive in time, an
   assert.equal(res.status, 408);
   assert.equal((await res.json()).error.code, "request_timeout");
 });
+
+Deno.test("requestBasics() reads a body before the route: text(), arrayBuffer() and json() see it whole, also in chunks", async () => {
+  const a = new Hono<AppEnv>();
+  a.use(
+    requestBasics({
+      log: createLogger({ sink: () => {} }),
+      hsts: false,
+      maxBodyBytes: 64,
+      bodyTimeoutMs: 30_000,
+    }),
+  );
+  a.post("/all", async (c) => {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    return c.json({ text: await c.req.text(), json: await c.req.json(), bytes: bytes.length });
+  });
+  const parts = ['{"a":', '"bé",', '"b":[1,2]}'];
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const p of parts) controller.enqueue(new TextEncoder().encode(p));
+      controller.close();
+    },
+  });
+  const res = await a.request("/all", { method: "POST", body, duplex: "half" } as RequestInit);
+  assert.equal(res.status, 200);
+  const whole = parts.join("");
+  assert.deepEqual(await res.json(), {
+    text: whole,
+    json: { a: "bé", b: [1, 2] },
+    bytes: new TextEncoder().encode(whole).length,
+  });
+});
+
+Deno.test("requestBasics() closes the connection only when it answered before the body's end", async () => {
+  const a = app([]);
+  // Refused by its declared length: the body was never read.
+  const declared = await a.request("/echo", {
+    method: "POST",
+    headers: { "content-length": "17" },
+    body: "x".repeat(17),
+  });
+  assert.equal(declared.status, 413);
+  assert.equal(declared.headers.get("connection"), "close");
+  // Read to its end first, whatever the route answers next: the connection may be reused.
+  const read = await a.request("/fail", { method: "POST", body: "x".repeat(16) });
+  await read.body?.cancel();
+  assert.equal(read.headers.get("connection"), null);
+  const ok = await a.request("/echo", { method: "POST", body: "x".repeat(16) });
+  assert.equal(await ok.text(), "x".repeat(16));
+  assert.equal(ok.headers.get("connection"), null);
+});
