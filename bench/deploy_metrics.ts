@@ -64,7 +64,8 @@ async function gatedColmena(root: string, flakeDir: string) {
       // A held apply does nothing but wait: it only keeps the worker busy.
       `if [ "$1" = apply ] && [ -e ${f("hold")} ]; then`,
       `  rm -f ${f("hold")}; : > ${f("held")}`,
-      `  while [ ! -e ${f("go")} ]; do sleep 0.01; done`,
+      // Bounded (2 minutes): a bench killed before it says go must not leave this loop behind.
+      `  i=0; while [ ! -e ${f("go")} ] && [ $i -lt 12000 ]; do sleep 0.01; i=$((i + 1)); done`,
       `  rm -f ${f("go")} ${f("held")}; exit 0`,
       "fi",
       `exec ${JSON.stringify(fake.bin)} "$@"`,

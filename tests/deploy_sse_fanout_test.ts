@@ -53,7 +53,7 @@ Deno.test("SSE fan-out: one bus subscription, each follower its own deployment's
     }
     for (const id of ids) {
       const c = await changeDeployment(sql, id, ["queued"], { status: "cancelled" });
-      bus.publish(c!.event);
+      for (const e of c!.events) bus.publish(e);
     }
 
     const [a1, a2, b1] = await Promise.all(read);

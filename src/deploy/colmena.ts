@@ -80,12 +80,14 @@ export class NodeOutcomeParser {
   }
 
   feed(raw: string): void {
-    const line = raw.replace(ANSI, "");
+    // Runs on every line colmena prints (tens of thousands for a chatty build): each regex
+    // below is tried only on lines holding the literal text it cannot match without.
+    const line = raw.includes("\x1b") ? raw.replace(ANSI, "") : raw;
     if (this.#error === undefined && ERROR_LINE.test(line)) {
       const text = line.replace(LABEL, "").trim();
       if (HAS_TEXT.test(text)) this.#error = text;
     }
-    const m = LINE.exec(line);
+    const m = line.includes(" | ") ? LINE.exec(line) : null;
     if (m) {
       const [, label, text] = m;
       if (label === "" || label === "(...)") return;
@@ -103,7 +105,7 @@ export class NodeOutcomeParser {
       }
       return;
     }
-    const s = SUMMARY.exec(line);
+    const s = line.includes("Failed to ") ? SUMMARY.exec(line) : null;
     if (s) {
       // Not the summary itself (an evaluation failure would repeat it on every node): nix's
       // error, or what failed without its log-prefix and "Last N lines" tail.

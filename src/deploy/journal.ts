@@ -8,7 +8,8 @@
  * would make a chatty colmena wait on the database, and a burst becomes a
  * few large statements. `flush()` writes what is gathered and waits until all is
  * stored; a status change is written only after a flush so the log reads
- * in order. While the database is away batches wait in memory and are
+ * in order — or takes what is gathered into its own statement (`flushInto`), which
+ * saves a round trip per status change. While the database is away batches wait in memory and are
  * written, in order, when it is back (durable.ts); nothing is dropped.
  */
 
@@ -20,6 +21,12 @@ import type { DeployWrites } from "./writes.ts";
 export interface Journal {
   write(stream: LogStream, line: string): void;
   flush(): Promise<void>;
+  /**
+   * Waits for the batch being written, then hands every line gathered so far to `write`,
+   * which stores them before its own change in one statement; lines produced meanwhile
+   * wait for it. If `write` fails, its lines go back to the head of the journal.
+   */
+  flushInto<T>(write: (lines: { stream: LogStream; line: string }[]) => Promise<T>): Promise<T>;
 }
 
 /** Lines that start a statement at once, without waiting BATCH_WAIT_MS. */
@@ -43,12 +50,15 @@ export function createJournal(o: {
 }): Journal {
   let writing: Promise<void> | undefined;
   let failed = false;
-  const gathered: { stream: LogStream; line: string }[] = [];
+  let gathered: { stream: LogStream; line: string }[] = [];
   /** Lines written, and lines done with (stored, or given up on): what flush() waits for. */
   let written = 0;
   let done = 0;
   const waiting: { upTo: number; resolve: () => void }[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Asked once: a fields object per output line, built only to be dropped, is measurable
+  // garbage for a program printing tens of thousands of lines.
+  const debugOutput = o.log.enabled("debug");
 
   const store = async (batch: { stream: LogStream; line: string }[]) => {
     try {
@@ -61,11 +71,14 @@ export function createJournal(o: {
       if (!failed) o.log.error("cannot store deployment log lines", { error: e });
       failed = true;
     }
-    done += batch.length;
+    finished(batch.length);
+  };
+  function finished(n: number) {
+    done += n;
     for (let i = waiting.length - 1; i >= 0; i--) {
       if (waiting[i].upTo <= done) waiting.splice(i, 1)[0].resolve();
     }
-  };
+  }
   /** The next statement's lines: all that gathered, up to STATEMENT_MAX lines or bytes. */
   const take = () => {
     let n = 0;
@@ -73,7 +86,11 @@ export function createJournal(o: {
     while (n < gathered.length && n < STATEMENT_MAX && bytes < STATEMENT_BYTES) {
       bytes += gathered[n++].line.length;
     }
-    return gathered.splice(0, n);
+    if (n < gathered.length) return gathered.splice(0, n);
+    // The usual case, everything: handed over as it is, not copied into a new array.
+    const all = gathered;
+    gathered = [];
+    return all;
   };
   /**
    * Starts the writer unless it runs: one statement after another, each taking everything
@@ -100,7 +117,7 @@ export function createJournal(o: {
       // PostgreSQL text cannot hold NUL; one such line must not cost its whole batch.
       if (text.includes("\u0000")) text = text.replaceAll("\u0000", "\uFFFD");
       if (stream === "system") o.log.info(text, { component: "deploy" });
-      else o.log.debug("output", { component: "deploy", stream, line: text });
+      else if (debugOutput) o.log.debug("output", { component: "deploy", stream, line: text });
       gathered.push({ stream, line: text });
       written++;
       // While a statement runs, lines wait for the next one; the writer takes them when done.
@@ -114,6 +131,31 @@ export function createJournal(o: {
       if (done >= upTo) return Promise.resolve();
       start();
       return new Promise((resolve) => waiting.push({ upTo, resolve }));
+    },
+    async flushInto<T>(write: (lines: { stream: LogStream; line: string }[]) => Promise<T>) {
+      // What would not fit one statement goes the ordinary way first.
+      while (writing || gathered.length > BATCH_MAX) await start();
+      clearTimeout(timer);
+      timer = undefined;
+      const lines = gathered.splice(0, gathered.length);
+      // Set while `write` runs, so that no batch starts beside it and takes earlier numbers.
+      // It never rejects: flush() may be waiting on it without a handler.
+      let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+      writing = (async () => {
+        try {
+          outcome = { ok: true, value: await write(lines) };
+          finished(lines.length);
+        } catch (error) {
+          outcome = { ok: false, error };
+          gathered.unshift(...lines);
+        } finally {
+          writing = undefined;
+          if (gathered.length > 0) timer ??= setTimeout(start, BATCH_WAIT_MS);
+        }
+      })();
+      await writing;
+      if (!outcome!.ok) throw outcome!.error;
+      return outcome!.value;
     },
   };
 }

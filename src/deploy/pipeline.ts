@@ -82,11 +82,13 @@ export async function runDeployment(
     save: async (patch) => {
       const merged = { ...ctx.deferred, ...patch };
       ctx.deferred = {};
-      await journal.flush();
-      await durably(() => deps.writes.change(row.id, ["running"], merged), {
-        log,
-        what: "deployment progress",
-      });
+      // The lines said before it go in the change's own statement.
+      await journal.flushInto((lines) =>
+        durably(() => deps.writes.change(row.id, ["running"], merged, lines), {
+          log,
+          what: "deployment progress",
+        })
+      );
     },
     defer: (patch) => void Object.assign(ctx.deferred, patch),
     deferred: {},
@@ -231,13 +233,15 @@ async function failed(ctx: RunContext, message: string, info: FailureInfo): Prom
 /** The final record (and the package's state when deployed), durably, then published. */
 async function finish(ctx: RunContext, p: DeploymentPatch): Promise<DeploymentRow> {
   const { deps, row } = ctx;
-  await ctx.journal.flush();
   const patch = { ...ctx.deferred, ...p };
   ctx.deferred = {};
-  const done = await durably(() => deps.writes.finish(row.id, patch), {
-    log: ctx.log,
-    what: "the deployment's outcome",
-  });
+  // The last lines ("deployed …") go in the outcome's own statement.
+  const done = await ctx.journal.flushInto((lines) =>
+    durably(() => deps.writes.finish(row.id, patch, lines), {
+      log: ctx.log,
+      what: "the deployment's outcome",
+    })
+  );
   if (!done) throw new Error(`deployment ${row.id} was no longer running when it finished`);
   return done.row;
 }

@@ -179,39 +179,117 @@ export async function appendLogs(
   }));
 }
 
+/** A status change's outcome: the new row, and its events in sequence order (lines, then status). */
+export interface StatusChange {
+  row: DeploymentRow;
+  events: DeployEvent[];
+}
+
+type Line = { stream: LogStream; line: string };
+
+// The updated row travels as one composite column (`d`); its fields by name.
+const CHANGED_COLUMNS = DEPLOYMENT_COLUMNS.map((c) => `(u.d).${c}`).join(", ");
+
 /**
- * Applies `patch` to the deployment if its status is one of `from`, records
- * the status event, and returns the new row; or undefined when the
- * deployment was not in one of those states.
+ * The statement's tail after the `u` CTE (an update of deployments returning `d` — the
+ * whole row — and `at`, whose seq moved by `lines.length + 1`): `lines` take the numbers
+ * before the new seq, the status entry (the row's JSON, despacito_deployment_json in
+ * migrations/0021_status_change.sql) takes the new seq. One statement, so the row and its
+ * entries commit together or not at all, without a round trip in between.
+ */
+function changeTail(
+  tx: Sql | Tx,
+  lines: readonly Line[],
+  also: postgres.PendingQuery<postgres.Row[]>,
+  /** More rows of the same shape (`union all select …`). */
+  more: postgres.PendingQuery<postgres.Row[]> = tx``,
+) {
+  const n = lines.length;
+  return tx`
+    ${
+    n > 0
+      ? tx`, lines as (
+      insert into deployment_log (deployment_id, seq, stream, line, at)
+      select (u.d).id, (u.d).seq - ${n + 1} + t.n, t.stream, t.line, u.at
+      from u, unnest(${lines.map((l) => l.stream)}::text[], ${lines.map((l) => l.line)}::text[])
+        with ordinality as t(stream, line, n)
+    )`
+      : tx``
+  }, status_entry as (
+      insert into deployment_log (deployment_id, seq, stream, line, data)
+      select (u.d).id, (u.d).seq, 'status', (u.d).status, despacito_deployment_json(u.d) from u
+    ) ${also}
+    select u.at as change_at, ${tx.unsafe(CHANGED_COLUMNS)} from u ${more}`;
+}
+
+function changeOf(
+  rows: readonly (DeploymentRow & { changeAt: Date })[],
+  lines: readonly Line[],
+): StatusChange | undefined {
+  const [r] = rows;
+  if (!r) return undefined;
+  const { changeAt: at, ...row } = r;
+  const first = row.seq - lines.length;
+  const events: DeployEvent[] = lines.map((l, i) => ({
+    type: "log",
+    deploymentId: row.id,
+    seq: first + i,
+    stream: l.stream,
+    line: l.line,
+    at,
+  }));
+  events.push({ type: "status", deploymentId: row.id, seq: row.seq, deployment: row });
+  return { row, events };
+}
+
+/**
+ * Applies `patch` to the deployment if its status is one of `from`, stores `lines` (log
+ * lines that precede the change, e.g. a journal's gathered ones) and the status entry,
+ * and returns the new row with the events; or undefined (nothing written) when the
+ * deployment was not in one of those states. With `recordState`, a deployment that ends
+ * `deployed` also becomes its package's state (package_state) in the same statement.
  */
 export async function changeDeployment(
   tx: Sql | Tx,
   id: string,
   from: readonly DeploymentStatus[],
   patch: DeploymentPatch,
-): Promise<{ row: DeploymentRow; event: DeployEvent } | undefined> {
+  o: { lines?: readonly Line[]; recordState?: boolean } = {},
+): Promise<StatusChange | undefined> {
+  const lines = o.lines ?? [];
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     const column = PATCH_COLUMNS[k as keyof DeploymentPatch];
     values[column] = JSON_COLUMNS.has(column) && v !== null ? tx.json(v as never) : v;
   }
-  // postgres.js recognises `set ${helper}` only directly in the query text.
-  const [row] = Object.keys(values).length > 0
-    ? await tx<DeploymentRow[]>`
-      update deployments set ${tx(values)}, seq = seq + 1
-      where id = ${id} and status in ${tx(from as string[])}
-      returning ${tx(DEPLOYMENT_COLUMNS)}`
-    : await tx<DeploymentRow[]>`
-      update deployments set seq = seq + 1
-      where id = ${id} and status in ${tx(from as string[])}
-      returning ${tx(DEPLOYMENT_COLUMNS)}`;
-  if (!row) return undefined;
-  await tx`
-    insert into deployment_log (deployment_id, seq, stream, line, data)
-    values (${id}, ${row.seq}, 'status', ${row.status},
-            ${tx.json({ ...deploymentJson(row), seq: row.seq } as never)})`;
-  return { row, event: { type: "status", deploymentId: id, seq: row.seq, deployment: row } };
+  const bump = lines.length + 1;
+  // postgres.js recognises `set ${helper}` only directly after `set` in the query text.
+  const update = Object.keys(values).length > 0
+    ? tx`update deployments d set ${tx(values)}, seq = d.seq + ${bump}`
+    : tx`update deployments d set seq = d.seq + ${bump}`;
+  const rows = await tx<(DeploymentRow & { changeAt: Date })[]>`
+    with u as (
+      ${update}
+      where d.id = ${id} and d.status in ${tx(from as string[])}
+      returning d, clock_timestamp() as at
+    ) ${changeTail(tx, lines, o.recordState ? recordDeployedCte(tx) : tx``)}`;
+  return changeOf(rows, lines);
+}
+
+/** The package's state from `u` when it ended deployed: a CTE of the change itself. */
+function recordDeployedCte(tx: Sql | Tx) {
+  return tx`, package_state_row as (
+    insert into package_state (package, version, nix_store_path, locked_rev, deployment_id,
+                               deployed_at)
+    select (u.d).package, (u.d).version, (u.d).nix_store_path, (u.d).locked_rev, (u.d).id,
+           coalesce((u.d).finished_at, now())
+    from u where (u.d).status = 'deployed'
+    on conflict (package) do update set
+      version = excluded.version, nix_store_path = excluded.nix_store_path,
+      locked_rev = excluded.locked_rev, deployment_id = excluded.deployment_id,
+      deployed_at = excluded.deployed_at
+  )`;
 }
 
 /**
@@ -462,28 +540,49 @@ function queuedRow(id: string, req: NewDeployment, kind: DeploymentKind): Deploy
 
 const QUEUE_FULL_RETRY_S = 30;
 
-/** Marks the oldest queued deployment running; undefined when the queue is empty. */
+/**
+ * Marks the oldest queued deployment running, with its "queued" step closed — unless a
+ * deployment is `running` already (left by a crash or a database outage): then nothing
+ * is claimed and those rows come back as `stuck`, for the worker to recover first. One
+ * statement: the row is picked `for update skip locked` (another instance's claim takes
+ * the next one or none) and changed with its status entry.
+ */
 export async function claimNext(
   sql: Sql,
-): Promise<{ row: DeploymentRow; event: DeployEvent } | undefined> {
-  return await sql.begin(async (tx) => {
-    const [next] = await tx<{ id: string; createdAt: Date }[]>`
+): Promise<{ claimed?: DeploymentRow; stuck: DeploymentRow[]; events: DeployEvent[] }> {
+  const now = new Date();
+  const rows = await sql<(DeploymentRow & { changeAt: Date | null })[]>`
+    with stuck as (
+      select d from deployments d where d.status = 'running'
+    ), next as (
       select id, created_at from deployments where status = 'queued'
-      order by arrival limit 1 for update skip locked`;
-    if (!next) return undefined;
-    const now = new Date();
-    return await changeDeployment(tx, next.id, ["queued"], {
-      status: "running",
-      startedAt: now,
-      steps: [{
-        name: "queued",
-        started_at: next.createdAt.toISOString(),
-        finished_at: now.toISOString(),
-        duration_ms: now.getTime() - next.createdAt.getTime(),
-        status: "ok",
-      }],
-    });
-  });
+        and not exists (select from stuck)
+      order by arrival limit 1 for update skip locked
+    ), u as (
+      update deployments d set status = 'running', started_at = ${now}, seq = d.seq + 1,
+        steps = jsonb_build_array(jsonb_build_object(
+          'name', 'queued',
+          'started_at', despacito_iso(next.created_at),
+          'finished_at', ${now.toISOString()}::text,
+          'duration_ms', (extract(epoch from ${now}::timestamptz
+                          - date_trunc('milliseconds', next.created_at)) * 1000)::bigint,
+          'status', 'ok'))
+      from next where d.id = next.id and d.status = 'queued'
+      returning d, clock_timestamp() as at
+    ) ${
+    changeTail(
+      sql,
+      [],
+      sql``,
+      sql`union all select null, ${sql.unsafe(CHANGED_COLUMNS)} from stuck u`,
+    )
+  }`;
+  const stuck = rows.filter((r) => r.changeAt === null).map(({ changeAt: _, ...row }) => row);
+  const c = changeOf(
+    rows.filter((r) => r.changeAt !== null) as (DeploymentRow & { changeAt: Date })[],
+    [],
+  );
+  return { claimed: c?.row, stuck, events: c?.events ?? [] };
 }
 
 export async function getDeployment(sql: Sql, id: string): Promise<DeploymentRow | undefined> {
@@ -602,16 +701,4 @@ export async function lastDeployments(
   return await sql<{ package: string; id: string; status: DeploymentStatus }[]>`
     select distinct on (package) package, id, status from deployments
     order by package, arrival desc`;
-}
-
-export async function recordDeployed(tx: Sql | Tx, d: DeploymentRow): Promise<void> {
-  await tx`
-    insert into package_state (package, version, nix_store_path, locked_rev, deployment_id,
-                               deployed_at)
-    values (${d.package}, ${d.version}, ${d.nixStorePath}, ${d.lockedRev}, ${d.id},
-            ${d.finishedAt ?? new Date()})
-    on conflict (package) do update set
-      version = excluded.version, nix_store_path = excluded.nix_store_path,
-      locked_rev = excluded.locked_rev, deployment_id = excluded.deployment_id,
-      deployed_at = excluded.deployed_at`;
 }

@@ -71,8 +71,13 @@ export function createWorker(deps: PipelineDeps): Worker {
     while (!stopping) {
       let claimed;
       try {
-        await heal();
-        claimed = await deps.writes.claim();
+        await deps.guard.reap();
+        // The claim also reports rows left running (a stuck row found later, e.g. after a
+        // database outage): those are recovered first, and the queue is asked again.
+        const c = await deps.writes.claim();
+        for (const row of c.stuck) await recoverDeployment(deps, row);
+        if (c.stuck.length > 0) continue;
+        claimed = c.claimed;
       } catch (e) {
         if (isTransientDbError(e)) log.warn("the database is away; the queue waits", { error: e });
         else log.error("cannot take the next deployment", { error: e });
@@ -84,7 +89,7 @@ export function createWorker(deps: PipelineDeps): Worker {
         continue;
       }
       const ac = new AbortController();
-      const row = claimed.row;
+      const row = claimed;
       const done = runDeployment(deps, row, ac.signal).catch((e) =>
         log.error("deployment run failed", { error: e, deployment_id: row.id })
       );

@@ -4,7 +4,7 @@
  * the database and, once that committed, publishes the events it recorded
  * on the deploy bus — in one call, so no caller can write and forget to
  * publish, or publish what was never written (src/events/publishing.ts).
- * Every write here owns its transaction.
+ * Every write here is one statement (its own transaction).
  */
 
 import type { Sql } from "../db/connect.ts";
@@ -21,7 +21,6 @@ import {
   enqueue,
   type LogStream,
   type NewDeployment,
-  recordDeployed,
 } from "./store.ts";
 
 export function deployWrites(sql: Sql, bus: Bus<DeployEvent>, o: { queueLimit?: number } = {}) {
@@ -35,25 +34,27 @@ export function deployWrites(sql: Sql, bus: Bus<DeployEvent>, o: { queueLimit?: 
       const event = await appendLog(sql, id, stream, line);
       return { event, events: [event] };
     },
-    /** A status change (with its status event); undefined when not in one of `from`. */
-    change: async (id: string, from: readonly DeploymentStatus[], patch: DeploymentPatch) => {
-      const c = await changeDeployment(sql, id, from, patch);
-      return c && { ...c, events: [c.event] };
-    },
-    /** The final record of a running deployment, and its package's state when deployed. */
-    finish: async (id: string, patch: DeploymentPatch) => {
-      const c = await sql.begin(async (tx) => {
-        const c = await changeDeployment(tx, id, ["running"], patch);
-        if (c && c.row.status === "deployed") await recordDeployed(tx, c.row);
-        return c;
-      });
-      return c && { ...c, events: [c.event] };
-    },
-    /** The oldest queued deployment, now running. */
-    claim: async () => {
-      const c = await claimNext(sql);
-      return c && { ...c, events: [c.event] };
-    },
+    /**
+     * A status change (with its status event), after `lines` (log lines that precede it)
+     * in the same statement; undefined, and nothing written, when not in one of `from`.
+     */
+    change: async (
+      id: string,
+      from: readonly DeploymentStatus[],
+      patch: DeploymentPatch,
+      lines: readonly { stream: LogStream; line: string }[] = [],
+    ) => await changeDeployment(sql, id, from, patch, { lines }),
+    /**
+     * The final record of a running deployment after `lines`, and its package's state
+     * when deployed: one statement, so the state is never recorded without the outcome.
+     */
+    finish: async (
+      id: string,
+      patch: DeploymentPatch,
+      lines: readonly { stream: LogStream; line: string }[] = [],
+    ) => await changeDeployment(sql, id, ["running"], patch, { lines, recordState: true }),
+    /** The oldest queued deployment, now running; or the rows left running, to recover. */
+    claim: async () => await claimNext(sql),
     /** Admission: queued (superseding older queued ones), or the live one. */
     enqueue: (req: NewDeployment) => enqueue(sql, req, { queueLimit: o.queueLimit }),
   });

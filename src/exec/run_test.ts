@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runChecked, runProcess } from "./run.ts";
+import { collectLines, runChecked, runProcess, type Stream } from "./run.ts";
 import { childEnv } from "./env.ts";
 
 Deno.test("runProcess() streams lines in order and returns the exit code", async () => {
@@ -136,4 +136,68 @@ Deno.test("runProcess(): the exit status decides; a grandchild holding stdout is
   assert.equal(r.stdout, "done\n");
   assert.ok(took < 5_000, `returned after ${Math.round(took)} ms`);
   await runProcess(["pkill", "-f", `sleep ${secs}`]);
+});
+
+/** A pipe that delivers exactly these reads (byte chunks). */
+function pipeOf(chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  return ReadableStream.from(chunks.map((c) => typeof c === "string" ? enc.encode(c) : c));
+}
+
+async function linesOf(chunks: (string | Uint8Array)[]) {
+  const lines: string[] = [];
+  const c = collectLines(pipeOf(chunks), "stdout", (s: Stream, l) => lines.push(`${s}:${l}`));
+  await c.done;
+  const all = await c.stop();
+  return { lines, all };
+}
+
+Deno.test("collectLines() joins a line split across reads, once, in order", async () => {
+  const { lines, all } = await linesOf(["one\ntw", "o", "\nthr", "ee\nfour\n"]);
+  assert.deepEqual(lines, ["stdout:one", "stdout:two", "stdout:three", "stdout:four"]);
+  assert.equal(all, "one\ntwo\nthree\nfour\n");
+});
+
+Deno.test("collectLines() decodes a multi-byte character split across reads", async () => {
+  const bytes = new TextEncoder().encode("café ✓ done\n");
+  // "é" is two bytes and "✓" three: cut inside each.
+  const e = bytes.indexOf(0xc3) + 1;
+  const check = bytes.indexOf(0xe2) + 2;
+  const { lines } = await linesOf([bytes.slice(0, e), bytes.slice(e, check), bytes.slice(check)]);
+  assert.deepEqual(lines, ["stdout:café ✓ done"]);
+});
+
+Deno.test("collectLines() ends lines at CRLF, also when CR and LF arrive in different reads", async () => {
+  const { lines } = await linesOf(["a\r\nb\r", "\nc\r\r\n", "\r\n", "d\n"]);
+  // Only the CR of CRLF goes; a lone CR stays part of the line, as before.
+  assert.deepEqual(lines, ["stdout:a", "stdout:b", "stdout:c\r", "stdout:", "stdout:d"]);
+});
+
+Deno.test("collectLines() hands over a last line without a newline, and keeps empty lines", async () => {
+  const { lines, all } = await linesOf(["\n\nlast", " one"]);
+  assert.deepEqual(lines, ["stdout:", "stdout:", "stdout:last one"]);
+  assert.equal(all, "\n\nlast one");
+});
+
+Deno.test("collectLines() of a chatty program: many short reads, every line once and in order", async () => {
+  // More reads than CHATTY_READS, so the pauses between short reads are taken too.
+  const chunks = Array.from({ length: 60 }, (_, i) => `line ${i}\npart`);
+  const { lines } = await linesOf(chunks);
+  assert.deepEqual(lines, [
+    "stdout:line 0",
+    ...Array.from({ length: 59 }, (_, i) => `stdout:partline ${i + 1}`),
+    "stdout:part",
+  ]);
+});
+
+Deno.test("runProcess() keeps stdout and stderr apart, each in order, for a program printing 20,000 lines", async () => {
+  const lines: string[] = [];
+  const r = await runProcess(
+    ["sh", "-c", 'i=0; while [ $i -lt 20000 ]; do echo "out $i"; i=$((i+1)); done; echo err >&2'],
+    { onLine: (s, l) => lines.push(`${s}:${l}`) },
+  );
+  assert.equal(r.code, 0);
+  const out = lines.filter((l) => l.startsWith("stdout:"));
+  assert.deepEqual(out, Array.from({ length: 20_000 }, (_, i) => `stdout:out ${i}`));
+  assert.deepEqual(lines.filter((l) => l.startsWith("stderr:")), ["stderr:err"]);
 });

@@ -22,6 +22,11 @@ export interface Logger {
   info(msg: string, fields?: Fields): void;
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
+  /**
+   * Whether lines of `level` are written at all: a caller logging per line of a program's
+   * output asks once, instead of building a fields object per line that is then dropped.
+   */
+  enabled(level: Level): boolean;
   /** A logger whose lines also carry `fields` (e.g. a component or deployment context). */
   child(fields: Fields): Logger;
 }
@@ -146,6 +151,7 @@ function loggerOn(sink: Sink, options: LoggerOptions, base: Fields): Logger {
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
+    enabled: (level) => RANK[level] >= min,
     child: (fields) => loggerOn(sink, options, { ...base, ...fields }),
   };
 }

@@ -63,3 +63,13 @@ Deno.test("journaldFromEnv() is on only when systemd set JOURNAL_STREAM", () => 
   assert.equal(journaldFromEnv(env(undefined)), false);
   assert.equal(journaldFromEnv(env("")), false);
 });
+
+Deno.test("Logger.enabled() says which levels are written, children included", () => {
+  const log = createLogger({ level: "info", sink: () => {} });
+  assert.deepEqual(
+    (["debug", "info", "warn", "error"] as const).map((l) => log.enabled(l)),
+    [false, true, true, true],
+  );
+  assert.equal(log.child({ component: "x" }).enabled("debug"), false);
+  assert.equal(createLogger({ level: "debug", sink: () => {} }).enabled("debug"), true);
+});

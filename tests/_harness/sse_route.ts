@@ -183,7 +183,7 @@ export async function withSseRoute(
       cancel: async (id) => {
         const changed = await changeDeployment(db.sql, id, ["queued"], { status: "cancelled" });
         assert.ok(changed, "the deployment was queued");
-        bus.publish(changed.event);
+        for (const e of changed.events) bus.publish(e);
       },
     });
   } finally {

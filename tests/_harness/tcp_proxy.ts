@@ -26,7 +26,11 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export function startTcpProxy(target: { hostname: string; port: number }): TcpProxy {
+export function startTcpProxy(
+  target: { hostname: string; port: number },
+  /** Called per connection; the function it returns sees every chunk the client sends. */
+  tap?: () => (chunk: Uint8Array) => void,
+): TcpProxy {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const open = new Set<Deno.Conn>();
@@ -42,12 +46,13 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     } catch { /* already closed */ }
   };
 
-  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+  const pump = async (from: Deno.Conn, to: Deno.Conn, seen?: (chunk: Uint8Array) => void) => {
     const buf = new Uint8Array(16 * 1024);
     try {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) break;
+        seen?.(buf.slice(0, n));
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }
@@ -68,7 +73,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
       }
       open.add(upstream);
       // Either direction ending ends the pair, as a dropped link would.
-      await Promise.race([pump(client, upstream), pump(upstream, client)]);
+      await Promise.race([pump(client, upstream, tap?.()), pump(upstream, client)]);
       closeQuietly(upstream);
     } finally {
       closeQuietly(client);
