@@ -1,12 +1,11 @@
--- despacito_enqueue() (migration 0020) writing the status entries' JSON with
--- despacito_deployment_json() (migration 0021) instead of taking the new
--- row's from its caller (issue 14, P1 and the duplicate 409: CPU per request).
--- Every admission, a repeat too, had its caller build the queued row's JSON,
--- serialise it and send it as ~1 KB of text that only a queued row uses; and
--- each superseded row's entry was its last status entry read back and
--- patched, where the row itself is at hand. The rules are those of migration
--- 0017, unchanged; tests/perf_journal_test.ts compares the entries with
--- src/deploy/deployment.ts `deploymentJson`.
+-- despacito_enqueue() (migration 0020) building the new row's status entry
+-- itself instead of taking its JSON from the caller (issue 14, P1 and the
+-- duplicate 409: CPU per request). Every admission, a repeat too, had its
+-- caller build the queued row's JSON, serialise it and send it as ~1 KB of
+-- text that only a queued row uses. A queued row's JSON is the request's own
+-- fields and the defaults, in the shape src/deploy/deployment.ts
+-- `deploymentJson` serves (tests/perf_journal_test.ts compares the two). The
+-- rules are those of migration 0017, unchanged.
 drop function despacito_enqueue(
   uuid, text, text, text, text, text, text, text, text, uuid, uuid, integer, text, text, text,
   text, uuid, text);
@@ -114,8 +113,23 @@ begin
   insert into deployment_log (deployment_id, seq, stream, line)
   values (p_id, 1, 'system', p_queued_line)
   returning at into log_at;
+  -- Built here, not with despacito_deployment_json() (migration 0021): PostgreSQL plans a
+  -- SQL function's body again on every call, which made an admission ~0.5 ms slower.
   insert into deployment_log (deployment_id, seq, stream, line, data)
-  values (p_id, 2, 'status', 'queued', despacito_deployment_json(new_row));
+  values (p_id, 2, 'status', 'queued',
+          jsonb_build_object(
+            'id', p_id, 'package', p_package, 'version', p_version,
+            'nix_store_path', p_nix_store_path, 'flake_ref', p_flake_ref, 'status', 'queued',
+            'triggered_by', jsonb_build_object('kind', p_trigger_kind, 'id', p_trigger_id,
+                                               'label', p_trigger_label),
+            'created_at', despacito_iso(new_row.created_at), 'started_at', null,
+            'finished_at', null, 'steps', '[]'::jsonb, 'commit_sha', null, 'revert_sha', null,
+            'locked_rev', null, 'previous_locked_rev', null, 'nodes', '[]'::jsonb,
+            'error', null, 'failure_kind', null, 'exit_code', null, 'log_tail', null,
+            'superseded_by', null, 'cancel_requested', false, 'kind', p_kind,
+            'rollback_to', p_rollback_to, 'retry_of', p_retry_of, 'targets', null,
+            'checks', '[]'::jsonb, 'rollback', null, 'failure_code', null, 'pushed', null,
+            'awaiting_promotion', null, 'seq', 2));
   if p_audit is not null then
     audit := p_audit::jsonb;
     perform despacito_audit_append(
@@ -139,7 +153,15 @@ begin
     returning at into log_at;
     insert into deployment_log (deployment_id, seq, stream, line, data)
     values (found_row.id, found_row.seq, 'status', 'superseded',
-            despacito_deployment_json(found_row));
+            coalesce((select l.data from deployment_log l
+                      where l.deployment_id = found_row.id and l.stream = 'status'
+                      order by l.seq desc limit 1), '{}'::jsonb)
+            || jsonb_build_object(
+              'status', 'superseded',
+              'finished_at', despacito_iso(found_row.finished_at),
+              'superseded_by', p_id,
+              'error', p_superseded_error,
+              'seq', found_row.seq));
     deployment := found_row;
     return next;
   end loop;

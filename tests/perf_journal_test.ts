@@ -156,9 +156,6 @@ Deno.test("enqueue: a superseded row is answered as stored, and the new row's st
     assert.ok(second.superseded[0].startedAt instanceof Date);
     const status = second.events.find((e) => e.type === "status" && e.deploymentId === id);
     assert.deepEqual(status?.type === "status" && status.deployment, second.superseded[0]);
-    // Its status entry is the row as served, the columns set by hand included.
-    const last = (await logEntries(db.sql, id)).at(-1)!;
-    assert.deepEqual(last.data, { ...deploymentJson(second.superseded[0]), seq: last.seq });
 
     // The new row's status entry is built by despacito_enqueue() (migration 0023): the same JSON
     // the API serves for it, here with every request field set.
