@@ -16,7 +16,6 @@ import type { NodeOutcome } from "./colmena.ts";
 import {
   type CheckRecord,
   DEPLOYMENT_COLUMNS,
-  deploymentJson,
   type DeploymentKind,
   type DeploymentRow,
   type DeploymentStatus,
