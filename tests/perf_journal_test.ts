@@ -126,3 +126,55 @@ Deno.test("journal batches: every line stored and published once, in order, seq 
     await fresh.drop();
   }
 });
+
+Deno.test("enqueue: a superseded row is answered as stored, and the new row's status entry as served", async () => {
+  const fresh = await freshDatabase();
+  const db = await storeDatabase(fresh.uri);
+  try {
+    await migrate(db.sql, await loadMigrations(), silentLogger);
+    const req = { package: "api", nixStorePath: STORE_PATH, flakeRef: null, trigger };
+    const first = await enqueue(db.sql, { ...req, version: "1.0.0" });
+    assert.equal(first.outcome, "queued");
+    const id = first.deployment.id;
+    // Every kind of column filled in (text[], jsonb, timestamptz, integer, boolean, uuid): the
+    // admission answers a superseded row as JSON (src/deploy/store.ts), which must come out as
+    // postgres.js parses the stored row's columns.
+    await db.sql`
+      update deployments set log_tail = ${["a", 'b "c"']},
+        steps = ${db.sql.json([{ name: "lock", status: "ok" }] as never)},
+        nodes = ${db.sql.json([{ node: "n1", status: "ok", message: null }] as never)},
+        started_at = '2026-01-02T03:04:05.678901Z', cancel_requested_at = now(),
+        exit_code = 3, pushed = false, rollback = ${db.sql.json({ to: "x" } as never)},
+        targets = 'n1', failure_code = 'x', base_sha = 'abc', retry_of = ${id}
+      where id = ${id}`;
+    const second = await enqueue(db.sql, { ...req, version: "1.1.0" });
+    assert.equal(second.outcome, "queued");
+    if (second.outcome !== "queued") return;
+    assert.equal(second.superseded.length, 1);
+    assert.deepEqual(second.superseded[0], await getDeployment(db.sql, id));
+    assert.equal(second.superseded[0].status, "superseded");
+    assert.ok(second.superseded[0].startedAt instanceof Date);
+    const status = second.events.find((e) => e.type === "status" && e.deploymentId === id);
+    assert.deepEqual(status?.type === "status" && status.deployment, second.superseded[0]);
+
+    // The new row's status entry is built by despacito_enqueue() (migration 0023): the same JSON
+    // the API serves for it, here with every request field set.
+    const third = await enqueue(db.sql, {
+      ...req,
+      version: "1.0.0",
+      flakeRef: "git+file:///srv/api?rev=abc",
+      kind: "rollback",
+      rollbackTo: id,
+      retryOf: second.deployment.id,
+      trigger: { kind: "forge", id: "f1", label: 'a "quoted" label' },
+    });
+    assert.equal(third.outcome, "queued");
+    const entries = await logEntries(db.sql, third.deployment.id);
+    assert.deepEqual(entries.map((e) => [e.seq, e.stream]), [[1, "system"], [2, "status"]]);
+    assert.deepEqual(entries[1].data, { ...deploymentJson(third.deployment), seq: 2 });
+    assert.deepEqual(third.deployment, await getDeployment(db.sql, third.deployment.id));
+  } finally {
+    await db.close();
+    await fresh.drop();
+  }
+});
