@@ -1,8 +1,8 @@
 /**
  * Every screen of the web UI in real Chromium against a real despacito
  * (child process under its production permission flags, real PostgreSQL,
- * git and nix fixture flakes, the simulated colmena fleet), in light, dark
- * and at phone width: axe-core finds 0 violations, the CSP probe sees no
+ * git and nix fixture flakes, the simulated colmena fleet), in light, dark,
+ * at phone width and at phone width in the dark: axe-core finds 0 violations, the CSP probe sees no
  * violation and no inline script or style, Copy and Sign out buttons have
  * unique names, nothing overflows sideways, and a screenshot of each lands
  * in test-output/screenshots/. Then the details of issue 17 item 10: focus on
@@ -54,22 +54,25 @@ interface ScreenCase {
   open?: (page: Page) => Promise<void>;
 }
 
-/** `screen` with a dialog open: the one its button `button` opens, named `title`. */
+/** `screen` with a dialog open: the one its (first) button `button` opens, named `title`. */
 function withDialog(
   screen: ScreenCase,
   dialog: string,
-  button: string,
+  button: string | RegExp,
   title: string | RegExp,
 ): ScreenCase {
   return {
     ...screen,
     name: `${screen.name}-${dialog}-dialog`,
     open: async (page) => {
-      await page.getByRole("button", { name: button, exact: true }).first().click();
+      const name = typeof button === "string" ? new RegExp(`^${button}$`) : button;
+      await page.getByRole("button", { name }).first().click();
       await page.getByRole("dialog", { name: title }).waitFor();
     },
   };
 }
+
+let tokensMade = 0;
 
 /** Every screen and every dialog: add a screen here and it is audited in every mode. */
 function screens(d: Made): ScreenCase[] {
@@ -108,14 +111,15 @@ function screens(d: Made): ScreenCase[] {
       ...tokens,
       name: "tokens-created-dialog",
       open: async (p) => {
-        await p.getByLabel("Description").fill("a11y");
+        // Named apart: each Revoke button is named after its token's description.
+        await p.getByLabel("Description").fill(`a11y ${++tokensMade}`);
         await p.getByRole("button", { name: "Create token" }).click();
         await p.getByRole("dialog", { name: "Your new token" }).waitFor();
       },
     },
-    withDialog(tokens, "revoke", "Revoke", "Revoke this token?"),
+    withDialog(tokens, "revoke", /^Revoke token a11y/, "Revoke this token?"),
     repositories,
-    withDialog(repositories, "rotate", "Rotate secret", "Rotate the webhook secret?"),
+    withDialog(repositories, "rotate", /^Rotate secret of /, "Rotate the webhook secret?"),
     { name: "audit", path: "/audit", heading: "Audit" },
     { name: "not-found", path: "/no/such/page", heading: "Not found" },
     {
@@ -171,6 +175,12 @@ async function makeDeployments(w: DeployUiWorld): Promise<Made> {
   return { deployed, failed, running, consent };
 }
 
+/** The screen modes of the other UI tests, and the phone in the dark: a combination of its own. */
+const AUDIT_MODES = [
+  ...SCREEN_MODES,
+  { name: "phone-dark", colorScheme: "dark" as const, phone: true },
+];
+
 const ADMIN_PAT = "pat-admin-0123456789abcdefWXYZ";
 const PUSH_PAT = "pat-push-0123456789abcdefPUSH";
 
@@ -211,7 +221,7 @@ async function visit(page: Page, s: ScreenCase) {
   return response;
 }
 
-Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, screenshots; focus, Copy names, header", async (t) => {
+Deno.test("every screen in light, dark, phone and phone-dark: axe 0 violations, CSP clean, screenshots; focus, Copy names, header", async (t) => {
   const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     req.body?.cancel();
     return new Response(null, { status: 204 });
@@ -226,7 +236,7 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
       const made = await makeDeployments(w);
       const all = screens(made);
 
-      for (const mode of SCREEN_MODES) {
+      for (const mode of AUDIT_MODES) {
         await t.step(`${mode.name}: every screen passes axe and the CSP probe`, async () => {
           const csp: string[] = [];
           const problems: string[] = [];
@@ -245,13 +255,17 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
             for (const v of await cspViolations(page)) problems.push(`${where}: CSP ${v}`);
             for (const v of await inlineCode(page, response)) problems.push(`${where}: ${v}`);
             // Buttons that do different things must not sound alike: every Copy (what it
-            // copies) and every Sign out (this browser, or a command line).
+            // copies), every Sign out (this browser, or a command line), and the buttons
+            // repeated on each row or card (Revoke a token, Rotate or Disconnect a repository).
             const names = await buttonNames(page);
             const alike = names.filter((n, i) =>
-              /^(Copy|Sign out)/.test(n) && names.indexOf(n) !== i
+              /^(Copy|Sign out|Revoke|Rotate|Disconnect)/.test(n) && names.indexOf(n) !== i
             );
             if (alike.length) problems.push(`${where}: buttons named alike: ${alike}`);
-            if (names.includes("Copy")) problems.push(`${where}: a Copy button says only "Copy"`);
+            // (A dialog's own Rotate secret and Disconnect are its row's: they may be bare.)
+            for (const bare of ["Copy", "Revoke"]) {
+              if (names.includes(bare)) problems.push(`${where}: a button says only "${bare}"`);
+            }
             for (const o of await overflowing(page, !mode.phone)) {
               problems.push(`${where}: overflows: ${o}`);
             }
@@ -313,7 +327,9 @@ Deno.test("every screen in light, dark and phone: axe 0 violations, CSP clean, s
             ]
           ) {
             await page.goto(path);
-            const trigger = page.getByRole("button", { name: button, exact: true }).first();
+            // Revoke is named after its token; its visible text is the word alone.
+            const name = new RegExp(`^${button}($| token )`);
+            const trigger = page.getByRole("button", { name }).first();
             await trigger.click();
             await page.getByRole("dialog").waitFor();
             await page.keyboard.press("Escape");

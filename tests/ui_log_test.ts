@@ -154,6 +154,55 @@ Deno.test(
         },
       );
 
+      await t.step(
+        "#L anchors by keyboard: one link, moved by arrows, Enter or Space links to its line",
+        async () => {
+          const { context, page } = await newPage(w, w.signedIn);
+          await page.setViewportSize({ width: 1280, height: 520 });
+          await page.goto(`/deployments/${id}`);
+          await page.getByRole("status").filter({ hasText: "stored log" }).waitFor();
+          const last = stored.length;
+          await page.locator(`.log .line[data-n="${last}"]`).waitFor();
+          // One tab stop for the numbers, however long the log: the log, then one link.
+          const stops = () =>
+            page.evaluate<number>(
+              `[...document.querySelectorAll(".log, .log *")].filter((e) => e.tabIndex >= 0).length`,
+            );
+          assert.equal(await stops(), 2, "the log and one line link are the log's tab stops");
+          const focused = () =>
+            page.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? ''");
+          await page.getByRole("log").focus();
+          await page.keyboard.press("Tab");
+          // Following the end, the first line in view holds the link.
+          const first = Number((/^Line (\d+)$/.exec(await focused()) ?? [])[1]);
+          assert.ok(first > 1 && first <= last, `focus on a line link: "${await focused()}"`);
+          assert.ok(await inView(page, first), `line ${first} is in view`);
+          await page.keyboard.press("ArrowUp");
+          await until(page, async () => (await focused()) === `Line ${first - 1}`, "one line up");
+          await page.keyboard.press("Enter");
+          await page.waitForURL(new RegExp(`#L${first - 1}$`));
+          await page.locator(`.log .line[data-n="${first - 1}"][data-mark]`).waitFor();
+          await page.keyboard.press("Home");
+          await until(page, async () => (await focused()) === "Line 1", "Home: line 1");
+          assert.ok(await inView(page, 1), "line 1 scrolled into view");
+          await page.keyboard.press("Space");
+          await page.waitForURL(/#L1$/);
+          await page.locator('.log .line[data-n="1"][data-mark]').waitFor();
+          assert.equal(await page.locator(".log .line[data-mark]").count(), 1);
+          await page.keyboard.press("End");
+          await until(page, async () => (await focused()) === `Line ${last}`, "End: last line");
+          assert.equal(await stops(), 2, "still one link");
+          // Reloaded at its anchor, the marked line holds the link.
+          await page.reload();
+          await page.locator('.log .line[data-n="1"][data-mark]').waitFor();
+          await page.getByRole("log").focus();
+          await page.keyboard.press("Tab");
+          await until(page, async () => (await focused()) === "Line 1", "the link on #L1");
+          await screenshot(page, "log-keyboard-light");
+          await context.close();
+        },
+      );
+
       await t.step("node filter, search next/previous, timestamps, download raw", async () => {
         const { context, page } = await newPage(w, { ...w.signedIn, colorScheme: "dark" });
         await page.setViewportSize({ width: 1280, height: 600 });

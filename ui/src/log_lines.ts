@@ -69,3 +69,14 @@ export function lineFromHash(hash: string): number | undefined {
   const m = /^#L([1-9]\d{0,8})$/.exec(hash);
   return m ? Number(m[1]) : undefined;
 }
+
+/**
+ * Where a key moves the keyboard's line (an index into the lines shown, of `count`; `page` lines
+ * fit in the log's view): ↑ ↓ one line, Page Up/Down a view, Home/End the ends. undefined: not
+ * a moving key.
+ */
+export function lineMove(key: string, i: number, count: number, page: number): number | undefined {
+  const d = { ArrowUp: -1, ArrowDown: 1, PageUp: -page, PageDown: page }[key];
+  const to = key === "Home" ? 0 : key === "End" ? count - 1 : d === undefined ? undefined : i + d;
+  return to === undefined ? undefined : Math.max(0, Math.min(count - 1, to));
+}

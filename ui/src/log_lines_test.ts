@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { info, lineFromHash, nodesOf, searchHits } from "./log_lines.ts";
+import { info, lineFromHash, lineMove, nodesOf, searchHits } from "./log_lines.ts";
 import type { LogLine } from "./types.ts";
 
 const E = "\x1b";
@@ -49,4 +49,15 @@ Deno.test("lineFromHash() takes #L<n> and nothing else", () => {
   for (const bad of ["", "#L0", "#L", "#l12", "#L12x", "#L1234567890", "#top"]) {
     assert.equal(lineFromHash(bad), undefined, bad);
   }
+});
+
+Deno.test("lineMove(): arrows, pages and ends move the keyboard's line within the log", () => {
+  assert.deepEqual(
+    ["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End", "a", "Enter"].map((k) =>
+      lineMove(k, 5, 100, 20)
+    ),
+    [4, 6, 0, 25, 0, 99, undefined, undefined],
+  );
+  assert.equal(lineMove("ArrowUp", 0, 100, 20), 0);
+  assert.equal(lineMove("ArrowDown", 99, 100, 20), 99);
 });

@@ -15,12 +15,17 @@
  * document, so the browser's own find and the tests still see them all.
  * Numbers and times are CSS generated content from data attributes: no
  * extra element per line, and copying the log copies only its text.
+ *
+ * The keyboard reaches the numbers through one link, `Line <n>`, on one line
+ * (a roving tab stop, not 20,000): the marked line, else the first line in
+ * view. ↑ ↓, Page Up/Down, Home and End move it from line to line; Enter or
+ * Space links to its line, as a click on a number does.
  */
 
 import { Component } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useSignal } from "@preact/signals";
-import { info, lineFromHash, nodesOf, searchHits } from "../log_lines.ts";
+import { info, lineFromHash, lineMove, nodesOf, searchHits } from "../log_lines.ts";
 import type { LogLine } from "../types.ts";
 
 const NEAR_BOTTOM_PX = 24;
@@ -36,6 +41,10 @@ export function LogView(
   const cur = useSignal(0);
   const ts = useSignal(false);
   const mark = useSignal(lineFromHash(location.hash));
+  // The line holding the keyboard's link (1-based); undefined: the last line shown.
+  const stop = useSignal(mark.value);
+  // The link moved by a key: focus it once drawn.
+  const focusStop = useRef(false);
   // A line to scroll to once it is on the page (from the URL, or hidden by the node filter).
   const target = useRef(mark.value);
   // The search changed: show its first match once rendered.
@@ -99,6 +108,32 @@ export function LogView(
     if (log) log.scrollTop = log.scrollHeight;
   };
   const numberOf = (i: number) => (shown ? shown[i] : i) + 1;
+  const indexOf = (n: number) => shown ? shown.indexOf(n - 1) : n <= count ? n - 1 : -1;
+  const stopAt = stop.value === undefined ? -1 : indexOf(stop.value);
+  const stopI = stopAt >= 0 ? stopAt : count - 1;
+  const anchor = (n: number) => {
+    history.replaceState(history.state, "", `#L${n}`);
+    mark.value = stop.value = n;
+  };
+  const onLinkKey = (e: KeyboardEvent) => {
+    const log = ref.current;
+    const line = log && el(numberOf(stopI));
+    if (e.key === " ") {
+      e.preventDefault();
+      anchor(numberOf(stopI));
+      return;
+    }
+    const page = log && line
+      ? Math.max(1, Math.floor(log.clientHeight / line.offsetHeight) - 1)
+      : 1;
+    const to = lineMove(e.key, stopI, count, page);
+    if (to === undefined) return;
+    e.preventDefault();
+    follow.value = false;
+    stop.value = numberOf(to);
+    focusStop.current = true;
+    if (!el(numberOf(to))) reveal(numberOf(to)); // in a block not drawn yet
+  };
   const step = (d: number) => {
     if (!hits.length) return;
     cur.value = (Math.min(cur.value, hits.length - 1) + d + hits.length) % hits.length;
@@ -106,6 +141,13 @@ export function LogView(
   };
 
   useLayoutEffect(() => {
+    if (focusStop.current) {
+      const link = ref.current?.querySelector<HTMLElement>("a.ln");
+      if (link) {
+        focusStop.current = false;
+        link.focus();
+      }
+    }
     const n = target.current;
     if (n !== undefined && n <= lines.length && el(n)) {
       target.current = undefined;
@@ -126,7 +168,7 @@ export function LogView(
     const onHash = () => {
       const n = lineFromHash(location.hash);
       if (n === undefined) return;
-      mark.value = n;
+      mark.value = stop.value = n;
       reveal(n);
     };
     addEventListener("hashchange", onHash);
@@ -134,12 +176,23 @@ export function LogView(
   }, []);
 
   const v = `${node.value}\n${query.value}\n${curAt}\n${ts.value}\n${mark.value}`;
+  // A block keeps the handler of the render that last drew it: hand it one that reads the latest.
+  const linkKey = useRef(onLinkKey);
+  linkKey.current = onLinkKey;
+  const link = {
+    n: numberOf(stopI),
+    onKeyDown: (e: KeyboardEvent) => linkKey.current(e),
+    onClick: anchor,
+    // Focused on the last line: it stays there as new lines arrive.
+    onFocus: (n: number) => (stop.value ??= n),
+  };
   const blocks = [];
   for (let from = 0; from < count; from += BLOCK) {
     blocks.push(
       <Block
         key={from}
         {...{ lines, shown, from, v, hitSet, curAt, mark: mark.value, ts: ts.value }}
+        link={stopI >= from && stopI < from + BLOCK ? link : undefined}
         to={Math.min(count, from + BLOCK)}
         last={from + BLOCK >= count}
         lazy={from / BLOCK < lazy.current && from / BLOCK !== pin.current}
@@ -214,12 +267,25 @@ export function LogView(
           if (!log) return;
           follow.value = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM_PX;
         }}
+        onScrollEnd={() => {
+          // Scrolled by other means than the link: Tab finds it on the first line in view.
+          const log = ref.current;
+          if (!log || document.activeElement?.matches(".log a.ln")) return;
+          const r = log.getBoundingClientRect();
+          let line = document.elementFromPoint(r.left + r.width / 2, r.top + 16)
+            ?.closest<HTMLElement>(".line");
+          // Cut at the top: the next one, wholly in view.
+          if (line && line.getBoundingClientRect().top < r.top + 8) {
+            line = line.nextElementSibling as HTMLElement | null ?? line;
+          }
+          const n = Number(line?.dataset.n);
+          if (n) stop.value = n;
+        }}
         onClick={(e) => {
           // A click on a line's number (its left padding) links to the line.
           const t = e.target as HTMLElement;
           if (!t.dataset.n || e.offsetX > parseFloat(getComputedStyle(t).paddingLeft)) return;
-          history.replaceState(history.state, "", `#L${t.dataset.n}`);
-          mark.value = Number(t.dataset.n);
+          anchor(Number(t.dataset.n));
         }}
       >
         {lines.length === 0 && <div class="muted">No output yet.</div>}
@@ -255,6 +321,15 @@ interface BlockProps {
   last: boolean;
   /** Not rendered yet: a placeholder as tall as BLOCK lines. */
   lazy: boolean;
+  /** The keyboard's link, when its line is in this block. */
+  link?: StopLink;
+}
+
+interface StopLink {
+  n: number;
+  onKeyDown: (e: KeyboardEvent) => void;
+  onClick: (n: number) => void;
+  onFocus: (n: number) => void;
 }
 
 /** Up to BLOCK lines; re-rendered only when its own lines or the view's settings change. */
@@ -262,10 +337,12 @@ class Block extends Component<BlockProps> {
   override shouldComponentUpdate(p: BlockProps) {
     const o = this.props;
     return p.to !== o.to || p.v !== o.v || p.lines[0] !== o.lines[0] || p.shown !== o.shown ||
-      p.last !== o.last || p.lazy !== o.lazy;
+      p.last !== o.last || p.lazy !== o.lazy || p.link?.n !== o.link?.n;
   }
 
-  override render({ lines, shown, from, to, hitSet, curAt, mark, ts, last, lazy }: BlockProps) {
+  override render(
+    { lines, shown, from, to, hitSet, curAt, mark, ts, last, lazy, link }: BlockProps,
+  ) {
     if (lazy) return <div class="blk ph" />;
     const rows = [];
     for (let i = from; i < to; i++) {
@@ -284,6 +361,20 @@ class Block extends Component<BlockProps> {
           data-current={i === curAt ? "" : undefined}
           data-mark={mark === n + 1 ? "" : undefined}
         >
+          {link?.n === n + 1 && (
+            // Over the number, no text of its own: copying and reading the log stay the same.
+            <a
+              class="ln"
+              href={`#L${n + 1}`}
+              aria-label={`Line ${n + 1}`}
+              onKeyDown={link.onKeyDown}
+              onFocus={() => link.onFocus(n + 1)}
+              onClick={(e) => {
+                e.preventDefault();
+                link.onClick(n + 1);
+              }}
+            />
+          )}
           {segs.map((s, k) => s.cls ? <span key={k} class={s.cls}>{s.text}</span> : s.text)}
         </div>,
       );

@@ -191,8 +191,23 @@ function RepoCard(
         </dd>
       </dl>
       <div class="actions">
-        <button type="button" class="small" onClick={onRotate}>Rotate secret</button>
-        <button type="button" class="small danger" onClick={onRemove}>Disconnect</button>
+        {/* Named after their card: a list of buttons read out of context still says which. */}
+        <button
+          type="button"
+          class="small"
+          aria-label={`Rotate secret of ${r.owner}/${r.repo}`}
+          onClick={onRotate}
+        >
+          Rotate secret
+        </button>
+        <button
+          type="button"
+          class="small danger"
+          aria-label={`Disconnect ${r.owner}/${r.repo}`}
+          onClick={onRemove}
+        >
+          Disconnect
+        </button>
       </div>
     </>
   );

@@ -86,6 +86,7 @@ export function Tokens() {
                     <button
                       type="button"
                       class="small danger"
+                      aria-label={`Revoke token ${t.description}`}
                       onClick={() => (revoking.value = t)}
                     >
                       Revoke
