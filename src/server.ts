@@ -10,7 +10,7 @@
 import type { Config } from "./config/config.ts";
 import { buildAreas } from "./areas.ts";
 import { type Database, openConfiguredDatabase } from "./db/connect.ts";
-import { loadMigrations, migrate } from "./db/migrate.ts";
+import { loadMigrations, migrate, readApplied } from "./db/migrate.ts";
 import { createApp } from "./http/app.ts";
 import { listen, type Listener } from "./http/listen.ts";
 import type { Logger } from "./log/log.ts";
@@ -26,6 +26,13 @@ export interface RunningServer {
 
 export async function startServer(config: Readonly<Config>, log: Logger): Promise<RunningServer> {
   const db = await openConfiguredDatabase(config, log);
+  // The migration files and the schema's state are asked for at once (neither needs an area):
+  // reading the files and the database connection's setup overlap with building the areas and
+  // the tool probe (bench/README.md, "start → ready"). Both are awaited before migrating; should
+  // an area fail to build first, their outcomes must not go unhandled.
+  const files = loadMigrations();
+  const applied = readApplied(db.sql);
+  for (const p of [files, applied]) p.catch(() => {});
   try {
     const stopping = new AbortController();
     // The metrics read the connection guard's counts; the listener starts last.
@@ -41,8 +48,8 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     // Building an area reads no table, so the schema is migrated only now, while the areas
     // prepare what needs no database (the deploy tools' probe: ~40 ms of child processes).
     for (const a of areas) a.prepare?.();
-    const migrations = await loadMigrations();
-    await migrate(db.sql, migrations, log);
+    const migrations = await files;
+    await migrate(db.sql, migrations, log, applied);
 
     for (const a of areas) await a.start?.();
     const app = createApp({
@@ -74,6 +81,9 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
       address: listener.address,
       database: db.kind,
     });
+    // The ready line goes out now, not with the next batch of log lines: whoever starts
+    // despacito waits for it.
+    log.flush();
 
     let stopped: Promise<void> | undefined;
     const stop = () =>

@@ -23,7 +23,9 @@ interface Module {
 }
 
 /** Specifiers of the modules `root` loads before running, and the npm packages among them. */
-async function staticGraph(root: string): Promise<{ files: string[]; npm: string[] }> {
+async function staticGraph(
+  root: string,
+): Promise<{ files: string[]; npm: string[]; builtins: string[] }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", root],
     cwd: REPO_DIR,
@@ -37,7 +39,9 @@ async function staticGraph(root: string): Promise<{ files: string[]; npm: string
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
   const seen = new Set<string>();
   const npm = new Set<string>();
-  const todo = info.modules.filter((m) => m.specifier.endsWith(root)).map((m) => m.specifier);
+  const todo = info.modules.filter((m) => m.specifier === `file://${REPO_DIR}/${root}`).map((m) =>
+    m.specifier
+  );
   assert.equal(todo.length, 1);
   while (todo.length > 0) {
     const s = todo.pop()!;
@@ -53,7 +57,8 @@ async function staticGraph(root: string): Promise<{ files: string[]; npm: string
   const files = [...seen].filter((s) => s.startsWith("file:")).map((s) =>
     s.slice(`file://${REPO_DIR}/`.length)
   );
-  return { files, npm: [...npm].sort() };
+  const builtins = [...seen].filter((s) => s.startsWith("node:"));
+  return { files, npm: [...npm].sort(), builtins };
 }
 
 Deno.test("serve's static import graph takes only hono and postgres from npm", async () => {
@@ -65,4 +70,13 @@ Deno.test("serve's static import graph takes only hono and postgres from npm", a
   assert.ok(!files.includes("src/ops/openapi.ts"));
   assert.ok(!files.includes("src/ops/api_schemas.ts"));
   assert.ok(!files.includes("src/ops/state_import.ts"));
+});
+
+Deno.test("`despacito serve` loads no node:util before it serves", async () => {
+  // node:util (parseArgs, for the other commands) is a few ms of CPU on every start: main.ts
+  // reaches the exit statuses through src/cli/exit.ts, not args.ts.
+  for (const root of ["main.ts", "src/cli/serve.ts"]) {
+    const { builtins } = await staticGraph(root);
+    assert.ok(!builtins.includes("node:util"), `${root}: ${builtins.join(" ")}`);
+  }
 });

@@ -7,16 +7,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-export const EXIT = {
-  ok: 0,
-  /** The operation failed (a deployment failed, the server refused). */
-  failed: 1,
-  usage: 2,
-  /** Not signed in, or signed in but not allowed. */
-  auth: 3,
-  /** The server could not be reached. */
-  unreachable: 4,
-} as const;
+export { EXIT } from "./exit.ts";
 
 /** A usage error: printed with the command's usage, exit 2. */
 export class UsageError extends Error {}

@@ -7,7 +7,7 @@
 import { configHelpText } from "../config/help.ts";
 import { versionCommand } from "./version.ts";
 import { err, out } from "./io.ts";
-import { EXIT } from "./args.ts";
+import { EXIT } from "./exit.ts";
 import { DatabaseInUseError } from "../db/connect.ts";
 import { isOperatorCommand } from "../build/operator_permissions.ts";
 

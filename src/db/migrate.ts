@@ -66,7 +66,7 @@ export async function loadMigrations(
   return out;
 }
 
-interface AppliedRow {
+export interface AppliedRow {
   version: number;
   name: string;
   checksum: string;
@@ -127,9 +127,27 @@ function verify(rows: AppliedRow[], files: Migration[]) {
   }
 }
 
-/** Applies pending migrations; returns the versions applied now. */
-export async function migrate(sql: Sql, files: Migration[], log: Logger): Promise<number[]> {
-  const before = await appliedOrNone(sql);
+/**
+ * What the database has applied, read now (creating the table when it is missing). The server
+ * starts this as soon as the database is open and hands it to `migrate`: the first connection
+ * (PostgreSQL starting a backend, postgres.js asking for the array types) then overlaps with
+ * building the areas and reading the migration files instead of following them.
+ */
+export function readApplied(sql: Sql): Promise<AppliedRow[]> {
+  return appliedOrNone(sql);
+}
+
+/**
+ * Applies pending migrations; returns the versions applied now. `appliedNow`: a `readApplied`
+ * of this database started earlier (else it is read here).
+ */
+export async function migrate(
+  sql: Sql,
+  files: Migration[],
+  log: Logger,
+  appliedNow?: Promise<AppliedRow[]>,
+): Promise<number[]> {
+  const before = await (appliedNow ?? appliedOrNone(sql));
   verify(before, files);
   // Only pending files take the lock (each re-checked under it): a start on a current schema
   // is one read, not a locked transaction per file.

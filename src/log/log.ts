@@ -27,6 +27,11 @@ export interface Logger {
    * output asks once, instead of building a fields object per line that is then dropped.
    */
   enabled(level: Level): boolean;
+  /**
+   * Writes the lines gathered so far now instead of after FLUSH_MS: for a line that someone
+   * waits for, like "despacito started" (supervisors, scripts and the bench wait for it).
+   */
+  flush(): void;
   /** A logger whose lines also carry `fields` (e.g. a component or deployment context). */
   child(fields: Fields): Logger;
 }
@@ -99,7 +104,7 @@ export function redact(value: unknown, depth = 0): unknown {
 const FLUSH_MS = 5;
 const FLUSH_LINES = 256;
 
-type Sink = (line: string, urgent: boolean) => void;
+type Sink = ((line: string, urgent: boolean) => void) & { flush?: () => void };
 
 /** Stdout, batched; one per root logger, shared by its children so lines keep their order. */
 function stdoutSink(): Sink {
@@ -117,7 +122,7 @@ function stdoutSink(): Sink {
   };
   // At exit, and before an uncaught error ends the process (listening does not stop that).
   for (const e of ["unload", "error", "unhandledrejection"]) globalThis.addEventListener(e, flush);
-  return (line, urgent) => {
+  const sink = (line: string, urgent: boolean) => {
     gathered.push(line);
     if (urgent || gathered.length >= FLUSH_LINES) return flush();
     if (timer === undefined) {
@@ -127,6 +132,7 @@ function stdoutSink(): Sink {
       timer = t;
     }
   };
+  return Object.assign(sink, { flush });
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -152,6 +158,7 @@ function loggerOn(sink: Sink, options: LoggerOptions, base: Fields): Logger {
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     enabled: (level) => RANK[level] >= min,
+    flush: () => sink.flush?.(),
     child: (fields) => loggerOn(sink, options, { ...base, ...fields }),
   };
 }

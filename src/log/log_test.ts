@@ -73,3 +73,26 @@ Deno.test("Logger.enabled() says which levels are written, children included", (
   assert.equal(log.child({ component: "x" }).enabled("debug"), false);
   assert.equal(createLogger({ level: "debug", sink: () => {} }).enabled("debug"), true);
 });
+
+Deno.test("Logger.flush() writes the gathered info lines at once, not after the batch timer", async () => {
+  // A child process: the lines go to its stdout. The marker is written directly after flush();
+  // without flush() the info line would follow it (written by the timer or at exit).
+  const script = `
+    import { createLogger } from ${JSON.stringify(new URL("./log.ts", import.meta.url).href)};
+    const log = createLogger();
+    log.info("ready");
+    log.flush();
+    Deno.stdout.writeSync(new TextEncoder().encode("marker\\n"));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const lines = stdout.trim().split("\n");
+  assert.equal(lines.length, 2, stdout);
+  assert.equal(JSON.parse(lines[0]).msg, "ready");
+  assert.equal(lines[1], "marker");
+});
