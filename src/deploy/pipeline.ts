@@ -142,7 +142,7 @@ async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
     ctx.steps = endStep(ctx.steps, step.name, "skipped");
     return ctx.defer({ steps: ctx.steps });
   }
-  if (step.readsOnly?.(ctx)) ctx.defer({ steps: ctx.steps });
+  if (step.startWrittenLater?.(ctx)) ctx.defer({ steps: ctx.steps });
   else await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);
