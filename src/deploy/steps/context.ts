@@ -146,4 +146,11 @@ export interface PipelineStep {
    * in the record. Meanwhile the record still shows the step before running.
    */
   startWrittenLater?(ctx: RunContext): boolean;
+  /**
+   * Its start is written while it runs, not before: the write is in flight while the step
+   * starts its program (a fork that blocks despacito's event loop for milliseconds), and the
+   * step ends only once it is stored. Only for a step whose effect a recovery finds without
+   * the record: flake's uncommitted flake.lock (`git status`, steps/restore.ts).
+   */
+  startWrittenAlongside?(ctx: RunContext): boolean;
 }
