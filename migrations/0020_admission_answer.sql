@@ -2,15 +2,19 @@
 -- not know already, and parsing JSON only when it writes it (issue 14, P1 and
 -- the duplicate 409: CPU per admission, on both sides of the connection).
 --
--- * The new row's JSON (`p_data`) and the audit row (`p_audit`) arrive as
---   text and become jsonb only when a deployment is queued: a repeat, a hold
---   or a full queue no longer parses ~1 KB of JSON it never stores.
+-- * The audit row (`p_audit`) arrives as text and becomes jsonb only when a
+--   deployment is queued: a repeat, a hold or a full queue parses no JSON.
 -- * A repeat answers the live deployment's id, package, version, kind and
 --   status, not its whole row (steps, nodes, checks as JSON the client would
 --   parse only to drop); the new row answers what the database chose
 --   (arrival, created_at), as the caller built the rest (src/deploy/store.ts
 --   `queuedRow`). A superseded row is answered whole: its status event
 --   carries it.
+-- * The new row's status entry is built by the function itself, not taken
+--   from the caller: every admission, a repeat too, had its caller build the
+--   queued row's JSON (~1 KB) that only a queued row uses. It is the request's
+--   own fields and the defaults, in the shape src/deploy/deployment.ts
+--   `deploymentJson` serves (tests/perf_journal_test.ts compares the two).
 -- The rules are those of migration 0017, unchanged.
 drop function despacito_enqueue(
   uuid, text, text, text, text, text, text, text, text, uuid, uuid, integer, text, text, text,
@@ -32,7 +36,6 @@ create function despacito_enqueue(
   p_queued_line text,
   p_superseded_line text,
   p_superseded_error text,
-  p_data text,
   p_token_id uuid,
   p_audit text
 ) returns table (
@@ -44,6 +47,7 @@ create function despacito_enqueue(
 ) language plpgsql as $$
 declare
   found_row deployments;
+  new_row deployments;
   queued_n integer;
   mine_n integer;
   audit jsonb;
@@ -111,15 +115,31 @@ begin
   values (p_id, p_package, p_version, p_nix_store_path, p_flake_ref, 'queued',
           p_trigger_kind, p_trigger_id, p_trigger_label, '[]', p_kind,
           p_rollback_to, p_retry_of, 2)
-  returning id, arrival, created_at, seq
-    into deployment.id, deployment.arrival, deployment.created_at, deployment.seq;
+  returning * into new_row;
+  deployment.id := new_row.id;
+  deployment.arrival := new_row.arrival;
+  deployment.created_at := new_row.created_at;
+  deployment.seq := new_row.seq;
   insert into deployment_log (deployment_id, seq, stream, line)
   values (p_id, 1, 'system', p_queued_line)
   returning at into log_at;
+  -- Built here, not with despacito_deployment_json() (migration 0021): PostgreSQL plans a
+  -- SQL function's body again on every call, which made an admission ~0.5 ms slower.
   insert into deployment_log (deployment_id, seq, stream, line, data)
   values (p_id, 2, 'status', 'queued',
-          p_data::jsonb || jsonb_build_object('created_at', despacito_iso(deployment.created_at),
-                                              'seq', 2));
+          jsonb_build_object(
+            'id', p_id, 'package', p_package, 'version', p_version,
+            'nix_store_path', p_nix_store_path, 'flake_ref', p_flake_ref, 'status', 'queued',
+            'triggered_by', jsonb_build_object('kind', p_trigger_kind, 'id', p_trigger_id,
+                                               'label', p_trigger_label),
+            'created_at', despacito_iso(new_row.created_at), 'started_at', null,
+            'finished_at', null, 'steps', '[]'::jsonb, 'commit_sha', null, 'revert_sha', null,
+            'locked_rev', null, 'previous_locked_rev', null, 'nodes', '[]'::jsonb,
+            'error', null, 'failure_kind', null, 'exit_code', null, 'log_tail', null,
+            'superseded_by', null, 'cancel_requested', false, 'kind', p_kind,
+            'rollback_to', p_rollback_to, 'retry_of', p_retry_of, 'targets', null,
+            'checks', '[]'::jsonb, 'rollback', null, 'failure_code', null, 'pushed', null,
+            'awaiting_promotion', null, 'seq', 2));
   if p_audit is not null then
     audit := p_audit::jsonb;
     perform despacito_audit_append(

@@ -157,7 +157,7 @@ Deno.test("enqueue: a superseded row is answered as stored, and the new row's st
     const status = second.events.find((e) => e.type === "status" && e.deploymentId === id);
     assert.deepEqual(status?.type === "status" && status.deployment, second.superseded[0]);
 
-    // The new row's status entry is built by despacito_enqueue() (migration 0023): the same JSON
+    // The new row's status entry is built by despacito_enqueue() (migration 0020): the same JSON
     // the API serves for it, here with every request field set.
     const third = await enqueue(db.sql, {
       ...req,

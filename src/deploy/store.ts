@@ -433,7 +433,7 @@ async function admitOnce(
     queuedLine,
     `superseded by ${req.version} (${id})`,
     `superseded by ${req.package} ${req.version} before it started`,
-    // The new row's status entry is built by the function (migration 0023), not sent by every
+    // The new row's status entry is built by the function (migration 0020), not sent by every
     // admission, repeats included, as ~1 KB of JSON.
     req.tokenId ?? null,
     req.audit ? JSON.stringify(req.audit) : null,
@@ -495,7 +495,7 @@ async function admitOnce(
  * The new row as the admission inserts it (what the insert writes and the
  * columns' defaults), for the caller's answer and its status event;
  * despacito_enqueue() answers arrival and created_at, chosen there, and
- * builds the stored status entry's JSON itself (migration 0023).
+ * builds the stored status entry's JSON itself (migration 0020).
  */
 function queuedRow(id: string, req: NewDeployment, kind: DeploymentKind): DeploymentRow {
   return {
