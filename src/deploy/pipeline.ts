@@ -135,7 +135,8 @@ export async function runDeployment(
   });
 }
 
-async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
+/** One step: its start recorded (now, later or alongside), run, its end kept for the next write. */
+export async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
   if (ctx.signal.aborted) throw stopped(ctx.signal);
   ctx.steps = startStep(ctx.steps, step.name, new Date(), step.stage);
   if (step.idle?.(ctx)) {
