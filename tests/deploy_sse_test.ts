@@ -58,10 +58,11 @@ Deno.test(
         "deployed",
       ]);
       // The claim, then each step's start with the previous step's end (preflight's, reads only,
-      // with flake's; an idle verify's with the outcome): claim, flake, commit, activate.
+      // with flake's; commit's, a local commit, with activate's; an idle verify's with the
+      // outcome): claim, flake, activate.
       assert.equal(
         statuses.filter((s) => s === "running").length,
-        4,
+        3,
         "each step is a status event",
       );
       const lastStatus = JSON.parse(second.filter((f) => f.event === "status").at(-1)!.data);

@@ -135,14 +135,17 @@ export async function runDeployment(
   });
 }
 
-async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
+/** One step: its start recorded (now, later or alongside), run, its end kept for the next write. */
+export async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
   if (ctx.signal.aborted) throw stopped(ctx.signal);
   ctx.steps = startStep(ctx.steps, step.name, new Date(), step.stage);
   if (step.idle?.(ctx)) {
     ctx.steps = endStep(ctx.steps, step.name, "skipped");
     return ctx.defer({ steps: ctx.steps });
   }
-  if (step.readsOnly?.(ctx)) ctx.defer({ steps: ctx.steps });
+  let saving: Promise<void> | undefined;
+  if (step.startWrittenLater?.(ctx)) ctx.defer({ steps: ctx.steps });
+  else if (step.startWrittenAlongside?.(ctx)) saving = ctx.save({ steps: ctx.steps });
   else await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);
@@ -150,6 +153,9 @@ async function runStep(ctx: RunContext, step: PipelineStep): Promise<void> {
   } catch (e) {
     ctx.steps = endStep(ctx.steps, step.name, "failed");
     throw e;
+  } finally {
+    // Stored before anything else is: the journal orders later writes after it anyway.
+    await saving;
   }
   // Written with the next step's start (or the outcome): one write per step boundary.
   ctx.defer({ steps: ctx.steps });

@@ -12,6 +12,9 @@ import { pushCommit } from "./push.ts";
 
 export const commit: PipelineStep = {
   name: "commit",
+  // Without a remote a local commit, which recovery finds by its trailer, not by the record:
+  // its start goes with activate's, before colmena (with a remote it is pushed: written first).
+  startWrittenLater: (ctx) => !ctx.deps.remote,
   async run(ctx) {
     const { row } = ctx;
     if (!ctx.lockTouched) {

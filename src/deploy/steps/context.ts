@@ -139,9 +139,18 @@ export interface PipelineStep {
   /** Nothing to do, known beforehand: recorded as skipped without a write of its own. */
   idle?(ctx: RunContext): boolean;
   /**
-   * Only reads, on this host: its start is written with the next step's (one status write
-   * less before nix starts). A crash meanwhile leaves nothing to undo and the record no
-   * running step — only for the first step, so the record never shows an earlier one running.
+   * Touches nothing a recovery needs the record for: its start is written with the next
+   * step's (one status write less on the way to colmena). preflight without a remote only
+   * reads; commit without a remote only commits locally, and recovery finds that commit in
+   * the repo itself (its `Deployment-Id` trailer, steps/restore.ts `findLeftovers`), never
+   * in the record. Meanwhile the record still shows the step before running.
    */
-  readsOnly?(ctx: RunContext): boolean;
+  startWrittenLater?(ctx: RunContext): boolean;
+  /**
+   * Its start is written while it runs, not before: the write is in flight while the step
+   * starts its program (a fork that blocks despacito's event loop for milliseconds), and the
+   * step ends only once it is stored. Only for a step whose effect a recovery finds without
+   * the record: flake's uncommitted flake.lock (`git status`, steps/restore.ts).
+   */
+  startWrittenAlongside?(ctx: RunContext): boolean;
 }

@@ -29,6 +29,8 @@ export function nixWhy(what: string, r: RunResult): string {
 
 export const flake: PipelineStep = {
   name: "flake",
+  // An uncommitted flake.lock is found by recovery in the repo itself, not in the record.
+  startWrittenAlongside: (ctx) => !ctx.deps.remote,
   async run(ctx) {
     const { deps, row } = ctx;
     const input = ctx.input!;

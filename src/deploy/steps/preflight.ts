@@ -17,7 +17,7 @@ const error = (message: string, code: string) => new StepFailure(message, { kind
 export const preflight: PipelineStep = {
   name: "preflight",
   // Without a remote: git status and database reads, a few ms. With one it fetches.
-  readsOnly: (ctx) => !ctx.deps.remote,
+  startWrittenLater: (ctx) => !ctx.deps.remote,
   async run(ctx) {
     const { deps, row } = ctx;
     const held = async () => {
