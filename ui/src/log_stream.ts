@@ -4,7 +4,11 @@
  * it reconnects with exponential backoff (with jitter, capped) and resumes
  * after the last sequence number it saw, dropping anything at or below it,
  * so the page never shows a line twice or skips one. Stops for good on the
- * server's `end` event or when closed. Knows nothing of Preact.
+ * server's `end` event or when closed. Lines may be handed over in batches
+ * (`onLines`, `batchMs`: a burst renders once, not line by line); the lines
+ * before a status change or the end are always handed over before it, so a
+ * page never shows "deployed" above a log still waiting for its last batch.
+ * Knows nothing of Preact.
  */
 
 import type { Deployment, LogLine } from "./types.ts";
@@ -22,7 +26,11 @@ export type StreamState = "connecting" | "live" | "reconnecting" | "ended" | "cl
 export interface FollowOptions {
   /** Opens the stream after `lastSeq` (undefined: from the start). */
   open(lastSeq: number | undefined): EventStream;
-  onLine(line: LogLine): void;
+  /** Each line at once; or use onLines. */
+  onLine?(line: LogLine): void;
+  /** Lines gathered for `batchMs`, handed over together (and before any status or end). */
+  onLines?(lines: LogLine[]): void;
+  batchMs?: number;
   onStatus(d: Deployment): void;
   onEnd(): void;
   onState?(state: StreamState, retryInMs?: number): void;
@@ -51,6 +59,22 @@ export function followEvents(o: FollowOptions): Follower {
   let stream: EventStream | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let done = false;
+  let batch: LogLine[] = [];
+  let batchTimer: ReturnType<typeof setTimeout> | undefined;
+  const handOver = () => {
+    clearTimeout(batchTimer);
+    batchTimer = undefined;
+    if (batch.length === 0) return;
+    const lines = batch;
+    batch = [];
+    o.onLines?.(lines);
+  };
+  const line = (l: LogLine) => {
+    o.onLine?.(l);
+    if (!o.onLines) return;
+    batch.push(l);
+    batchTimer ??= setTimeout(handOver, o.batchMs ?? 0);
+  };
 
   const fresh = (e: MessageEvent, data: { seq?: unknown }): number | undefined => {
     const seq = Number(data.seq ?? e.lastEventId);
@@ -71,13 +95,16 @@ export function followEvents(o: FollowOptions): Follower {
     };
     s.addEventListener("log", (e) => {
       const data = parse(e) as LogLine | undefined;
-      if (data && fresh(e, data) !== undefined) o.onLine(data);
+      if (data && fresh(e, data) !== undefined) line(data);
     });
     s.addEventListener("status", (e) => {
       const data = parse(e) as Deployment | undefined;
-      if (data && fresh(e, data) !== undefined) o.onStatus(data);
+      if (!data || fresh(e, data) === undefined) return;
+      handOver();
+      o.onStatus(data);
     });
     s.addEventListener("end", () => {
+      handOver();
       finish("ended");
       o.onEnd();
     });
@@ -95,6 +122,8 @@ export function followEvents(o: FollowOptions): Follower {
     if (done) return;
     done = true;
     clearTimeout(timer);
+    if (state === "closed") batch = [];
+    handOver();
     stream?.close();
     o.onState?.(state);
   };

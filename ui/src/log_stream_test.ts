@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelay, followEvents, type StreamState } from "./log_stream.ts";
+import { backoffDelay, type EventStream, followEvents, type StreamState } from "./log_stream.ts";
 import type { LogLine } from "./types.ts";
 
 /**
@@ -68,4 +68,57 @@ Deno.test("backoffDelay() doubles per attempt, is capped, and keeps at least hal
   assert.equal(backoffDelay(3, 500, 15_000, 0), 2000);
   assert.equal(backoffDelay(10, 500, 15_000, 1), 15_000);
   assert.equal(backoffDelay(10, 500, 15_000, 0), 7_500);
+});
+
+/** An EventStream the test drives by hand: it delivers events synchronously, as one chunk would. */
+class HandStream implements EventStream {
+  onopen: ((e: Event) => unknown) | null = null;
+  onerror: ((e: Event) => unknown) | null = null;
+  #listeners = new Map<string, ((e: MessageEvent) => void)[]>();
+  addEventListener(type: string, listener: (e: MessageEvent) => void) {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+  }
+  close() {}
+  emit(type: string, data: unknown, id = "") {
+    const e = new MessageEvent(type, { data: JSON.stringify(data), lastEventId: id });
+    for (const l of this.#listeners.get(type) ?? []) l(e);
+  }
+}
+
+Deno.test("followEvents() hands batched lines over before the status and the end that follow them", async () => {
+  const seen: string[] = [];
+  const stream = new HandStream();
+  const f = followEvents({
+    open: () => stream,
+    onLines: (lines) => seen.push(`lines ${lines.map((l) => l.seq).join(",")}`),
+    // Long enough that only the ordering rule, not the timer, can hand the lines over.
+    batchMs: 60_000,
+    onStatus: (d) => seen.push(`status ${d.status}`),
+    onEnd: () => seen.push("end"),
+    onState: (s) => s === "ended" && seen.push("ended"),
+  });
+  const line = (seq: number) => ({
+    seq,
+    stream: "stdout",
+    line: `l${seq}`,
+    at: "2026-01-01T00:00:00Z",
+  });
+  // One chunk, as the server sends a deployment's last lines, its final status and `end`.
+  stream.emit("log", line(1), "1");
+  stream.emit("log", line(2), "2");
+  stream.emit("status", { status: "running", seq: 3 }, "3");
+  stream.emit("log", line(4), "4");
+  stream.emit("status", { status: "deployed", seq: 5 }, "5");
+  stream.emit("end", {});
+  assert.deepEqual(seen, [
+    "lines 1,2",
+    "status running",
+    "lines 4",
+    "status deployed",
+    "ended",
+    "end",
+  ]);
+  f.close();
+  // Closing leaves no batch timer behind (the test's sanitizer would fail otherwise).
+  await Promise.resolve();
 });

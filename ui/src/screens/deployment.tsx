@@ -41,14 +41,6 @@ export function DeploymentView({ id }: { id: string }) {
   useEffect(() => {
     let closed = false;
     let follower: { close(): void } | undefined;
-    let buffer: LogLine[] = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Lines arrive in bursts; render them in batches, not one by one.
-    const flush = () => {
-      timer = undefined;
-      lines.value = lines.value.concat(buffer);
-      buffer = [];
-    };
     const refresh = async () => {
       try {
         const d = await api.deployment(id);
@@ -71,10 +63,9 @@ export function DeploymentView({ id }: { id: string }) {
         if (ACTIVE.includes(d.status)) {
           follower = followEvents({
             open: (last) => api.events(id, last),
-            onLine: (l) => {
-              buffer.push(l);
-              timer ??= setTimeout(flush, 50);
-            },
+            // Lines arrive in bursts; render them in batches, not one by one.
+            onLines: (batch) => (lines.value = lines.value.concat(batch)),
+            batchMs: 50,
             onStatus: (s) => (dep.value = s),
             onEnd: () => refresh(),
             onState: (s, retry) => {
@@ -105,7 +96,6 @@ export function DeploymentView({ id }: { id: string }) {
     return () => {
       closed = true;
       follower?.close();
-      clearTimeout(timer);
     };
   }, [id]);
 
