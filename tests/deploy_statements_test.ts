@@ -14,7 +14,7 @@ import type { DeployEvent } from "../src/deploy/store.ts";
 import { deployWrites } from "../src/deploy/writes.ts";
 import { createBus } from "../src/events/bus.ts";
 import { silentLogger } from "../src/log/log.ts";
-import { STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
+import { fleetRevs, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { logStatements } from "./_harness/pg_statements.ts";
 import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
 
@@ -82,6 +82,9 @@ Deno.test("one deployment: a statement per status change, claim and outcome; one
       );
       const state = await env.sql`select deployment_id from package_state where package = 'webapp'`;
       assert.equal(state[0].deployment_id, body.deployment_id);
+      // Fewer statements, the same fleet: every node runs what the record says was locked.
+      assert.ok(served.locked_rev, JSON.stringify(served));
+      assert.deepEqual(await fleetRevs(env), { alpha: served.locked_rev, beta: served.locked_rev });
     } finally {
       await env.stopServer();
       await wire.close();
