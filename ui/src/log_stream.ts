@@ -104,7 +104,6 @@ export function followEvents(o: FollowOptions): Follower {
       o.onStatus(data);
     });
     s.addEventListener("end", () => {
-      handOver();
       finish("ended");
       o.onEnd();
     });
@@ -122,6 +121,7 @@ export function followEvents(o: FollowOptions): Follower {
     if (done) return;
     done = true;
     clearTimeout(timer);
+    // Ended: the last lines go out before the state says so. Closed: nobody wants them.
     if (state === "closed") batch = [];
     handOver();
     stream?.close();
