@@ -9,6 +9,9 @@ import { parseWebhook } from "../src/deploy/validate.ts";
 import { hmacHex, verifySignature } from "../src/forge/signature.ts";
 import { redact } from "../src/log/log.ts";
 import { NodeOutcomeParser } from "../src/deploy/colmena.ts";
+import { logFrame } from "../src/deploy/sse.ts";
+import { deflatePiece } from "../src/http/gzip_stream.ts";
+import { constants, deflateRawSync } from "node:zlib";
 
 const schemes = ["github", "gitlab", "sourcehut", "git+https", "git+ssh", "https"];
 const body = {
@@ -66,4 +69,29 @@ const lines = Array.from(
 Deno.bench("NodeOutcomeParser.feed() parses 200 colmena lines", { group: "colmena" }, () => {
   const p = new NodeOutcomeParser("switch");
   for (const l of lines) p.feed(l);
+});
+
+// A published batch of the SSE log stream: 1,000 frames, compressed once for every gzip
+// subscriber (src/http/gzip_stream.ts). Level 2 against zlib's default 6, side by side: the
+// level must cost well under a millisecond per batch on the server's only thread.
+const frames = new TextEncoder().encode(
+  Array.from(
+    { length: 1000 },
+    (_, i) =>
+      logFrame(
+        i + 1,
+        "stderr",
+        `alpha | copying path ${i} to alpha...`,
+        "2026-11-30T00:00:00.000Z",
+      ),
+  ).join(""),
+);
+Deno.bench("deflatePiece() (level 2) compresses 1,000 SSE frames", {
+  group: "sse",
+  baseline: true,
+}, () => {
+  deflatePiece(frames);
+});
+Deno.bench("the same at zlib's default level 6", { group: "sse" }, () => {
+  deflateRawSync(frames, { finishFlush: constants.Z_SYNC_FLUSH, level: 6 });
 });
