@@ -16,8 +16,8 @@ export const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff
 const FINAL_BLOCK = [0x03, 0x00];
 
 /**
- * Level 2: on log output (1,000 SSE frames) as small as the default level 6 in half the
- * time (0.17 against 0.40 ms); this runs on the server's only thread.
+ * Level 2: on log output about as small as the default level 6 in half the time (1,000 SSE
+ * frames: 166 against 329 µs, bench/hot_paths_bench.ts); this runs on the server's only thread.
  */
 const LEVEL = 2;
 
