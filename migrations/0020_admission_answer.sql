@@ -123,23 +123,10 @@ begin
   insert into deployment_log (deployment_id, seq, stream, line)
   values (p_id, 1, 'system', p_queued_line)
   returning at into log_at;
-  -- Built here, not with despacito_deployment_json() (migration 0021): PostgreSQL plans a
-  -- SQL function's body again on every call, which made an admission ~0.5 ms slower.
+  -- The served JSON of the new row (its seq is 2): despacito_deployment_json() of migration
+  -- 0021, which this plpgsql body resolves when it runs, after every migration applied.
   insert into deployment_log (deployment_id, seq, stream, line, data)
-  values (p_id, 2, 'status', 'queued',
-          jsonb_build_object(
-            'id', p_id, 'package', p_package, 'version', p_version,
-            'nix_store_path', p_nix_store_path, 'flake_ref', p_flake_ref, 'status', 'queued',
-            'triggered_by', jsonb_build_object('kind', p_trigger_kind, 'id', p_trigger_id,
-                                               'label', p_trigger_label),
-            'created_at', despacito_iso(new_row.created_at), 'started_at', null,
-            'finished_at', null, 'steps', '[]'::jsonb, 'commit_sha', null, 'revert_sha', null,
-            'locked_rev', null, 'previous_locked_rev', null, 'nodes', '[]'::jsonb,
-            'error', null, 'failure_kind', null, 'exit_code', null, 'log_tail', null,
-            'superseded_by', null, 'cancel_requested', false, 'kind', p_kind,
-            'rollback_to', p_rollback_to, 'retry_of', p_retry_of, 'targets', null,
-            'checks', '[]'::jsonb, 'rollback', null, 'failure_code', null, 'pushed', null,
-            'awaiting_promotion', null, 'seq', 2));
+  values (p_id, 2, 'status', 'queued', despacito_deployment_json(new_row));
   if p_audit is not null then
     audit := p_audit::jsonb;
     perform despacito_audit_append(
