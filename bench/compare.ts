@@ -373,18 +373,36 @@ async function wrk(url: string, script: string, connections = CONNECTIONS): Prom
 const startCpu = { ours: [] as number[], peer: [] as number[] };
 const cpuPerRequest = new Map<string, { ours: number[]; peer: number[] }>();
 
-/** wrk against `url` while counting the CPU time of the server `pid`, per answered request. */
-async function wrkCpu(pid: number, url: string, script: string): Promise<[WrkResult, number]> {
+/** CPU (ms) of the bench cluster's PostgreSQL processes (backends and background ones). */
+let pgCpuMs: (() => Promise<number>) | undefined;
+const pgCpuPerRequest = new Map<string, { ours: number[]; peer: number[] }>();
+
+/**
+ * wrk against `url` while counting the CPU time of the server `pid` and of PostgreSQL, per
+ * answered request.
+ */
+async function wrkCpu(
+  pid: number,
+  url: string,
+  script: string,
+): Promise<[WrkResult, number, number]> {
   const before = cpuMs(pid);
+  const pgBefore = (await pgCpuMs?.()) ?? NaN;
   const r = await wrk(url, script);
-  return [r, r.requests > 0 ? ((cpuMs(pid) - before) * 1000) / r.requests : NaN];
+  const per = (ms: number) => (r.requests > 0 ? (ms * 1000) / r.requests : NaN);
+  return [r, per(cpuMs(pid) - before), per(((await pgCpuMs?.()) ?? NaN) - pgBefore)];
 }
 
-function cpuOn(metric: string, ours: number, peer: number) {
+function cpuOn(metric: string, ours: number, peer: number, pg?: [number, number]) {
   const c = cpuPerRequest.get(metric) ?? { ours: [], peer: [] };
   c.ours.push(ours);
   c.peer.push(peer);
   cpuPerRequest.set(metric, c);
+  if (!pg) return;
+  const p = pgCpuPerRequest.get(metric) ?? { ours: [], peer: [] };
+  p.ours.push(pg[0]);
+  p.peer.push(pg[1]);
+  pgCpuPerRequest.set(metric, p);
 }
 
 // ---------------------------------------------------------------- the table
@@ -550,10 +568,29 @@ async function httpMetrics(
   cleanup.push(() => sql.end());
   const token = (await createToken(sql, { description: "bench" })).token;
   note(`despacito ready (${Math.round(desp.startMs)} ms)`);
+  // Every process of the cluster that is up at both ends of a load (the pools keep theirs).
+  pgCpuMs = async () => {
+    let ms = 0;
+    for (const { pid } of await sql<{ pid: number }[]>`select pid from pg_stat_activity`) {
+      try {
+        ms += cpuMs(pid);
+      } catch { /* ended meanwhile */ }
+    }
+    return ms;
+  };
+  // The bare peer's POST /admit runs despacito's admission statement: its database gets the schema.
+  const migrated = await runCli(["migrate"], {
+    DESPACITO_POSTGRES_CONNECTION_URI: dbUri("bare"),
+    DESPACITO_DATA_DIR: `${root}/data-bare`,
+  });
+  if (migrated.code !== 0) {
+    throw new Error(`migrating the bare peer's database: ${migrated.stderr}`);
+  }
   const bare = await startBare(dbUri("bare"));
   note(`bare peer ready (${Math.round(bare.startMs)} ms)`);
   cleanup.push(() => bare.stop());
-  const guarded = await startBare(undefined, `${root}/bare-guarded`);
+  // With the database too: its POST /admit is the next rung of the floor (statement + guard).
+  const guarded = await startBare(dbUri("bare"), `${root}/bare-guarded`);
   cleanup.push(() => guarded.stop());
   const hook = await startWebhook(root);
   cleanup.push(() => hook.stop());
@@ -605,11 +642,21 @@ async function httpMetrics(
   for (let round = 1; round <= ROUNDS; round++) {
     note(`round ${round}/${ROUNDS}`);
     // P1 admission: despacito, then each peer.
-    const [a, aCpu] = await wrkCpu(desp.pid, desp.url, distinctScript(token, "api", `r${round}`));
+    const [a, aCpu, aPg] = await wrkCpu(
+      desp.pid,
+      desp.url,
+      distinctScript(token, "api", `r${round}`),
+    );
     const w = await wrk(`${hook.url}/hooks/deploy`, fixedScript("POST", signed, fixedBody));
-    const [b, bCpu] = await wrkCpu(
+    const [b, bCpu, bPg] = await wrkCpu(
       bare.pid,
       `${bare.url}/insert`,
+      fixedScript("POST", signed, fixedBody),
+    );
+    // The floor of the required parts: the bare peer running despacito's admission statement.
+    const [ba, baCpu, baPg] = await wrkCpu(
+      bare.pid,
+      `${bare.url}/admit`,
       fixedScript("POST", signed, fixedBody),
     );
     const h = await wrk(`${bare.url}/hmac`, fixedScript("POST", signed, fixedBody));
@@ -638,18 +685,25 @@ async function httpMetrics(
       h.rps,
     );
     record("P1 p99 latency", "ms", "bare+INSERT", { kind: "max", ratio: 2 }, a.p99, b.p99);
-    cpuOn(`${P1} vs bare+INSERT`, aCpu, bCpu);
+    cpuOn(`${P1} vs bare+INSERT`, aCpu, bCpu, [aPg, bPg]);
     check2xx(`${P1} vs bare+INSERT`, a);
     check2xx(`${P1} vs adnanh/webhook`, w);
+    const vsFloor = `${P1} vs bare + despacito's admission statement (no target)`;
+    record(vsFloor, "req/s", "bare+admission", { kind: "min", ratio: 0 }, a.rps, ba.rps);
+    cpuOn(vsFloor, aCpu, baCpu, [aPg, baPg]);
+    const floor = `bare + despacito's admission statement vs bare+INSERT, req/s (no target)`;
+    record(floor, "req/s", "bare+INSERT", { kind: "min", ratio: 0 }, ba.rps, b.rps);
+    cpuOn(floor, baCpu, bCpu, [baPg, bPg]);
+    check2xx(floor, ba);
 
     // Duplicates: 409 from despacito; the bare peer's unique INSERT conflicts.
-    const [d, dCpu] = await wrkCpu(desp.pid, `${desp.url}/webhook?wait=false`, dupDesp);
-    const [db, dbCpu] = await wrkCpu(
+    const [d, dCpu, dPg] = await wrkCpu(desp.pid, `${desp.url}/webhook?wait=false`, dupDesp);
+    const [db, dbCpu, dbPg] = await wrkCpu(
       bare.pid,
       `${bare.url}/insert?unique=1`,
       fixedScript("POST", dupSigned, dupBody),
     );
-    cpuOn("duplicate → 409, req/s", dCpu, dbCpu);
+    cpuOn("duplicate → 409, req/s", dCpu, dbCpu, [dPg, dbPg]);
     record(
       "duplicate → 409, req/s",
       "req/s",
@@ -659,6 +713,37 @@ async function httpMetrics(
       db.rps,
     );
     if (d.non2xx < d.requests) noteOn("duplicate → 409, req/s", "some answers were not 409");
+    // The same floor for a repeat: despacito's statement answering a repeat, in the bare peer.
+    const [dr, drCpu, drPg] = await wrkCpu(
+      bare.pid,
+      `${bare.url}/admit?repeat=1`,
+      fixedScript("POST", dupSigned, dupBody),
+    );
+    const dupFloor =
+      `bare + despacito's admission statement, repeat → 409, vs bare+INSERT (conflict), req/s (no target)`;
+    record(dupFloor, "req/s", "bare+INSERT (conflict)", { kind: "min", ratio: 0 }, dr.rps, db.rps);
+    cpuOn(dupFloor, drCpu, dbCpu, [drPg, dbPg]);
+    if (dr.non2xx < dr.requests - 1) noteOn(dupFloor, "some answers were not 409");
+    // … and behind despacito's connection guard.
+    const [dg, dgCpu, dgPg] = await wrkCpu(
+      guarded.pid,
+      `${guarded.url}/admit?repeat=1`,
+      fixedScript("POST", dupSigned, dupBody),
+    );
+    const dupGuarded =
+      `bare + despacito's admission statement behind the connection guard, repeat → 409, vs bare+INSERT (conflict), req/s (no target)`;
+    record(
+      dupGuarded,
+      "req/s",
+      "bare+INSERT (conflict)",
+      { kind: "min", ratio: 0 },
+      dg.rps,
+      db.rps,
+    );
+    cpuOn(dupGuarded, dgCpu, dbCpu, [dgPg, dbPg]);
+    const dupVsGuarded = `duplicate → 409 vs bare + admission statement + guard, req/s (no target)`;
+    record(dupVsGuarded, "req/s", "bare+admission+guard", { kind: "min", ratio: 0 }, d.rps, dg.rps);
+    cpuOn(dupVsGuarded, dCpu, dgCpu, [dPg, dgPg]);
 
     // Reads.
     const l = await wrk(`${desp.url}/api/deployments?limit=50`, fixedScript("GET", auth));
@@ -765,6 +850,14 @@ async function httpMetrics(
     noteOn(
       metric,
       `server CPU per request (median): ${Math.round(median(c.ours))} µs vs ${
+        Math.round(median(c.peer))
+      } µs`,
+    );
+  }
+  for (const [metric, c] of pgCpuPerRequest) {
+    noteOn(
+      metric,
+      `PostgreSQL's CPU per request (median): ${Math.round(median(c.ours))} µs vs ${
         Math.round(median(c.peer))
       } µs`,
     );

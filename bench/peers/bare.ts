@@ -9,6 +9,13 @@
  *   POST /insert  the same + one INSERT (postgres.js pool of 10, despacito's default);
  *                 ?unique=1 inserts into a table unique on (package, version): 409 on a repeat
  *   GET  /select  one SELECT of 50 rows, as JSON
+ *   POST /admit   the same HMAC and JSON checks, then despacito's own admission statement
+ *                 (despacito_enqueue(): token check, hold and repeat checks, the row, its log
+ *                 and status entries, the audit row, the supersession) with a new version each
+ *                 request (the body's version and a counter): what PostgreSQL alone costs an
+ *                 admission, without despacito's JavaScript; ?repeat=1 admits the body's version
+ *                 as it is, so every request after the first is a repeat (409). Only when
+ *                 BENCH_PG_URI's database has despacito's schema (bench/compare.ts migrates it).
  *
  * Env: BENCH_SECRET (HMAC key), BENCH_PG_URI (optional; /insert and /select need it),
  * BENCH_GUARDED=<dir>: the same app behind despacito's connection guard (src/http/listen.ts, with
@@ -31,11 +38,19 @@ const key = await crypto.subtle.importKey(
 );
 const pgUri = Deno.env.get("BENCH_PG_URI");
 const sql = pgUri ? postgres(pgUri, { max: 10, onnotice: () => {} }) : undefined;
+const ADMIT_TOKEN = "00000000-0000-4000-8000-000000000001";
+let admitReady = false;
+let admitted = 0;
 if (sql) {
   await sql`create table if not exists bench_events (
     id uuid primary key, package text not null, version text not null,
     nix_store_path text, created_at timestamptz not null default now())`;
   await sql`create index if not exists bench_events_created on bench_events (created_at)`;
+  admitReady = (await sql`select to_regproc('despacito_enqueue') is not null as ok`)[0].ok;
+  if (admitReady) {
+    await sql`insert into auth_token (id, token_sha256, description)
+      values (${ADMIT_TOKEN}, repeat('0', 64), 'bench peer') on conflict do nothing`;
+  }
   await sql`create table if not exists bench_unique (
     id uuid primary key, package text not null, version text not null,
     created_at timestamptz not null default now(), unique (package, version))`;
@@ -101,6 +116,52 @@ app.post("/insert", async (c) => {
       values (${id}, ${p.package}, ${p.version}, ${p.nix_store_path})`;
   }
   return c.json({ status: "queued", package: p.package, version: p.version, id }, 202);
+});
+app.post("/admit", async (c) => {
+  const p = await verified(c.req.raw);
+  if (p instanceof Response) return p;
+  if (!sql || !admitReady) return c.json({ error: "no despacito schema" }, 503);
+  const id = crypto.randomUUID();
+  const version = c.req.query("repeat") ? p.version : `${p.version}-${++admitted}`;
+  const audit = JSON.stringify({
+    at: new Date(),
+    actorKind: "token",
+    actorId: ADMIT_TOKEN,
+    actorLabel: "bench peer",
+    action: "deployment.create",
+    target: id,
+    requestId: id,
+    clientAddress: "127.0.0.1",
+    details: { package: p.package, version },
+    rest: JSON.stringify([p.package, version]),
+  });
+  const [row] = await sql.unsafe(
+    `select outcome from despacito_enqueue(${
+      Array.from({ length: 17 }, (_, i) => `$${i + 1}`).join(", ")
+    })`,
+    [
+      id,
+      p.package,
+      version,
+      p.nix_store_path,
+      null,
+      "token",
+      ADMIT_TOKEN,
+      "bench peer",
+      "deploy",
+      null,
+      null,
+      100, // despacito's default DESPACITO_QUEUE_LIMIT
+      `queued ${p.package} ${version}`,
+      `superseded by ${version} (${id})`,
+      `superseded by ${p.package} ${version} before it started`,
+      ADMIT_TOKEN,
+      audit,
+    ],
+    { prepare: true },
+  );
+  if (row.outcome !== "queued") return c.json({ status: row.outcome }, 409);
+  return c.json({ status: "queued", package: p.package, version, id }, 202);
 });
 app.get("/select", async (c) => {
   if (!sql) return c.json({ error: "no database" }, 503);
