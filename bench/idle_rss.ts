@@ -8,15 +8,15 @@
  * thread stacks, malloc arenas of other threads), the main malloc heap, and
  * the process's threads and PostgreSQL connections at that moment.
  *
- *   deno task bench:rss [--starts 5] [--settle 1500] [--flags "<deno run flags>"]
+ *   deno task bench:rss [--starts 5] [--settle 1500] [--flags="<deno run flags>"]
  *
  * The rungs: the bare hello (bench/peers/bare.ts, compare.ts's peer); the
  * same with one postgres.js connection and its queries (BENCH_PG_URI); the
  * same behind despacito's connection guard (BENCH_GUARDED); the same after
  * importing despacito's start graph (src/cli/serve.ts and what it imports
  * statically, nothing of it run); despacito itself as it ships (PostgreSQL,
- * schema current, production permission flags). `--flags` adds a rung of
- * despacito with more `deno run` flags (e.g. "--v8-flags=--max-semi-space-size=1"),
+ * schema current, production permission flags). `--flags=…` adds a rung of
+ * despacito with more `deno run` flags (e.g. `--flags=--no-code-cache`),
  * to weigh a flag before proposing it. PostgreSQL: DESPACITO_TEST_POSTGRES_URI,
  * else a cluster of its own. bench/README.md ("Targets that do not hold")
  * has a run's figures.
