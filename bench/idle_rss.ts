@@ -28,6 +28,7 @@ import { createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
 import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { startCluster } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR } from "../tests/_harness/server.ts";
+import { baseEnv, spawnUntil } from "./procs.ts";
 
 const opts = parseArgs({
   args: Deno.args,
@@ -44,6 +45,7 @@ interface Rung {
   name: string;
   argv: string[];
   env: Record<string, string>;
+  /** The ready line; its first group is the address. */
   ready: RegExp;
   /** Its database, when it opens one. */
   db?: string;
@@ -58,15 +60,6 @@ interface Sample {
   other: number;
   threads: number;
   connections: number;
-}
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) env[k] = v;
-  }
-  return env;
 }
 
 /** RSS by kind of mapping, in MB: VmRSS and the smaps lines it sums. */
@@ -96,54 +89,23 @@ async function breakdown(pid: number): Promise<Omit<Sample, "threads" | "connect
 }
 
 async function measure(rung: Rung, admin: postgres.Sql | undefined): Promise<Sample> {
-  const child = new Deno.Command(rung.argv[0], {
-    args: rung.argv.slice(1),
-    env: rung.env,
-    clearEnv: true,
-    cwd: REPO_DIR,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const errDone = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-      if (stderr.length < 20_000) stderr += c;
+  const proc = await spawnUntil(rung.name, rung.argv, rung.env, rung.ready);
+  try {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const sample: Sample = {
+      ...(await breakdown(proc.pid)),
+      threads: [...Deno.readDirSync(`/proc/${proc.pid}/task`)].length,
+      connections: 0,
+    };
+    if (rung.db && admin) {
+      const [row] = await admin<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where datname = ${rung.db}`;
+      sample.connections = row.n;
     }
-  })();
-  const reader = child.stdout.getReader();
-  const dec = new TextDecoder();
-  let pending = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  while (!rung.ready.test(pending)) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      await errDone;
-      throw new Error(`${rung.name} exited before it was ready:\n${pending}\n${stderr}`);
-    }
-    pending = (pending + dec.decode(value, { stream: true })).slice(-8192);
+    return sample;
+  } finally {
+    await proc.stop();
   }
-  clearTimeout(timer);
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* dropped */ }
-  })();
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const sample: Sample = {
-    ...(await breakdown(child.pid)),
-    threads: [...Deno.readDirSync(`/proc/${child.pid}/task`)].length,
-    connections: 0,
-  };
-  if (rung.db && admin) {
-    const [row] = await admin<{ n: number }[]>`
-      select count(*)::int as n from pg_stat_activity where datname = ${rung.db}`;
-    sample.connections = row.n;
-  }
-  child.kill("SIGTERM");
-  await child.status;
-  await drained;
-  await errDone;
-  return sample;
 }
 
 function median(xs: number[]): number {
@@ -193,7 +155,7 @@ async function main() {
       name,
       argv: [Deno.execPath(), "run", ...bareFlags, ...script],
       env: { ...baseEnv(), BENCH_SECRET: "idle", ...env },
-      ready: /listening \d+/,
+      ready: /listening (\d+)/,
       db,
     });
     const guardDir = (n: string) => `${root}/guard-${n}`;
@@ -245,7 +207,7 @@ async function main() {
         name,
         argv: [Deno.execPath(), run, ...flags, ...rest],
         env: { ...baseEnv(), ...env },
-        ready: /"msg":"despacito started"/,
+        ready: /"msg":"despacito started"[^\n]*"address":"([^"]+)"/,
         db,
       };
       // The first start migrates: every measured start finds its schema current.
