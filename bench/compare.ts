@@ -129,7 +129,10 @@ function startDespacito(name: string, env: Record<string, string>): Promise<Proc
 /** `guardDir`: the same peer behind despacito's connection guard, its inner socket under that dir. */
 function startBare(pgUri?: string, guardDir?: string): Promise<Proc> {
   const env: Record<string, string> = { ...baseEnv(), BENCH_SECRET: SECRET };
-  if (pgUri) env.BENCH_PG_URI = pgUri;
+  if (pgUri) {
+    env.BENCH_PG_URI = pgUri;
+    env.BENCH_ADMIT = "1"; // its database has despacito's schema (httpMetrics migrates it)
+  }
   if (guardDir) env.BENCH_GUARDED = guardDir;
   return spawnUntil(
     guardDir ? "bare-guarded" : "bare",

@@ -14,13 +14,14 @@
  *                 and status entries, the audit row, the supersession) with a new version each
  *                 request (the body's version and a counter): what PostgreSQL alone costs an
  *                 admission, without despacito's JavaScript; ?repeat=1 admits the body's version
- *                 as it is, so every request after the first is a repeat (409). Only when
- *                 BENCH_PG_URI's database has despacito's schema (bench/compare.ts migrates it).
+ *                 as it is, so every request after the first is a repeat (409). Only with
+ *                 BENCH_ADMIT=1, on a database with despacito's schema (bench/compare.ts
+ *                 migrates it); without it the peer starts as it always did.
  *
  * Env: BENCH_SECRET (HMAC key), BENCH_PG_URI (optional; /insert and /select need it),
  * BENCH_GUARDED=<dir>: the same app behind despacito's connection guard (src/http/listen.ts, with
  * the default limits; its inner socket under <dir>), to tell the guard's cost from the rest of
- * despacito's.
+ * despacito's. BENCH_ADMIT=1: POST /admit (above).
  * Prints "listening <port>" once it accepts connections.
  */
 
@@ -46,8 +47,11 @@ if (sql) {
     id uuid primary key, package text not null, version text not null,
     nix_store_path text, created_at timestamptz not null default now())`;
   await sql`create index if not exists bench_events_created on bench_events (created_at)`;
-  admitReady = (await sql`select to_regproc('despacito_enqueue') is not null as ok`)[0].ok;
-  if (admitReady) {
+  if (Deno.env.get("BENCH_ADMIT") === "1") {
+    admitReady = (await sql`select to_regproc('despacito_enqueue') is not null as ok`)[0].ok;
+    if (!admitReady) {
+      throw new Error("BENCH_ADMIT=1: BENCH_PG_URI's database has no despacito schema");
+    }
     await sql`insert into auth_token (id, token_sha256, description)
       values (${ADMIT_TOKEN}, repeat('0', 64), 'bench peer') on conflict do nothing`;
   }
