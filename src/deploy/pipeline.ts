@@ -22,6 +22,7 @@ import {
   type FailureInfo,
   type PipelineDeps,
   type PipelineStep,
+  type ReadAhead,
   type RunContext,
   StepFailure,
   stopped,
@@ -58,6 +59,8 @@ export async function runDeployment(
   deps: PipelineDeps,
   row: DeploymentRow,
   signal: AbortSignal,
+  /** preflight's reads, begun beside the claim (steps/preflight.ts readAhead). */
+  ahead?: Promise<ReadAhead>,
 ): Promise<DeploymentRow> {
   const log = deps.log.child({
     component: "deploy",
@@ -92,6 +95,7 @@ export async function runDeployment(
     },
     defer: (patch) => void Object.assign(ctx.deferred, patch),
     deferred: {},
+    ahead,
     steps: row.steps,
     baseSha: null,
     lockTouched: false,
