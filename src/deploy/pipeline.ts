@@ -22,7 +22,6 @@ import {
   type FailureInfo,
   type PipelineDeps,
   type PipelineStep,
-  type ReadAhead,
   type RunContext,
   StepFailure,
   stopped,
@@ -59,8 +58,6 @@ export async function runDeployment(
   deps: PipelineDeps,
   row: DeploymentRow,
   signal: AbortSignal,
-  /** preflight's reads, begun beside the claim (steps/preflight.ts readAhead). */
-  ahead?: Promise<ReadAhead>,
 ): Promise<DeploymentRow> {
   const log = deps.log.child({
     component: "deploy",
@@ -100,7 +97,6 @@ export async function runDeployment(
     defer: (patch) => void Object.assign(ctx.deferred, patch),
     deferred: {},
     nodeStates: [],
-    ahead,
     steps: row.steps,
     baseSha: null,
     lockTouched: false,

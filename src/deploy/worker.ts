@@ -13,7 +13,6 @@ import type { DeploymentRow } from "./deployment.ts";
 import { isTransientDbError } from "./durable.ts";
 import { type PipelineDeps, runDeployment } from "./pipeline.ts";
 import { recoverDeployment } from "./recovery.ts";
-import { readAhead } from "./steps/preflight.ts";
 import { getDeployment, markCancelRequested, runningDeployments } from "./store.ts";
 
 export type CancelResult = "cancelling" | "cancelled" | "finished" | "not_found";
@@ -46,8 +45,6 @@ export function createWorker(deps: PipelineDeps): Worker {
   let wakeUp: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
   let current: { id: string; ac: AbortController; done: Promise<unknown> } | undefined;
-  /** wake() was called since the last claim: a deployment was most likely queued. */
-  let woken = false;
   const cancelRequested = new Set<string>();
 
   const idle = (ms = POLL_MS) =>
@@ -73,11 +70,6 @@ export function createWorker(deps: PipelineDeps): Worker {
   const loop = async () => {
     while (!stopping) {
       let claimed;
-      // Woken by an admission: preflight's reads of the work tree and the packages' versions
-      // go beside the claim, not after it (a few ms of `git status`). Not on a poll or after
-      // a deployment with nothing queued: no `git status` for an empty queue.
-      const ahead = woken ? readAhead(deps) : undefined;
-      woken = false;
       try {
         await deps.guard.reap();
         // The claim also reports rows left running (a stuck row found later, e.g. after a
@@ -98,7 +90,7 @@ export function createWorker(deps: PipelineDeps): Worker {
       }
       const ac = new AbortController();
       const row = claimed;
-      const done = runDeployment(deps, row, ac.signal, ahead).catch((e) =>
+      const done = runDeployment(deps, row, ac.signal).catch((e) =>
         log.error("deployment run failed", { error: e, deployment_id: row.id })
       );
       current = { id: row.id, ac, done };
@@ -115,7 +107,6 @@ export function createWorker(deps: PipelineDeps): Worker {
       loopDone = loop();
     },
     wake() {
-      woken = true;
       wakeUp?.();
     },
     wakeFromAnotherInstance() {

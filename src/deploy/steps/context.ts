@@ -28,8 +28,8 @@ import type { FlakeInput, InputsReader } from "../inputs.ts";
 import type { FlakeRemote } from "../remote.ts";
 import type { Journal } from "../journal.ts";
 import type { PackageSettings, SettingsSource } from "../settings.ts";
-import type { DeployEvent, DeploymentPatch, PackageStateRow } from "../store.ts";
-import type { ToolCheck, ToolsReport } from "../tools.ts";
+import type { DeployEvent, DeploymentPatch } from "../store.ts";
+import type { ToolCheck } from "../tools.ts";
 import type { Gates } from "../gates.ts";
 import type { DeployWrites } from "../writes.ts";
 
@@ -52,12 +52,6 @@ export interface PipelineDeps {
   log: Logger;
   /** DESPACITO_FLAKE_REMOTE: fetch before, push after (steps/push.ts). */
   remote?: FlakeRemote;
-}
-
-/** preflight's reads that do not depend on which deployment runs (steps/preflight.ts readAhead). */
-export interface ReadAhead {
-  tools: ToolsReport;
-  states: PackageStateRow[];
 }
 
 export interface FailureInfo {
@@ -116,8 +110,6 @@ export interface RunContext {
    * outcome — each follows at once), or written first thing on the way to a failure.
    */
   nodeStates: NodeStateWrite[];
-  /** preflight's reads that the worker began beside its claim (steps/preflight.ts readAhead). */
-  ahead?: Promise<ReadAhead>;
 
   // Filled in by the steps, in order.
   steps: Step[];

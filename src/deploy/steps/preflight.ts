@@ -9,31 +9,10 @@
 
 import { holdOf } from "../fleet_store.ts";
 import { packageStates } from "../store.ts";
-import { type PipelineDeps, type PipelineStep, type ReadAhead, StepFailure } from "./context.ts";
+import { type PipelineStep, StepFailure } from "./context.ts";
 import { syncRemote } from "./push.ts";
 
 const error = (message: string, code: string) => new StepFailure(message, { kind: "error", code });
-
-/**
- * The work tree's state (`git status`, a process of a few ms) and every package's version,
- * read while the worker's claim is on its way (worker.ts), not after it: neither depends on
- * which deployment is claimed, and nothing changes them between the two — the flake repo and
- * package_state are changed only by the worker's own deployments, one at a time, and the
- * worker drops the reads if its claim finds rows to recover instead. Undefined with a remote:
- * preflight fetches first, and the tree it checks is the fetched one.
- */
-export function readAhead(deps: PipelineDeps): Promise<ReadAhead> | undefined {
-  if (deps.remote) return undefined;
-  const reads = rowFreeReads(deps);
-  // Dropped unread when nothing is claimed: its failure must not go unhandled.
-  reads.catch(() => {});
-  return reads;
-}
-
-const rowFreeReads = async (deps: PipelineDeps): Promise<ReadAhead> => {
-  const [tools, states] = await Promise.all([deps.tools.check(), packageStates(deps.sql)]);
-  return { tools, states };
-};
 
 export const preflight: PipelineStep = {
   name: "preflight",
@@ -57,12 +36,12 @@ export const preflight: PipelineStep = {
       await syncRemote(ctx, deps.remote);
     }
     // Each check is a read: all at once (the hold's refusal first), then judged in order.
-    // The reads begun beside the claim, if the worker began them (readAhead).
-    const [, input, settings, { tools, states }] = await Promise.all([
+    const [, input, settings, tools, states] = await Promise.all([
       deps.remote ? undefined : held(),
       deps.inputs.get(row.package),
       deps.settings.forPackage(row.package).catch((e: Error) => e),
-      ctx.ahead ?? rowFreeReads(deps),
+      deps.tools.check(),
+      packageStates(deps.sql),
     ]);
     ctx.input = input;
     if (!ctx.input) {
