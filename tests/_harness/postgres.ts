@@ -65,9 +65,45 @@ function freePort(): number {
   return port;
 }
 
+const PREFIX = "despacito-pg-";
+
+async function alive(pid: number): Promise<boolean> {
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the clusters of test or bench processes that died without running
+ * their unload handler (killed by a timeout or a signal): a postmaster
+ * outlives its owner and would keep its memory and port for good. Each
+ * cluster's directory names its owner's pid; one without that file is still
+ * being created by a live process and is left alone.
+ */
+export async function reapAbandonedClusters(): Promise<string[]> {
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  const reaped: string[] = [];
+  for await (const e of Deno.readDir(tmp)) {
+    if (!e.isDirectory || !e.name.startsWith(PREFIX)) continue;
+    const dir = `${tmp}/${e.name}`;
+    const owner = Number(await Deno.readTextFile(`${dir}/owner`).catch(() => ""));
+    if (!Number.isInteger(owner) || owner <= 0 || await alive(owner)) continue;
+    // Another process may be reaping the same directory: both may fail.
+    await run([findBin("pg_ctl"), "-D", `${dir}/data`, "-m", "immediate", "-w", "stop"], "pg_ctl")
+      .catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    reaped.push(dir);
+  }
+  return reaped;
+}
+
 /** Starts a private PostgreSQL cluster on a free loopback port. */
 export async function startCluster(): Promise<Cluster> {
-  const dir = await Deno.makeTempDir({ prefix: "despacito-pg-" });
+  await reapAbandonedClusters();
+  const dir = await Deno.makeTempDir({ prefix: PREFIX });
   await Deno.chmod(dir, 0o755);
   const data = `${dir}/data`;
   if (isRoot()) await new Deno.Command("chown", { args: ["postgres:postgres", dir] }).output();
@@ -90,6 +126,8 @@ export async function startCluster(): Promise<Cluster> {
     run([pgCtl, "-D", data, "-o", opts, "-l", `${dir}/log`, "-w", "start"], "pg_ctl start");
   const stop = () => run([pgCtl, "-D", data, "-m", "immediate", "-w", "stop"], "pg_ctl stop");
   await start();
+  // Written once the server runs, so a reaper never sees a half-made cluster as abandoned.
+  await Deno.writeTextFile(`${dir}/owner`, String(Deno.pid));
   let running = true;
   return {
     adminUri: `postgres://postgres@127.0.0.1:${port}/postgres`,
