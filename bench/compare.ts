@@ -29,6 +29,7 @@ import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { startCluster } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR, runCli } from "../tests/_harness/server.ts";
 import { cpuMs, deploymentMetrics } from "./deploy_metrics.ts";
+import { baseEnv, type Proc, spawnUntil as spawnProc } from "./procs.ts";
 import { median, parseWrk, type WrkResult } from "./wrk.ts";
 
 const { values: opts } = parseArgs({
@@ -63,7 +64,6 @@ const note = (s: string) =>
     new TextEncoder().encode(`# ${((performance.now() - began) / 1000).toFixed(1)}s ${s}\n`),
   );
 const SECRET = "bench-hmac-secret";
-const STOP_DEADLINE_MS = 15_000;
 /** Servers that had to be killed: printed under the table. */
 const stuck: string[] = [];
 const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
@@ -97,107 +97,17 @@ async function ensureTools() {
 
 // ---------------------------------------------------------------- processes
 
-interface Proc {
-  name: string;
-  pid: number;
-  url: string;
-  /** Milliseconds from spawn to "listening" (despacito: its "despacito started" line). */
-  startMs: number;
-  /** CPU time (user + system, all threads) from spawn to ready: start cost, less hurt by load. */
-  startCpuMs?: number;
-  stop(): Promise<void>;
-}
-
-/**
- * Spawns `argv` and resolves once a stdout line matches `ready` (its first
- * group is the address). Output after that is read and dropped: the bench
- * must not hold hundreds of thousands of request log lines in memory.
- */
-async function spawnUntil(
+/** A server started by bench/procs.ts; one that had to be killed is listed under the table. */
+function spawnUntil(
   name: string,
   argv: string[],
   env: Record<string, string>,
   ready: RegExp,
-  cwd = REPO_DIR,
 ): Promise<Proc> {
-  const t0 = performance.now();
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    env,
-    clearEnv: true,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const errDone = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-      if (stderr.length < 20_000) stderr += c;
-    }
-  })();
-  const reader = child.stdout.getReader();
-  const dec = new TextDecoder();
-  let pending = "";
-  let address: string | undefined;
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  while (address === undefined) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      await errDone;
-      throw new Error(`${name} exited before it was ready:\n${pending}\n${stderr}`);
-    }
-    pending += dec.decode(value, { stream: true });
-    const m = pending.match(ready);
-    if (m) address = m[1];
-    else pending = pending.slice(-4096);
-  }
-  clearTimeout(timer);
-  const startMs = performance.now() - t0;
-  const startCpuMs = cpuMs(child.pid);
-  const verbose = !!Deno.env.get("BENCH_VERBOSE");
-  const drained = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      // Dropped, unless asked for (debugging the bench itself).
-      if (verbose) Deno.stderr.writeSync(value);
-    }
-  })();
-  return {
-    name,
-    pid: child.pid,
-    url: /^\d+$/.test(address) ? `http://127.0.0.1:${address}` : `http://${address}`,
-    startMs,
-    startCpuMs,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      // A server that does not stop must not hang the bench (or the test suite's smoke run).
-      const killer = setTimeout(() => {
-        note(`${name} did not stop within ${STOP_DEADLINE_MS} ms of SIGTERM: killed`);
-        stuck.push(name);
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, STOP_DEADLINE_MS);
-      await child.status;
-      clearTimeout(killer);
-      await drained;
-      await errDone;
-    },
-  };
-}
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) env[k] = v;
-  }
-  return env;
+  return spawnProc(name, argv, env, ready, REPO_DIR, (n, message) => {
+    note(message);
+    stuck.push(n);
+  });
 }
 
 /** despacito as it ships: `deno run <production permission flags> main.ts serve`. */
