@@ -51,7 +51,7 @@ export interface DeployBench {
 }
 
 /** A fake colmena behind a wrapper: quick `--version`, and `hold()` parks the next apply. */
-async function gatedColmena(root: string, flakeDir: string) {
+export async function gatedColmena(root: string, flakeDir: string) {
   const fake = await createFakeColmena(root);
   await fake.seed(flakeDir);
   const bin = `${root}/colmena`;

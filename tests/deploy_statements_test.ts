@@ -57,13 +57,16 @@ Deno.test("one deployment: a statement per status change, claim and outcome; one
       // The token's check, and postgres.js's once-per-connection look-up of array types.
       const aside = (s: string) => /\bauth_token\b|\bpg_catalog\./.test(s);
       // Admission, the answer's read, claim, preflight's 2 reads, 2 step starts (flake,
-      // activate), the version rule, node states, outcome, the idle claim: 11 (the code before
-      // issue 14's P2 work: 28).
+      // activate), the version rule, outcome (with the node states), the idle claim: 10 (the
+      // code before issue 14's P2 work: 28).
       const counted = all.filter((s) => !isBatch(s) && !aside(s));
-      assert.ok(counted.length <= 11, `${counted.length} statements:\n${shown}`);
-      // The outcome records package_state in its own statement; after it, one claim only.
+      assert.ok(counted.length <= 10, `${counted.length} statements:\n${shown}`);
+      // The outcome records package_state and the node states colmena reported in its own
+      // statement; no other statement writes node states; after it, one claim only.
       const outcome = all.findIndex((s) => /insert into package_state/.test(s));
       assert.ok(outcome > 0, shown);
+      assert.match(all[outcome], /insert into node_state/, shown);
+      assert.equal(all.filter((s) => /insert into node_state/.test(s)).length, 1, shown);
       assert.deepEqual(all.slice(outcome + 1).map(isClaim), [true], shown);
 
       // Every status entry is the deployment as it was served at that point: the last one

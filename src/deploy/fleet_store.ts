@@ -38,6 +38,24 @@ export interface NodeStateWrite {
 
 /** All nodes in at most two statements (a fleet of a hundred is not a hundred round trips). */
 export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): Promise<void> {
+  const { moved, stayed } = nodeRows(writes);
+  if (moved.length > 0) await movedInsert(sql, moved);
+  if (stayed.length > 0) await stayedInsert(sql, stayed);
+}
+
+/**
+ * The same writes as CTEs of another statement (`, node_moved as (insert …)`): the status
+ * change they go with (store.ts changeDeployment), one round trip for both. Written whether
+ * or not that change applies, as writeNodeStates would.
+ */
+export function nodeStateCtes(tx: Sql | Tx, writes: NodeStateWrite[]) {
+  const { moved, stayed } = nodeRows(writes);
+  return tx`${moved.length > 0 ? tx`, node_moved as (${movedInsert(tx, moved)})` : tx``}${
+    stayed.length > 0 ? tx`, node_stayed as (${stayedInsert(tx, stayed)})` : tx``
+  }`;
+}
+
+function nodeRows(writes: NodeStateWrite[]) {
   // One row per node (the last word wins): an upsert must not touch a row twice.
   const byNode = new Map(writes.map((w) => [w.node, w]));
   const moved = [...byNode.values()].filter((w) => w.running).map((w) => ({
@@ -49,8 +67,13 @@ export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): 
   }));
   const stayed = [...byNode.values()].filter((w) => !w.running)
     .map((w) => ({ node: w.node, outcome: w.outcome }));
-  if (moved.length > 0) {
-    await sql`
+  return { moved, stayed };
+}
+
+type Moved = ReturnType<typeof nodeRows>["moved"];
+
+function movedInsert(sql: Sql | Tx, moved: Moved) {
+  return sql`
       insert into node_state (node, commit_sha, deployment_id, activated_at, outcome, packages,
                               updated_at)
       select node, commit_sha, deployment_id, now(), outcome, packages, now()
@@ -62,15 +85,15 @@ export async function writeNodeStates(sql: Sql | Tx, writes: NodeStateWrite[]): 
         packages = excluded.packages, updated_at = excluded.updated_at,
         -- What it runs changed: drift is unknown until the next check.
         running_system = null, drift = null`;
-  }
-  if (stayed.length > 0) {
-    // The node did not change what it runs; only the last outcome is news.
-    await sql`
+}
+
+/** The node did not change what it runs; only the last outcome is news. */
+function stayedInsert(sql: Sql | Tx, stayed: { node: string; outcome: string }[]) {
+  return sql`
       insert into node_state (node, outcome, updated_at)
       select node, outcome, now()
       from jsonb_to_recordset(${sql.json(stayed as never)}) as t(node text, outcome text)
       on conflict (node) do update set outcome = excluded.outcome, updated_at = now()`;
-  }
 }
 
 export async function nodeStates(sql: Sql): Promise<NodeStateRow[]> {

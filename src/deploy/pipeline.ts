@@ -12,7 +12,7 @@
 
 import { closeRunningSteps, type DeploymentRow, endStep, startStep } from "./deployment.ts";
 import { durably } from "./durable.ts";
-import { holdPackage } from "./fleet_store.ts";
+import { holdPackage, writeNodeStates } from "./fleet_store.ts";
 import { flakeRepo } from "./git.ts";
 import { createJournal } from "./journal.ts";
 import { type DeploymentPatch, logTail } from "./store.ts";
@@ -82,16 +82,21 @@ export async function runDeployment(
     save: async (patch) => {
       const merged = { ...ctx.deferred, ...patch };
       ctx.deferred = {};
-      // The lines said before it go in the change's own statement.
+      const nodes = takeNodeStates(ctx);
+      // The lines said before it go in the change's own statement, and so do node states.
       await journal.flushInto((lines) =>
-        durably(() => deps.writes.change(row.id, ["running"], merged, lines), {
+        durably(() => deps.writes.change(row.id, ["running"], merged, lines, nodes), {
           log,
           what: "deployment progress",
         })
-      );
+      ).catch((e) => {
+        ctx.nodeStates.unshift(...nodes);
+        throw e;
+      });
     },
     defer: (patch) => void Object.assign(ctx.deferred, patch),
     deferred: {},
+    nodeStates: [],
     steps: row.steps,
     baseSha: null,
     lockTouched: false,
@@ -165,6 +170,11 @@ export async function runStep(ctx: RunContext, step: PipelineStep): Promise<void
 async function failed(ctx: RunContext, message: string, info: FailureInfo): Promise<DeploymentRow> {
   const { row, deps } = ctx;
   const status = info.status ?? "failed";
+  // What colmena reported is recorded before anything else happens (a revert, a rollback).
+  const nodes = takeNodeStates(ctx);
+  if (nodes.length > 0) {
+    await durably(() => writeNodeStates(deps.sql, nodes), { log: ctx.log, what: "node states" });
+  }
   ctx.say(`${status}: ${message}`);
   ctx.steps = closeRunningSteps(ctx.steps, status === "failed" ? "failed" : "skipped");
   const hold = ctx.settings?.onFailure === "hold" && ctx.switched.length > 0;
@@ -236,14 +246,19 @@ async function failed(ctx: RunContext, message: string, info: FailureInfo): Prom
   });
 }
 
+function takeNodeStates(ctx: RunContext) {
+  return ctx.nodeStates.splice(0, ctx.nodeStates.length);
+}
+
 /** The final record (and the package's state when deployed), durably, then published. */
 async function finish(ctx: RunContext, p: DeploymentPatch): Promise<DeploymentRow> {
   const { deps, row } = ctx;
   const patch = { ...ctx.deferred, ...p };
   ctx.deferred = {};
-  // The last lines ("deployed …") go in the outcome's own statement.
+  const nodes = takeNodeStates(ctx);
+  // The last lines ("deployed …") go in the outcome's own statement, and so do node states.
   const done = await ctx.journal.flushInto((lines) =>
-    durably(() => deps.writes.finish(row.id, patch, lines), {
+    durably(() => deps.writes.finish(row.id, patch, lines, nodes), {
       log: ctx.log,
       what: "the deployment's outcome",
     })

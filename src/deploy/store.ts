@@ -13,6 +13,7 @@ import { DomainError } from "../core/errors.ts";
 import { isUuid } from "../core/ids.ts";
 import type { Sql } from "../db/connect.ts";
 import type { NodeOutcome } from "./colmena.ts";
+import { nodeStateCtes, type NodeStateWrite } from "./fleet_store.ts";
 import {
   type CheckRecord,
   DEPLOYMENT_COLUMNS,
@@ -246,14 +247,15 @@ function changeOf(
  * lines that precede the change, e.g. a journal's gathered ones) and the status entry,
  * and returns the new row with the events; or undefined (nothing written) when the
  * deployment was not in one of those states. With `recordState`, a deployment that ends
- * `deployed` also becomes its package's state (package_state) in the same statement.
+ * `deployed` also becomes its package's state (package_state) in the same statement;
+ * `nodeStates` (what colmena just activated, fleet_store.ts) go in it too, applied or not.
  */
 export async function changeDeployment(
   tx: Sql | Tx,
   id: string,
   from: readonly DeploymentStatus[],
   patch: DeploymentPatch,
-  o: { lines?: readonly Line[]; recordState?: boolean } = {},
+  o: { lines?: readonly Line[]; recordState?: boolean; nodeStates?: NodeStateWrite[] } = {},
 ): Promise<StatusChange | undefined> {
   const lines = o.lines ?? [];
   const values: Record<string, unknown> = {};
@@ -272,7 +274,15 @@ export async function changeDeployment(
       ${update}
       where d.id = ${id} and d.status in ${tx(from as string[])}
       returning d, clock_timestamp() as at
-    ) ${changeTail(tx, lines, o.recordState ? recordDeployedCte(tx) : tx``)}`;
+    ) ${
+    changeTail(
+      tx,
+      lines,
+      tx`${o.recordState ? recordDeployedCte(tx) : tx``}${
+        o.nodeStates?.length ? nodeStateCtes(tx, o.nodeStates) : tx``
+      }`,
+    )
+  }`;
   return changeOf(rows, lines);
 }
 

@@ -11,6 +11,7 @@ import type { Sql } from "../db/connect.ts";
 import type { Bus } from "../events/bus.ts";
 import { publishing } from "../events/publishing.ts";
 import type { DeploymentStatus } from "./deployment.ts";
+import type { NodeStateWrite } from "./fleet_store.ts";
 import {
   appendLog,
   appendLogs,
@@ -43,7 +44,9 @@ export function deployWrites(sql: Sql, bus: Bus<DeployEvent>, o: { queueLimit?: 
       from: readonly DeploymentStatus[],
       patch: DeploymentPatch,
       lines: readonly { stream: LogStream; line: string }[] = [],
-    ) => await changeDeployment(sql, id, from, patch, { lines }),
+      /** Node states in the same statement (what colmena activated just before). */
+      nodeStates?: NodeStateWrite[],
+    ) => await changeDeployment(sql, id, from, patch, { lines, nodeStates }),
     /**
      * The final record of a running deployment after `lines`, and its package's state
      * when deployed: one statement, so the state is never recorded without the outcome.
@@ -52,7 +55,13 @@ export function deployWrites(sql: Sql, bus: Bus<DeployEvent>, o: { queueLimit?: 
       id: string,
       patch: DeploymentPatch,
       lines: readonly { stream: LogStream; line: string }[] = [],
-    ) => await changeDeployment(sql, id, ["running"], patch, { lines, recordState: true }),
+      nodeStates?: NodeStateWrite[],
+    ) =>
+      await changeDeployment(sql, id, ["running"], patch, {
+        lines,
+        recordState: true,
+        nodeStates,
+      }),
     /** The oldest queued deployment, now running; or the rows left running, to recover. */
     claim: async () => await claimNext(sql),
     /** Admission: queued (superseding older queued ones), or the live one. */

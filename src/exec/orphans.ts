@@ -1,13 +1,18 @@
 /**
  * The orphan guard: never two colmena at once, also across crashes.
  * colmena runs in its own session (so its whole group can be ended) and
- * therefore survives a `kill -9` of despacito. Before a run starts, its
- * process group id and start time are written to a file in the data dir;
- * after it ends the file is removed. On start, `reap()` finds a group left
- * by a dead despacito, ends it (SIGTERM, then SIGKILL after a grace) and
- * waits until it is gone, before anything else may run. The start time
- * (from `ps`) guards against a reused pid: a different process that
- * happens to have the same id is never signalled.
+ * therefore survives a `kill -9` of despacito. Right after a run starts, its
+ * process group id and the time despacito started it are written to a file
+ * in the data dir; after it ends the file is removed. On start, `reap()`
+ * finds a group left by a dead despacito, ends it (SIGTERM, then SIGKILL
+ * after a grace) and waits until it is gone, before anything else may run.
+ * The start time guards against a reused pid: the leader's age (`ps -o
+ * etimes=`, asked only when reaping) must put its start within the second
+ * it rounds to (and START_MARGIN_MS) of the recorded time, so a different
+ * process that happens to have the same id is never signalled. (Records
+ * written before carry the leader's `ps -o lstart=` instead, taken by a `ps`
+ * beside every colmena start — measured to slow a short colmena by 6–20 ms
+ * on a loaded 2-core machine, bench/README.md P2; both are compared.)
  */
 
 import { dirname } from "node:path";
@@ -24,8 +29,17 @@ export interface GroupGuard {
 
 interface Recorded {
   pgid: number;
-  started: string;
+  /** When despacito started the leader (ms since the epoch, its clock). */
+  spawnedAt?: number;
+  /** Records of earlier versions: the leader's start as `ps -o lstart=` printed it. */
+  started?: string;
 }
+
+/**
+ * How far the leader's start, as `ps` puts it, may be from the recorded time: the record is
+ * written a few ms after the start, and `ps` reads its clock a little after ours.
+ */
+const START_MARGIN_MS = 250;
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
   try {
@@ -49,6 +63,22 @@ async function startTime(pid: number): Promise<string> {
   return r.code === 0 ? r.stdout : "";
 }
 
+/**
+ * Is the process with this pid the one started at `spawnedAt`? True when there is no such
+ * process (its group may outlive it), or when its age, in whole seconds, puts its start
+ * within a second (and the margin) of that time.
+ */
+async function startedAt(pid: number, spawnedAt: number): Promise<boolean> {
+  const before = Date.now();
+  const r = await run(["ps", "-o", "etimes=", "-p", String(pid)]);
+  const after = Date.now();
+  const secs = Number(r.stdout);
+  if (r.code !== 0 || r.stdout === "" || !Number.isInteger(secs)) return true;
+  // It started after `before - (secs + 1) s` and no later than `after - secs s`.
+  return spawnedAt >= before - (secs + 1) * 1000 - START_MARGIN_MS &&
+    spawnedAt <= after - secs * 1000 + START_MARGIN_MS;
+}
+
 async function groupAlive(pgid: number): Promise<boolean> {
   return (await run(["kill", "-0", "--", `-${pgid}`])).code === 0;
 }
@@ -64,7 +94,8 @@ export function createGroupGuard(o: { file: string; log: Logger; graceMs?: numbe
   };
   return {
     async record(pid) {
-      const rec: Recorded = { pgid: pid, started: await startTime(pid) };
+      // No process here: this runs as colmena starts, and a `ps` beside it slows it.
+      const rec: Recorded = { pgid: pid, spawnedAt: Date.now() };
       await Deno.mkdir(dirname(o.file), { recursive: true });
       await Deno.writeTextFile(o.file, JSON.stringify(rec));
     },
@@ -78,8 +109,12 @@ export function createGroupGuard(o: { file: string; log: Logger; graceMs?: numbe
       } catch {
         return "none";
       }
-      const leaderNow = await startTime(rec.pgid);
-      const ours = leaderNow === "" || leaderNow === rec.started;
+      let ours: boolean;
+      if (rec.spawnedAt !== undefined) ours = await startedAt(rec.pgid, rec.spawnedAt);
+      else {
+        const leaderNow = await startTime(rec.pgid);
+        ours = leaderNow === "" || leaderNow === rec.started;
+      }
       if (!ours || !(await groupAlive(rec.pgid))) {
         await Deno.remove(o.file).catch(() => {});
         return "gone";

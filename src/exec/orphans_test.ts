@@ -59,3 +59,40 @@ Deno.test("createGroupGuard().reap() never signals a process that merely reuses 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("createGroupGuard(): a record holds the time despacito started the leader; reap() compares the leader's age with it", async () => {
+  const dir = await Deno.makeTempDir();
+  const ours = uniqueSleep();
+  const other = uniqueSleep();
+  const start = (secs: string) =>
+    new Deno.Command("setsid", { args: ["sleep", secs], stdout: "null", stderr: "null" }).spawn();
+  const leader = start(ours);
+  const stranger = start(other);
+  try {
+    const file = `${dir}/colmena.pgid`;
+    const guard = createGroupGuard({ file, log: silentLogger, graceMs: 500 });
+    await guard.record(leader.pid);
+    const rec = JSON.parse(await Deno.readTextFile(file));
+    assert.deepEqual(Object.keys(rec).sort(), ["pgid", "spawnedAt"]);
+    assert.ok(Math.abs(rec.spawnedAt - Date.now()) < 5_000, JSON.stringify(rec));
+    // The same pid started a minute before the recorded time: another process, left alone.
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ pgid: stranger.pid, spawnedAt: Date.now() + 60_000 }),
+    );
+    assert.equal(await guard.reap(), "gone");
+    assert.equal(await alive(other), true, "the unrelated process lives");
+    // The leader, recorded as started now: ended.
+    await Deno.writeTextFile(file, JSON.stringify({ pgid: leader.pid, spawnedAt: Date.now() }));
+    assert.equal(await guard.reap(), "ended");
+    assert.equal(await alive(ours), false);
+  } finally {
+    for (const p of [leader, stranger]) {
+      try {
+        p.kill("SIGKILL");
+      } catch { /* ended by the reap */ }
+    }
+    await Promise.all([leader.status, stranger.status]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -3,15 +3,17 @@
  * output streamed to the log and parsed per node. Every node colmena
  * reports as activated (or whose activation failed half-way) is one that
  * may run the new version now: it is remembered for a rollback and its
- * state is written at once, so despacito's record says what the node runs
+ * state is written at once — after a success in the statement that follows
+ * without a wait (the next step's start or the outcome), after a failure in
+ * its own, before the revert — so despacito's record says what the node runs
  * even if despacito dies in the next second. The failure message names the
  * failing nodes and the first real error line, not only an exit code.
  */
 
 import { formatDuration } from "../../core/duration.ts";
-import { colmenaArgv, firstErrorLine, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
 import { durably } from "../durable.ts";
 import { writeNodeStates } from "../fleet_store.ts";
+import { colmenaArgv, firstErrorLine, type NodeOutcome, NodeOutcomeParser } from "../colmena.ts";
 import { type PipelineStep, type RunContext, StepFailure, stopped } from "./context.ts";
 
 /** Nodes that may have switched: activated, or failed during activation itself. */
@@ -67,16 +69,23 @@ export function activate(stage: { name: string | null; on: string | null }): Pip
       ctx.lastActivated = switched;
       ctx.exitCode = result.code;
       const commitSha = ctx.commitSha ?? ctx.baseSha;
-      await durably(() =>
-        writeNodeStates(
-          ctx.deps.sql,
-          nodes.map((n) => ({
-            node: n.node,
-            deploymentId: ctx.row.id,
-            outcome: n.status === "succeeded" ? "activated" : "failed",
-            running: switched.includes(n.node) ? { commitSha, packages: ctx.after } : null,
-          })),
-        ), { log: ctx.log, what: "node states" });
+      const states = nodes.map((n) => ({
+        node: n.node,
+        deploymentId: ctx.row.id,
+        outcome: n.status === "succeeded" ? "activated" as const : "failed" as const,
+        running: switched.includes(n.node) ? { commitSha, packages: ctx.after } : null,
+      }));
+      if (result.code === 0 && !result.cancelled && !result.timedOut) {
+        // Written by the statement that follows at once: the next step's start or the
+        // outcome (one round trip less), or first thing on the way to a failure (pipeline.ts).
+        ctx.nodeStates.push(...states);
+      } else {
+        // A failure: written now, before the revert and rollback that follow.
+        await durably(() => writeNodeStates(ctx.deps.sql, states), {
+          log: ctx.log,
+          what: "node states",
+        });
+      }
       ctx.defer({ nodes: ctx.nodes, exitCode: result.code });
       if (result.cancelled) throw stopped(ctx.signal);
       if (result.timedOut) {

@@ -13,6 +13,7 @@ import type { Executor } from "../../exec/run.ts";
 import type { GroupGuard } from "../../exec/orphans.ts";
 import type { Logger } from "../../log/log.ts";
 import type { NodeOutcome } from "../colmena.ts";
+import type { NodeStateWrite } from "../fleet_store.ts";
 import type {
   CheckRecord,
   DeploymentRow,
@@ -104,6 +105,11 @@ export interface RunContext {
    */
   defer(patch: DeploymentPatch): void;
   deferred: DeploymentPatch;
+  /**
+   * Node states colmena just reported, for the next write's statement (a step's start, the
+   * outcome — each follows at once), or written first thing on the way to a failure.
+   */
+  nodeStates: NodeStateWrite[];
 
   // Filled in by the steps, in order.
   steps: Step[];
