@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO_DIR } from "./_harness/server.ts";
+import { denoTask } from "./_harness/deno_task.ts";
 
 const ROWS = [
   "P1 POST /webhook?wait=false, new version each (-c5), req/s vs adnanh/webhook",
@@ -28,15 +28,7 @@ const ROWS = [
 ];
 
 Deno.test("bench:compare --smoke measures every row on both sides and prints the table", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "bench:compare", "--smoke"],
-    cwd: REPO_DIR,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(r.stdout);
-  const err = new TextDecoder().decode(r.stderr);
-  assert.equal(r.code, 0, `${out}\n${err}`);
+  const { out } = await denoTask(["bench:compare", "--smoke"]);
   assert.match(
     out,
     /^\| metric \| despacito \| peer \| ratio per round \| median ratio \| target \| pass \|$/m,

@@ -7,18 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO_DIR } from "./_harness/server.ts";
+import { denoTask } from "./_harness/deno_task.ts";
 
 Deno.test("bench:rss measures every rung of the idle RSS ladder", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "bench:rss", "--starts", "1", "--settle", "100"],
-    cwd: REPO_DIR,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(r.stdout);
-  const err = new TextDecoder().decode(r.stderr);
-  assert.equal(r.code, 0, `${out}\n${err}`);
+  const { out } = await denoTask(["bench:rss", "--starts", "1", "--settle", "100"]);
   const rows = new Map(
     out.split("\n").filter((l) =>
       l.startsWith("| ") && !l.startsWith("| rung") && !l.startsWith("| ---")
