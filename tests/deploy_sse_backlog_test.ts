@@ -5,7 +5,9 @@
  * followers that read get every line, and it resumes with Last-Event-ID
  * from the last id it saw, gap-free and repeat-free. Plain and gzip: the
  * cut-off counts uncompressed bytes, though all of it compresses to less
- * than the limit.
+ * than the limit. A client that reads is never let go for one batch over
+ * the limit, nor for the `end` after such a batch (it would resume into the
+ * same batch forever).
  */
 
 import assert from "node:assert/strict";
@@ -87,3 +89,32 @@ for (const gzip of [false, true]) {
       await waitFor("every stream to leave the bus", () => w.bus.size === 0 || undefined);
     }));
 }
+
+// Timers that never run: live events reach followers only with a final status, as one batch.
+const stopped = { after: () => {}, every: () => () => {} };
+
+Deno.test("SSE: a last batch larger than the backlog limit is sent whole with `end`, live and replayed", () =>
+  withSseRoute({ backlogMax: BACKLOG, timers: stopped }, async (w) => {
+    const id = await w.deployment("webapp");
+    const [{ seq: start }] = await w.sql<{ seq: number }[]>`
+      select seq from deployments where id = ${id}`;
+    const last = (r: SseClient) => r.ids().at(-1) ?? 0;
+    const live = await w.open(id);
+    await live.readUntil("the replay", () => last(live) === start);
+    // Two rounds (~104 KB) and the final status: one run, over the limit, to a client that
+    // took everything before it. Its `end` must not count as falling behind.
+    await w.publishLines(id, [...lines(0), ...lines(1)]);
+    await w.cancel(id);
+    const seq = start + 2 * LINES + 1;
+    await live.readToEnd("the live end");
+    assert.deepEqual(live.ids(), upTo(seq), "every line live, in order");
+    assert.equal(live.frames().at(-1)!.event, "end");
+    // From the record: one page holds it all and ends with the final status.
+    for (const gzip of [false, true]) {
+      const replayed = await w.open(id, { gzip, lastEventId: 0 });
+      await replayed.readToEnd("the replayed end");
+      assert.deepEqual(replayed.ids(), upTo(seq), "every line replayed, in order");
+      assert.equal(replayed.frames().at(-1)!.event, "end");
+    }
+    await waitFor("every stream to leave the bus", () => w.bus.size === 0 || undefined);
+  }));

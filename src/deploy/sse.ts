@@ -325,7 +325,7 @@ export function sseRoute<P>(
         reading?.();
       };
       /** Queued, never awaited: the bus's publisher must not wait for the slowest client. */
-      const push = (chunk: Piece | string) => {
+      const push = (chunk: Piece | string, end = false) => {
         if (ended) return;
         quiet = false;
         const piece = typeof chunk === "string" ? new Piece(encoder.encode(chunk)) : chunk;
@@ -335,7 +335,8 @@ export function sseRoute<P>(
         // A client this far behind is let go: it resumes from Last-Event-ID, out of the record.
         // Not for one piece larger than the limit (a page of the record in long lines) to a
         // client that took all before it: it would resume into the same page, again and again.
-        if (queuedBytes > backlogMax && behind > 0) {
+        // Nor for the `end` after a last batch, for the same reason (nothing follows it).
+        if (queuedBytes > backlogMax && behind > 0 && !end) {
           queued = [];
           queuedBytes = 0;
           return finish();
@@ -345,7 +346,7 @@ export function sseRoute<P>(
       };
       const endWith = (chunk: string | Piece) => {
         push(chunk);
-        push(END);
+        push(END, true);
         finish();
       };
       /** From the record: everything after `last`, a page per write. */
