@@ -10,6 +10,7 @@
  */
 
 import type { Area, AreaContext } from "../http/area.ts";
+import { acceptsGzip } from "../http/gzip_stream.ts";
 import type { AppContext } from "../http/types.ts";
 import { type Asset, loadUiAssets, type UiAssets } from "./assets.ts";
 
@@ -113,15 +114,5 @@ function ifNoneMatch(header: string | undefined, etag: string): boolean {
   return header.split(",").some((t) => {
     const v = t.trim();
     return v === "*" || v === etag || v === `W/${etag}`;
-  });
-}
-
-function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  return header.split(",").some((part) => {
-    const [coding, ...params] = part.trim().split(";");
-    if (coding.trim().toLowerCase() !== "gzip") return false;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    return q === undefined || Number(q.slice(2)) > 0;
   });
 }
