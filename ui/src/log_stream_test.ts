@@ -85,7 +85,7 @@ class HandStream implements EventStream {
   }
 }
 
-Deno.test("followEvents() hands batched lines over before the status and the end that follow them", async () => {
+Deno.test("followEvents() hands batched lines over before the status and the end that follow them", () => {
   const seen: string[] = [];
   const stream = new HandStream();
   const f = followEvents({
@@ -118,7 +118,29 @@ Deno.test("followEvents() hands batched lines over before the status and the end
     "ended",
     "end",
   ]);
+  // Already ended: closing changes nothing.
   f.close();
-  // Closing leaves no batch timer behind (the test's sanitizer would fail otherwise).
-  await Promise.resolve();
+  assert.equal(seen.length, 6);
+});
+
+// The ops sanitizer explicitly: Deno 2.9 leaves it off by default, and the batch timer that
+// close() must end is what it finds.
+Deno.test({
+  name: "followEvents() closed with lines still batched drops them and leaves no timer",
+  sanitizeOps: true,
+  fn: () => {
+    const stream = new HandStream();
+    const seen: string[] = [];
+    const f = followEvents({
+      open: () => stream,
+      onLines: (lines) => seen.push(`lines ${lines.length}`),
+      batchMs: 60_000,
+      onStatus: () => seen.push("status"),
+      onEnd: () => seen.push("end"),
+      onState: (s) => seen.push(s),
+    });
+    stream.emit("log", { seq: 1, stream: "stdout", line: "l1", at: "2026-01-01T00:00:00Z" }, "1");
+    f.close();
+    assert.deepEqual(seen, ["connecting", "closed"]);
+  },
 });
