@@ -300,10 +300,12 @@ export function sseRoute<P>(
         return parts.length === 0 ? undefined : concat(parts);
       };
       const hand = (out: ReadableStreamDefaultController<Uint8Array>) => {
+        // Outside the try: a fault in building the chunk errors the stream (the client
+        // reconnects) instead of leaving it open and silent.
+        const chunk = wire();
+        queued = [];
+        queuedBytes = 0;
         try {
-          const chunk = wire();
-          queued = [];
-          queuedBytes = 0;
           if (chunk) out.enqueue(chunk);
           if (ended) out.close();
         } catch { /* the client went away meanwhile */ }
