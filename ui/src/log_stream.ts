@@ -4,7 +4,7 @@
  * it reconnects with exponential backoff (with jitter, capped) and resumes
  * after the last sequence number it saw, dropping anything at or below it,
  * so the page never shows a line twice or skips one. Stops for good on the
- * server's `end` event or when closed. Lines may be handed over in batches
+ * server's `end` event or when closed. Lines are handed over in batches
  * (`onLines`, `batchMs`: a burst renders once, not line by line); the lines
  * before a status change or the end are always handed over before it, so a
  * page never shows "deployed" above a log still waiting for its last batch.
@@ -26,10 +26,8 @@ export type StreamState = "connecting" | "live" | "reconnecting" | "ended" | "cl
 export interface FollowOptions {
   /** Opens the stream after `lastSeq` (undefined: from the start). */
   open(lastSeq: number | undefined): EventStream;
-  /** Each line at once; or use onLines. */
-  onLine?(line: LogLine): void;
-  /** Lines gathered for `batchMs`, handed over together (and before any status or end). */
-  onLines?(lines: LogLine[]): void;
+  /** Lines gathered for `batchMs` (default 0), handed over together, before any status or end. */
+  onLines(lines: LogLine[]): void;
   batchMs?: number;
   onStatus(d: Deployment): void;
   onEnd(): void;
@@ -67,11 +65,9 @@ export function followEvents(o: FollowOptions): Follower {
     if (batch.length === 0) return;
     const lines = batch;
     batch = [];
-    o.onLines?.(lines);
+    o.onLines(lines);
   };
   const line = (l: LogLine) => {
-    o.onLine?.(l);
-    if (!o.onLines) return;
     batch.push(l);
     batchTimer ??= setTimeout(handOver, o.batchMs ?? 0);
   };

@@ -41,7 +41,7 @@ Deno.test("followEvents() resumes after a dropped connection with no duplicated 
   const ended = Promise.withResolvers<void>();
   const f = followEvents({
     open: (last) => new EventSource(last === undefined ? base : `${base}?last_event_id=${last}`),
-    onLine: (l: LogLine) => lines.push(l.seq),
+    onLines: (batch: LogLine[]) => lines.push(...batch.map((l) => l.seq)),
     onStatus: () => {},
     onEnd: () => ended.resolve(),
     onState: (s) => states.push(s),
