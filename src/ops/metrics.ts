@@ -6,8 +6,9 @@
  * from PostgreSQL at scrape time, so they are right after a restart and
  * agree between instances. README, "Metrics", lists every name here.
  *
- * prom-client is loaded on the first scrape, not at start: it is ~10 ms of
- * start-up and ~3.5 MB of memory that a server nobody scrapes never needs.
+ * prom-client is loaded on the first scrape, not at start: start-up work a
+ * server nobody scrapes never needs (measured together with yaml, the forge
+ * area and the OpenAPI schemas left out: bench/README.md, "start → ready").
  * Until then every recording call is kept, in order, in a short list and
  * replayed into the registry when it is built, so the first scrape shows
  * exactly what it would have shown with prom-client loaded from the start.
