@@ -56,7 +56,7 @@ export async function loadPromClient(): Promise<PromClient> {
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Recording calls kept before prom-client is loaded; reaching it loads prom-client. */
-export const PENDING_LIMIT = 1000;
+const PENDING_LIMIT = 1000;
 
 export interface StatusChange {
   package: string;
