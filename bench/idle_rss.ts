@@ -29,6 +29,7 @@ import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { startCluster } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR } from "../tests/_harness/server.ts";
 import { baseEnv, spawnUntil } from "./procs.ts";
+import { median } from "./wrk.ts";
 
 const opts = parseArgs({
   args: Deno.args,
@@ -106,12 +107,6 @@ async function measure(rung: Rung, admin: postgres.Sql | undefined): Promise<Sam
   } finally {
     await proc.stop();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 async function main() {
