@@ -25,9 +25,9 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
-import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
 import { startCluster } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR } from "../tests/_harness/server.ts";
+import { gatedColmena } from "./deploy_metrics.ts";
 import { baseEnv, spawnUntil } from "./procs.ts";
 import { median } from "./wrk.ts";
 
@@ -135,15 +135,7 @@ async function main() {
     // --version at once.
     const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
     const flake = await createDeployFlake(root, [webapp]);
-    const fake = await createFakeColmena(root);
-    await fake.seed(flake.dir);
-    const colmena = `${root}/colmena-wrapper`;
-    await Deno.writeTextFile(
-      colmena,
-      `#!/bin/sh\n[ "$1" = --version ] && { echo "colmena 0.4.0 (bench)"; exit 0; }\n` +
-        `exec ${JSON.stringify(fake.bin)} "$@"\n`,
-      { mode: 0o755 },
-    );
+    const colmena = (await gatedColmena(root, flake.dir)).bin;
 
     const bareFlags = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
     const bare = (name: string, env: Record<string, string>, script: string[], db?: string) => ({
