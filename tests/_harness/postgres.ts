@@ -7,7 +7,8 @@
  */
 
 import postgres from "postgres";
-import { type Database, openDatabase } from "../../src/db/connect.ts";
+import { type Database, openDatabase, type Sql } from "../../src/db/connect.ts";
+import { loadMigrations, migrate } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/log/log.ts";
 
 export interface Cluster {
@@ -201,4 +202,21 @@ export async function freshDatabase(
  */
 export function storeDatabase(uri: string, poolSize = 2): Promise<Database> {
   return openDatabase({ postgresUri: uri, poolSize, dataDir: "", log: silentLogger });
+}
+
+/**
+ * Runs `fn` on a fresh database with the shipped migrations applied, through a
+ * handle configured as the server's (storeDatabase), for tests of the stores;
+ * closes and drops it afterwards.
+ */
+export async function withMigratedDatabase(fn: (sql: Sql) => Promise<void>): Promise<void> {
+  const fresh = await freshDatabase();
+  const db = await storeDatabase(fresh.uri);
+  try {
+    await migrate(db.sql, await loadMigrations(), silentLogger);
+    await fn(db.sql);
+  } finally {
+    await db.close();
+    await fresh.drop();
+  }
 }
