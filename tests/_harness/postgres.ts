@@ -84,9 +84,8 @@ async function alive(pid: number): Promise<boolean> {
  * cluster's directory names its owner's pid; one without that file is still
  * being created by a live process and is left alone.
  */
-export async function reapAbandonedClusters(): Promise<string[]> {
+async function reapAbandonedClusters(): Promise<void> {
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
-  const reaped: string[] = [];
   for await (const e of Deno.readDir(tmp)) {
     if (!e.isDirectory || !e.name.startsWith(PREFIX)) continue;
     const dir = `${tmp}/${e.name}`;
@@ -96,9 +95,7 @@ export async function reapAbandonedClusters(): Promise<string[]> {
     await run([findBin("pg_ctl"), "-D", `${dir}/data`, "-m", "immediate", "-w", "stop"], "pg_ctl")
       .catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-    reaped.push(dir);
   }
-  return reaped;
 }
 
 /** Starts a private PostgreSQL cluster on a free loopback port. */
