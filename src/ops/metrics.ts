@@ -35,7 +35,7 @@ export interface PromClient {
 
 /**
  * Loads the four classes by file: the package's index also loads its Pushgateway (node's http
- * and https) and cluster support, ~100 ms of start-up and 7 MB of memory despacito never uses.
+ * and https) and cluster support, code despacito never uses.
  */
 export async function loadPromClient(): Promise<PromClient> {
   const [registry, counter, gauge, histogram] = await Promise.all([
