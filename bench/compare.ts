@@ -281,9 +281,9 @@ async function wrk(url: string, script: string, connections = CONNECTIONS): Prom
   return parseWrk(text);
 }
 
-/** CPU (µs, all the process's threads) per request of each side, per metric: the rows' notes. */
 /** CPU from spawn to ready of each fresh despacito (PostgreSQL) and bare peer, per round. */
 const startCpu = { ours: [] as number[], peer: [] as number[] };
+/** CPU (µs, all the process's threads) per request of each side, per metric: the rows' notes. */
 const cpuPerRequest = new Map<string, { ours: number[]; peer: number[] }>();
 
 /** CPU (ms) of the bench cluster's PostgreSQL processes (backends and background ones). */

@@ -25,10 +25,11 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
-import { createFakeColmena } from "../tests/_harness/fake_colmena.ts";
-import { startCluster } from "../tests/_harness/postgres.ts";
+import { freshDatabase, sharedPostgres } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR } from "../tests/_harness/server.ts";
+import { gatedColmena } from "./deploy_metrics.ts";
 import { baseEnv, spawnUntil } from "./procs.ts";
+import { median } from "./wrk.ts";
 
 const opts = parseArgs({
   args: Deno.args,
@@ -108,47 +109,25 @@ async function measure(rung: Rung, admin: postgres.Sql | undefined): Promise<Sam
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
 async function main() {
   const root = await Deno.makeTempDir({ prefix: "idle-rss-" });
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
-    let adminUri = Deno.env.get("DESPACITO_TEST_POSTGRES_URI");
-    if (!adminUri) {
-      const cluster = await startCluster();
-      cleanup.push(() => cluster.destroy());
-      adminUri = cluster.adminUri;
-    }
+    const adminUri = await sharedPostgres();
     const admin = postgres(adminUri, { max: 1, onnotice: () => {} });
     cleanup.push(() => admin.end());
-    const tag = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
-    const database = async (name: string) => {
-      const db = `idle_rss_${tag}_${name}`;
-      await admin.unsafe(`create database ${db}`);
-      cleanup.push(() => admin.unsafe(`drop database if exists ${db} with (force)`));
-      const u = new URL(adminUri);
-      u.pathname = `/${db}`;
-      return { db, uri: u.toString() };
+    /** A fresh database (tests/_harness/postgres.ts) and its name, for pg_stat_activity. */
+    const database = async () => {
+      const fresh = await freshDatabase(adminUri);
+      cleanup.push(() => fresh.drop());
+      return { db: new URL(fresh.uri).pathname.slice(1), uri: fresh.uri };
     };
 
     // despacito's setting as in bench/compare.ts: a flake with an input, a colmena that answers
     // --version at once.
     const webapp = await createAppRepo(root, "webapp", ["1.0.0"]);
     const flake = await createDeployFlake(root, [webapp]);
-    const fake = await createFakeColmena(root);
-    await fake.seed(flake.dir);
-    const colmena = `${root}/colmena-wrapper`;
-    await Deno.writeTextFile(
-      colmena,
-      `#!/bin/sh\n[ "$1" = --version ] && { echo "colmena 0.4.0 (bench)"; exit 0; }\n` +
-        `exec ${JSON.stringify(fake.bin)} "$@"\n`,
-      { mode: 0o755 },
-    );
+    const colmena = (await gatedColmena(root, flake.dir)).bin;
 
     const bareFlags = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
     const bare = (name: string, env: Record<string, string>, script: string[], db?: string) => ({
@@ -165,9 +144,9 @@ async function main() {
       `import ${JSON.stringify(`file://${REPO_DIR}/src/cli/serve.ts`)};\n` +
         `await import(${JSON.stringify(`file://${REPO_DIR}/bench/peers/bare.ts`)});\n`,
     );
-    const pgConn = await database("pg");
-    const pgGuard = await database("guard");
-    const pgModules = await database("modules");
+    const pgConn = await database();
+    const pgGuard = await database();
+    const pgModules = await database();
     const rungs: Rung[] = [
       bare("bare hello", {}, [`${REPO_DIR}/bench/peers/bare.ts`]),
       bare(
@@ -191,7 +170,7 @@ async function main() {
     ];
     let n = 0;
     const despacito = async (name: string, flags: string[]) => {
-      const { db, uri } = await database(name.replace(/\W+/g, "_").toLowerCase());
+      const { db, uri } = await database();
       const env = {
         DESPACITO_LISTEN: "127.0.0.1:0",
         // Short: the guard's private socket lives under it.

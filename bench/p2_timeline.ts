@@ -22,6 +22,7 @@ import { createAppRepo, createDeployFlake } from "../tests/_harness/flakes.ts";
 import { freshDatabase } from "../tests/_harness/postgres.ts";
 import { denoRunArgs, REPO_DIR } from "../tests/_harness/server.ts";
 import { cpuMs, gatedColmena } from "./deploy_metrics.ts";
+import { baseEnv } from "./procs.ts";
 import { median } from "./wrk.ts";
 
 const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
@@ -62,8 +63,7 @@ async function startBuild(name: string, dir: string, root: string): Promise<Buil
   const flake = await createDeployFlake(root, apps);
   const colmena = await gatedColmena(`${root}/colmena`, flake.dir);
   const db = await freshDatabase();
-  const env: Record<string, string> = {
-    NO_COLOR: "1",
+  const despacito = {
     DESPACITO_LISTEN: "127.0.0.1:0",
     DESPACITO_DATA_DIR: `${root}/data`,
     DESPACITO_FLAKE_DIR: flake.dir,
@@ -72,10 +72,7 @@ async function startBuild(name: string, dir: string, root: string): Promise<Buil
     DESPACITO_SHUTDOWN_TIMEOUT: "1s",
     DESPACITO_LOG_LEVEL: "debug",
   };
-  for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) env[k] = v;
-  }
+  const env = { ...baseEnv(), ...despacito };
   const args = denoRunArgs(env, ["serve"]).map((a) => a.replaceAll(REPO_DIR, dir));
   const child = new Deno.Command(Deno.execPath(), {
     args,

@@ -34,8 +34,8 @@ export async function buildAreas(ctx: AreaContext): Promise<BuiltAreas> {
   packageNames = () => deploy.ports.packageNames();
   ops.followDeployments((fn) => deploy.ports.subscribe(fn));
   // The forge enqueues deployments and reports their outcome through deploy's ports. Its code
-  // (and tweetnacl, for the sealed secrets) is loaded only when configured: a few MB of memory
-  // and ~15 ms of start a server without forges never uses.
+  // (and tweetnacl, for the sealed secrets) is loaded only when configured: start-up work a
+  // server without forges never needs (bench/README.md, "start → ready").
   if (ctx.config.baseUrl) {
     const { createForgeArea } = await import("./forge/area.ts");
     const forge = await createForgeArea({ ...ctx, ports: deploy.ports });

@@ -46,7 +46,7 @@ export async function startServer(config: Readonly<Config>, log: Logger): Promis
     });
     const { areas } = built;
     // Building an area reads no table, so the schema is migrated only now, while the areas
-    // prepare what needs no database (the deploy tools' probe: ~40 ms of child processes).
+    // prepare what needs no database (the deploy tools' probe, four child processes).
     for (const a of areas) a.prepare?.();
     const migrations = await files;
     await migrate(db.sql, migrations, log, applied);

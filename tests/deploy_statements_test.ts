@@ -8,15 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { loadMigrations, migrate } from "../src/db/migrate.ts";
 import { deploymentJson, type DeploymentRow } from "../src/deploy/deployment.ts";
 import type { DeployEvent } from "../src/deploy/store.ts";
 import { deployWrites } from "../src/deploy/writes.ts";
 import { createBus } from "../src/events/bus.ts";
-import { silentLogger } from "../src/log/log.ts";
 import { fleetRevs, STORE_PATH, withDeployEnv } from "./_harness/deploy_env.ts";
 import { logStatements } from "./_harness/pg_statements.ts";
-import { freshDatabase, storeDatabase } from "./_harness/postgres.ts";
+import { withMigratedDatabase } from "./_harness/postgres.ts";
 
 // A journal batch (appendLogs: lines only, no status entry); how many a deployment takes
 // depends on timing.
@@ -96,14 +94,11 @@ Deno.test("one deployment: a statement per status change, claim and outcome; one
 });
 
 Deno.test("status entries built by PostgreSQL match deploymentJson, field for field", async () => {
-  const fresh = await freshDatabase();
-  const db = await storeDatabase(fresh.uri);
-  try {
-    await migrate(db.sql, await loadMigrations(), silentLogger);
+  await withMigratedDatabase(async (sql) => {
     const published: DeployEvent[] = [];
     const bus = createBus<DeployEvent>();
     bus.subscribe((e) => published.push(e));
-    const writes = deployWrites(db.sql, bus);
+    const writes = deployWrites(sql, bus);
     const trigger = { kind: "token" as const, id: "t1", label: "ci" };
     const q = await writes.enqueue({
       package: "webapp",
@@ -166,9 +161,9 @@ Deno.test("status entries built by PostgreSQL match deploymentJson, field for fi
     assert.ok(done);
     rows.push(done.row);
     // A failed deployment is no package's state.
-    assert.equal((await db.sql`select 1 from package_state`).length, 0);
+    assert.equal((await sql`select 1 from package_state`).length, 0);
 
-    const entries = await db.sql<{ seq: number; data: unknown }[]>`
+    const entries = await sql<{ seq: number; data: unknown }[]>`
       select seq, data from deployment_log
       where deployment_id = ${id} and stream = 'status' and seq > 2 order by seq`;
     const expected = rows.map((r) =>
@@ -178,8 +173,5 @@ Deno.test("status entries built by PostgreSQL match deploymentJson, field for fi
     // Published after commit, in sequence order, each once.
     const seqs = published.filter((e) => e.deploymentId === id).map((e) => e.seq);
     assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1));
-  } finally {
-    await db.close();
-    await fresh.drop();
-  }
+  });
 });

@@ -16,11 +16,18 @@ const IN_PROCESS_ALLOWED: Record<string, string> = {
     "real routes are asked of the shipped server; only the synthetic probe routes (one per access kind) are served in process",
   "tests/deploy_ports_test.ts": "the deploy area's ports as the forge calls them: no HTTP at all",
   "tests/foundation_readme_test.ts": "lists the route table against README; serves nothing",
+  "tests/_harness/sse_route.ts":
+    "the SSE route alone on real PostgreSQL, for what a subprocess cannot show: a client that stops reading at a 64 KiB backlog, its timers driven by hand, the bus's one subscription; deploy_sse_test.ts follows the shipped route end to end",
+  "tests/deploy_sse_gather_test.ts":
+    "the SSE route's timer constants, driven by hand through tests/_harness/sse_route.ts; serves nothing itself",
 };
 
-/** Imports (not type-only) of what assembles the server or an area in process. */
+/**
+ * Imports (not type-only) of what assembles the server, an area or one of its HTTP edges
+ * (routes.ts, sse.ts) in process, from tests/ or tests/_harness/.
+ */
 const ASSEMBLY =
-  /^import (?!type\b)[^;]*?from "\.\.\/src\/(http\/app|areas|server|[a-z_]+\/area)\.ts"/m;
+  /^import (?!type\b)[^;]*?from "(?:\.\.\/)+src\/(http\/app|areas|server|[a-z_]+\/(?:area|routes|sse))\.ts"/m;
 
 /** despacito's own entry point run with every permission. */
 const ALL_PERMISSIONS = /"-A"[^\n]*main\.ts|main\.ts[^\n]*"-A"/;

@@ -86,8 +86,13 @@ async function ensureTable(sql: Sql) {
   });
 }
 
-/** The applied rows; creates the table first when it does not exist yet. */
-async function appliedOrNone(sql: Sql): Promise<AppliedRow[]> {
+/**
+ * What the database has applied, read now (creating the table first when it is missing). The
+ * server starts this as soon as the database is open and hands it to `migrate`: the first
+ * connection (PostgreSQL starting a backend, postgres.js asking for the array types) then
+ * overlaps with building the areas and reading the migration files instead of following them.
+ */
+export async function readApplied(sql: Sql): Promise<AppliedRow[]> {
   try {
     return await applied(sql);
   } catch (e) {
@@ -128,16 +133,6 @@ function verify(rows: AppliedRow[], files: Migration[]) {
 }
 
 /**
- * What the database has applied, read now (creating the table when it is missing). The server
- * starts this as soon as the database is open and hands it to `migrate`: the first connection
- * (PostgreSQL starting a backend, postgres.js asking for the array types) then overlaps with
- * building the areas and reading the migration files instead of following them.
- */
-export function readApplied(sql: Sql): Promise<AppliedRow[]> {
-  return appliedOrNone(sql);
-}
-
-/**
  * Applies pending migrations; returns the versions applied now. `appliedNow`: a `readApplied`
  * of this database started earlier (else it is read here).
  */
@@ -147,7 +142,7 @@ export async function migrate(
   log: Logger,
   appliedNow?: Promise<AppliedRow[]>,
 ): Promise<number[]> {
-  const before = await (appliedNow ?? appliedOrNone(sql));
+  const before = await (appliedNow ?? readApplied(sql));
   verify(before, files);
   // Only pending files take the lock (each re-checked under it): a start on a current schema
   // is one read, not a locked transaction per file.

@@ -24,7 +24,9 @@ export interface Journal {
   /**
    * Waits for the batch being written, then hands every line gathered so far to `write`,
    * which stores them before its own change in one statement; lines produced meanwhile
-   * wait for it. If `write` fails, its lines go back to the head of the journal.
+   * wait for it. If `write` fails, or answers undefined (its change did not apply, so its
+   * statement stored nothing), its lines go back to the head of the journal and are stored
+   * the ordinary way: nothing is dropped.
    */
   flushInto<T>(write: (lines: { stream: LogStream; line: string }[]) => Promise<T>): Promise<T>;
 }
@@ -144,7 +146,8 @@ export function createJournal(o: {
       writing = (async () => {
         try {
           outcome = { ok: true, value: await write(lines) };
-          finished(lines.length);
+          if (outcome.value === undefined) gathered.unshift(...lines);
+          else finished(lines.length);
         } catch (error) {
           outcome = { ok: false, error };
           gathered.unshift(...lines);

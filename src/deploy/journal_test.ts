@@ -53,3 +53,26 @@ Deno.test("journal: output lines reach the log at debug level only; system lines
     );
   }
 });
+
+Deno.test("journal: flushInto() hands the gathered lines to the change; a change that did not apply gives them back, stored the ordinary way", async () => {
+  const { journal, batches } = journalAt("info");
+  journal.write("system", "one");
+  journal.write("stdout", "two");
+  const taken: string[][] = [];
+  const applied = await journal.flushInto((lines) => {
+    taken.push(lines.map((l) => l.line));
+    return Promise.resolve("changed");
+  });
+  assert.equal(applied, "changed");
+  journal.write("system", "three");
+  // No longer in the state the change expects: its statement stored nothing.
+  const skipped = await journal.flushInto((lines) => {
+    taken.push(lines.map((l) => l.line));
+    return Promise.resolve(undefined);
+  });
+  assert.equal(skipped, undefined);
+  journal.write("system", "four");
+  await journal.flush();
+  assert.deepEqual(taken, [["one", "two"], ["three"]]);
+  assert.deepEqual(batches.flat().map((l) => l.line), ["three", "four"]);
+});

@@ -150,8 +150,12 @@ export async function runStep(ctx: RunContext, step: PipelineStep): Promise<void
   }
   let saving: Promise<void> | undefined;
   if (step.startWrittenLater?.(ctx)) ctx.defer({ steps: ctx.steps });
-  else if (step.startWrittenAlongside?.(ctx)) saving = ctx.save({ steps: ctx.steps });
-  else await ctx.save({ steps: ctx.steps });
+  else if (step.startWrittenAlongside?.(ctx)) {
+    saving = ctx.save({ steps: ctx.steps });
+    // Awaited in `finally`; a failure while the step still runs must not count as unhandled
+    // (Deno ends the process on an unhandled rejection).
+    saving.catch(() => {});
+  } else await ctx.save({ steps: ctx.steps });
   try {
     const outcome = await step.run(ctx);
     ctx.steps = endStep(ctx.steps, step.name, outcome);

@@ -5,7 +5,7 @@ import type { PipelineStep, RunContext } from "./steps/context.ts";
 
 /** A run context with only what runStep touches; `save` resolves when the test says so. */
 function context() {
-  const saves: { patch: DeploymentPatch; stored: () => void }[] = [];
+  const saves: { patch: DeploymentPatch; stored: () => void; failed: (e: Error) => void }[] = [];
   const ctx = {
     signal: new AbortController().signal,
     steps: [],
@@ -14,7 +14,7 @@ function context() {
       Object.assign(ctx.deferred, patch);
     },
     save: (patch: DeploymentPatch) =>
-      new Promise<void>((stored) => void saves.push({ patch, stored })),
+      new Promise<void>((stored, failed) => void saves.push({ patch, stored, failed })),
   };
   return { ctx: ctx as unknown as RunContext, saves };
 }
@@ -64,4 +64,22 @@ Deno.test("runStep: an ordinary step runs only after its start is stored; a late
   saves[0].stored();
   await done;
   assert.deepEqual(ran, ["commit", "activate"]);
+});
+
+Deno.test("runStep: a start written alongside that fails while the step runs fails the step, and nothing goes unhandled", async () => {
+  const { ctx, saves } = context();
+  let finishRun!: () => void;
+  const step: PipelineStep = {
+    name: "flake",
+    startWrittenAlongside: () => true,
+    run: () => new Promise((resolve) => (finishRun = () => resolve("ok"))),
+  };
+  const ran = runStep(ctx, step);
+  const failure = new Error("the database refused the write");
+  saves[0].failed(failure);
+  // A turn of the event loop while the step's program still runs: Deno checks for unhandled
+  // rejections there (and would end the process).
+  await new Promise((r) => setTimeout(r, 0));
+  finishRun();
+  await assert.rejects(ran, (e) => e === failure);
 });

@@ -6,8 +6,9 @@
  * from PostgreSQL at scrape time, so they are right after a restart and
  * agree between instances. README, "Metrics", lists every name here.
  *
- * prom-client is loaded on the first scrape, not at start: it is ~10 ms of
- * start-up and ~3.5 MB of memory that a server nobody scrapes never needs.
+ * prom-client is loaded on the first scrape, not at start: start-up work a
+ * server nobody scrapes never needs (measured together with yaml, the forge
+ * area and the OpenAPI schemas left out: bench/README.md, "start → ready").
  * Until then every recording call is kept, in order, in a short list and
  * replayed into the registry when it is built, so the first scrape shows
  * exactly what it would have shown with prom-client loaded from the start.
@@ -34,7 +35,7 @@ export interface PromClient {
 
 /**
  * Loads the four classes by file: the package's index also loads its Pushgateway (node's http
- * and https) and cluster support, ~100 ms of start-up and 7 MB of memory despacito never uses.
+ * and https) and cluster support, code despacito never uses.
  */
 export async function loadPromClient(): Promise<PromClient> {
   const [registry, counter, gauge, histogram] = await Promise.all([
@@ -55,7 +56,7 @@ export async function loadPromClient(): Promise<PromClient> {
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Recording calls kept before prom-client is loaded; reaching it loads prom-client. */
-export const PENDING_LIMIT = 1000;
+const PENDING_LIMIT = 1000;
 
 export interface StatusChange {
   package: string;

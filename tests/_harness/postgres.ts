@@ -7,7 +7,8 @@
  */
 
 import postgres from "postgres";
-import { type Database, openDatabase } from "../../src/db/connect.ts";
+import { type Database, openDatabase, type Sql } from "../../src/db/connect.ts";
+import { loadMigrations, migrate } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/log/log.ts";
 
 export interface Cluster {
@@ -83,9 +84,8 @@ async function alive(pid: number): Promise<boolean> {
  * cluster's directory names its owner's pid; one without that file is still
  * being created by a live process and is left alone.
  */
-export async function reapAbandonedClusters(): Promise<string[]> {
+async function reapAbandonedClusters(): Promise<void> {
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
-  const reaped: string[] = [];
   for await (const e of Deno.readDir(tmp)) {
     if (!e.isDirectory || !e.name.startsWith(PREFIX)) continue;
     const dir = `${tmp}/${e.name}`;
@@ -95,9 +95,7 @@ export async function reapAbandonedClusters(): Promise<string[]> {
     await run([findBin("pg_ctl"), "-D", `${dir}/data`, "-m", "immediate", "-w", "stop"], "pg_ctl")
       .catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-    reaped.push(dir);
   }
-  return reaped;
 }
 
 /** Starts a private PostgreSQL cluster on a free loopback port. */
@@ -201,4 +199,21 @@ export async function freshDatabase(
  */
 export function storeDatabase(uri: string, poolSize = 2): Promise<Database> {
   return openDatabase({ postgresUri: uri, poolSize, dataDir: "", log: silentLogger });
+}
+
+/**
+ * Runs `fn` on a fresh database with the shipped migrations applied, through a
+ * handle configured as the server's (storeDatabase), for tests of the stores;
+ * closes and drops it afterwards.
+ */
+export async function withMigratedDatabase(fn: (sql: Sql) => Promise<void>): Promise<void> {
+  const fresh = await freshDatabase();
+  const db = await storeDatabase(fresh.uri);
+  try {
+    await migrate(db.sql, await loadMigrations(), silentLogger);
+    await fn(db.sql);
+  } finally {
+    await db.close();
+    await fresh.drop();
+  }
 }

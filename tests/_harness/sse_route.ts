@@ -11,13 +11,11 @@ import assert from "node:assert/strict";
 import { constants, gunzipSync, inflateRawSync } from "node:zlib";
 import { Hono } from "hono";
 import { type Bus, createBus } from "../../src/events/bus.ts";
-import { loadMigrations, migrate } from "../../src/db/migrate.ts";
 import type { Sql } from "../../src/db/connect.ts";
-import { silentLogger } from "../../src/log/log.ts";
 import { type SseOptions, sseRoute } from "../../src/deploy/sse.ts";
 import { appendLogs, changeDeployment, type DeployEvent, enqueue } from "../../src/deploy/store.ts";
 import type { RouteEnv } from "../../src/http/types.ts";
-import { freshDatabase, storeDatabase } from "./postgres.ts";
+import { withMigratedDatabase } from "./postgres.ts";
 import { parseSse, type SseFrame } from "./sse.ts";
 
 const STORE_PATH = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-webapp-1.1.0";
@@ -140,55 +138,54 @@ export async function withSseRoute(
   options: SseOptions,
   fn: (world: SseRouteWorld) => Promise<void>,
 ): Promise<void> {
-  const fresh = await freshDatabase();
-  const db = await storeDatabase(fresh.uri);
-  const stopping = new AbortController();
-  try {
-    await migrate(db.sql, await loadMigrations(), silentLogger);
+  await withMigratedDatabase(async (sql) => {
+    const stopping = new AbortController();
     const bus = createBus<DeployEvent>();
     const app = new Hono<RouteEnv<unknown>>();
-    const route = sseRoute<unknown>({ sql: db.sql, bus, stopping: stopping.signal }, options);
+    const route = sseRoute<unknown>({ sql, bus, stopping: stopping.signal }, options);
     app.get(route.path, route.handler);
     const request = (id: string, init?: RequestInit) =>
       Promise.resolve(app.request(`/api/deployments/${id}/events`, init));
-    await fn({
-      sql: db.sql,
-      request,
-      bus,
-      deployment: async (pkg) => {
-        const r = await enqueue(db.sql, {
-          package: pkg,
-          version: "1.0.0",
-          nixStorePath: STORE_PATH,
-          flakeRef: null,
-          trigger: { kind: "token", id: "t1", label: "ci" },
-        });
-        return r.deployment.id;
-      },
-      open: async (id, o = {}) => {
-        const headers: Record<string, string> = { "Accept-Encoding": o.gzip ? "gzip" : "identity" };
-        if (o.lastEventId !== undefined) headers["Last-Event-ID"] = String(o.lastEventId);
-        const client = new SseClient(await request(id, { headers }));
-        assert.equal(client.gzip, o.gzip ?? false);
-        return client;
-      },
-      publishLines: async (id, lines) => {
-        const events = await appendLogs(
-          db.sql,
-          id,
-          lines.map((line) => ({ stream: "stdout", line })),
-        );
-        for (const e of events) bus.publish(e);
-      },
-      cancel: async (id) => {
-        const changed = await changeDeployment(db.sql, id, ["queued"], { status: "cancelled" });
-        assert.ok(changed, "the deployment was queued");
-        for (const e of changed.events) bus.publish(e);
-      },
-    });
-  } finally {
-    stopping.abort();
-    await db.close();
-    await fresh.drop();
-  }
+    try {
+      await fn({
+        sql,
+        request,
+        bus,
+        deployment: async (pkg) => {
+          const r = await enqueue(sql, {
+            package: pkg,
+            version: "1.0.0",
+            nixStorePath: STORE_PATH,
+            flakeRef: null,
+            trigger: { kind: "token", id: "t1", label: "ci" },
+          });
+          return r.deployment.id;
+        },
+        open: async (id, o = {}) => {
+          const headers: Record<string, string> = {
+            "Accept-Encoding": o.gzip ? "gzip" : "identity",
+          };
+          if (o.lastEventId !== undefined) headers["Last-Event-ID"] = String(o.lastEventId);
+          const client = new SseClient(await request(id, { headers }));
+          assert.equal(client.gzip, o.gzip ?? false);
+          return client;
+        },
+        publishLines: async (id, lines) => {
+          const events = await appendLogs(
+            sql,
+            id,
+            lines.map((line) => ({ stream: "stdout", line })),
+          );
+          for (const e of events) bus.publish(e);
+        },
+        cancel: async (id) => {
+          const changed = await changeDeployment(sql, id, ["queued"], { status: "cancelled" });
+          assert.ok(changed, "the deployment was queued");
+          for (const e of changed.events) bus.publish(e);
+        },
+      });
+    } finally {
+      stopping.abort();
+    }
+  });
 }
