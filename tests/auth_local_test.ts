@@ -53,6 +53,19 @@ const me = (s: AuthServer, cookie: string) => fetch(`${s.base}/api/me`, { header
 
 const code = async (res: Response) => ((await json(res)).error as { code: string }).code;
 
+/** Status and machine-readable code of an error answer; reads the body so none is left open. */
+const failure = async (res: Response) => ({ status: res.status, code: await code(res) });
+
+const UNAUTHENTICATED = { status: 401, code: "unauthenticated" };
+
+/** /api/me answers 200 for this cookie's session (the body is read and checked). */
+async function assertSignedIn(s: AuthServer, cookie: string) {
+  const res = await me(s, cookie);
+  const body = await json(res);
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.kind, "session");
+}
+
 Deno.test("POST /auth/local/login: a session for /api/me; failures all look alike", async () => {
   await withServer({}, async (s) => {
     const alice = await addUser(s, "alice");
@@ -115,8 +128,11 @@ Deno.test("passwords: over 72 bytes refused at creation and never matched by its
     await assert.rejects(hashPassword(long), /at most 72 bytes/);
     const p72 = "é".repeat(36); // 72 bytes in UTF-8
     await addUser(s, "bob", p72);
-    assert.equal((await login(s, "bob", p72 + "extra")).status, 401);
-    assert.equal((await login(s, "bob", p72)).status, 200);
+    assert.deepEqual(await failure(await login(s, "bob", p72 + "extra")), {
+      status: 401,
+      code: "invalid_credentials",
+    });
+    await sessionOf(await login(s, "bob", p72));
   });
 });
 
@@ -126,7 +142,10 @@ Deno.test("POST /auth/local/login: rate limited per client address with Retry-Af
     DESPACITO_AUTH_RATE_WINDOW: "1h",
   }, async (s) => {
     for (let i = 0; i < 3; i++) {
-      assert.equal((await login(s, "nobody", "wrong password")).status, 401);
+      assert.deepEqual(await failure(await login(s, "nobody", "wrong password")), {
+        status: 401,
+        code: "invalid_credentials",
+      });
     }
     const limited = await login(s, "nobody", "wrong password");
     assert.equal(limited.status, 429);
@@ -153,10 +172,12 @@ Deno.test("rate limits: behind a trusted proxy each forwarded client has its own
     DESPACITO_AUTH_RATE_WINDOW: "1h",
     DESPACITO_TRUSTED_PROXIES: "127.0.0.0/8",
   }, async (s) => {
-    const as = (ip: string) => login(s, "nobody", "wrong password", { "x-forwarded-for": ip });
-    assert.equal((await as("203.0.113.7")).status, 401);
-    assert.equal((await as("203.0.113.7")).status, 429);
-    assert.equal((await as("198.51.100.2, 127.0.0.1")).status, 401);
+    const as = async (ip: string) =>
+      await failure(await login(s, "nobody", "wrong password", { "x-forwarded-for": ip }));
+    const wrong = { status: 401, code: "invalid_credentials" };
+    assert.deepEqual(await as("203.0.113.7"), wrong);
+    assert.deepEqual(await as("203.0.113.7"), { status: 429, code: "rate_limited" });
+    assert.deepEqual(await as("198.51.100.2, 127.0.0.1"), wrong);
     assert.equal(s.logged("login failed").at(-1)!.client_address, "198.51.100.2");
   });
 });
@@ -171,12 +192,15 @@ Deno.test("POST /api/tokens bootstrap: rate limited per client address", async (
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ description: "x" }),
         });
-      assert.equal((await boot()).status, 201);
-      assert.equal((await boot()).status, 401); // closed now that a token exists
+      const first = await boot();
+      const created = await json(first);
+      assert.equal(first.status, 201, JSON.stringify(created));
+      assert.equal(typeof created.token, "string");
+      // Closed now that a token exists.
+      assert.deepEqual(await failure(await boot()), UNAUTHENTICATED);
       const limited = await boot();
-      assert.equal(limited.status, 429);
       assert.ok(Number(limited.headers.get("retry-after")) > 0);
-      await limited.body?.cancel();
+      assert.deepEqual(await failure(limited), { status: 429, code: "rate_limited" });
     },
   );
 });
@@ -197,8 +221,9 @@ Deno.test("POST /auth/logout revokes the session and clears the cookie", async (
       headers: { cookie, ...sameOrigin(s.base) },
     });
     assert.equal(out.status, 204);
+    assert.equal(await out.text(), "");
     assert.match(out.headers.getSetCookie().join("\n"), /despacito_session=;.*Max-Age=0/i);
-    assert.equal((await me(s, cookie)).status, 401);
+    assert.deepEqual(await failure(await me(s, cookie)), UNAUTHENTICATED);
     const [row] = await s.sql<{ revokedAt: Date | null }[]>`select revoked_at from sessions`;
     assert.ok(row.revokedAt);
   });
@@ -209,7 +234,7 @@ Deno.test("sessions: a disabled user is out at once and cannot sign in", async (
     await addUser(s, "alice");
     const cookie = await sessionOf(await login(s, "alice", PASSWORD));
     await setDisabled(s.sql, "alice", true);
-    assert.equal((await me(s, cookie)).status, 401);
+    assert.deepEqual(await failure(await me(s, cookie)), UNAUTHENTICATED);
     const again = await login(s, "alice", PASSWORD);
     assert.equal(again.status, 401);
     assert.equal(await code(again), "invalid_credentials");
@@ -225,13 +250,14 @@ Deno.test("sessions: idle and absolute limits; a new id at every login", async (
       await login(s, "alice", PASSWORD, { cookie: first }),
     );
     assert.notEqual(first, second);
-    assert.equal((await me(s, first)).status, 401); // the old one ended at the new login
-    assert.equal((await me(s, second)).status, 200);
+    // The old one ended at the new login.
+    assert.deepEqual(await failure(await me(s, first)), UNAUTHENTICATED);
+    await assertSignedIn(s, second);
     await s.sql`update sessions set last_seen_at = now() - interval '31 minutes'`;
-    assert.equal((await me(s, second)).status, 401);
+    assert.deepEqual(await failure(await me(s, second)), UNAUTHENTICATED);
     const third = await sessionOf(await login(s, "alice", PASSWORD));
     await s.sql`update sessions set expires_at = now() - interval '1 second'`;
-    assert.equal((await me(s, third)).status, 401);
+    assert.deepEqual(await failure(await me(s, third)), UNAUTHENTICATED);
   });
 });
 
@@ -263,14 +289,15 @@ Deno.test("CSRF: cookie writes need JSON and a same-origin proof; bearer writes 
       else token = body.token as string;
     }
     // Reads need no proof; bearer writes need none either.
-    assert.equal((await me(s, cookie)).status, 200);
+    await assertSignedIn(s, cookie);
     const bearer = await fetch(`${s.base}/api/tokens`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ description: "ci" }),
     });
-    assert.equal(bearer.status, 201);
-    await bearer.body?.cancel();
+    const minted = await json(bearer);
+    assert.equal(bearer.status, 201, JSON.stringify(minted));
+    assert.equal(typeof minted.token, "string");
   });
 });
 
@@ -329,7 +356,10 @@ Deno.test("local sign-in and sessions work on embedded PGlite too", async () => 
     const disabled = await runCli(["user", "disable", "alice"], env);
     assert.equal(disabled.code, 0, disabled.stderr);
     server = await spawnServer({ env });
-    assert.equal((await me({ base: server.url } as AuthServer, cookie)).status, 401);
+    assert.deepEqual(
+      await failure(await me({ base: server.url } as AuthServer, cookie)),
+      UNAUTHENTICATED,
+    );
   } finally {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * `deno task test` runs every test: each file that declares tests is named
  * so `deno test` picks it up, and the task neither narrows the paths nor
- * excludes a directory that holds tests.
+ * excludes a directory that holds tests; it also turns the ops and resource
+ * sanitizers on.
  */
 
 import assert from "node:assert/strict";
@@ -33,7 +34,7 @@ Deno.test("every file declaring Deno.test is named *_test.ts and so run by deno 
   assert.deepEqual(misnamed, [], "rename these so deno test finds them");
 });
 
-Deno.test("deno task test runs the whole tree", async () => {
+Deno.test("deno task test runs the whole tree with the sanitizers on", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_DIR}/deno.json`));
   const task: string = config.tasks.test;
   assert.match(
@@ -41,6 +42,11 @@ Deno.test("deno task test runs the whole tree", async () => {
     /^deno test --config deno\.test\.json( --[a-z-]+(=\S+)?)*$/,
     "no paths: deno test walks everything (under the tests' config)",
   );
+  // Deno 2.9 leaves these sanitizers off (or partial) by default; the house style keeps them on.
+  const flags = task.split(" ");
+  for (const flag of ["--sanitize-ops", "--sanitize-resources"]) {
+    assert.ok(flags.includes(flag), `the test task must pass ${flag}`);
+  }
   const testConfig = JSON.parse(await Deno.readTextFile(`${REPO_DIR}/deno.test.json`));
   for (const c of [config, testConfig]) {
     for (const e of c.test?.exclude ?? []) {
