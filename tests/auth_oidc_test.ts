@@ -105,6 +105,7 @@ Deno.test("OIDC login: redirect, callback, session, /api/me, return_to", async (
     const res = await b.request(cb);
     assert.equal(res.status, 302);
     assert.equal(res.headers.get("location"), "/deployments");
+    await res.body?.cancel();
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith("despacito_session="))!;
     assert.match(cookie, /HttpOnly/i);
     assert.match(cookie, /SameSite=Lax/i);
@@ -253,6 +254,7 @@ Deno.test("OIDC callback: a browser gets the sign-in page with the reason", asyn
     const res = await b.request(cb, { headers: { accept: "text/html" } });
     assert.equal(res.status, 302);
     const loc = new URL(res.headers.get("location")!, s.base);
+    await res.body?.cancel();
     assert.equal(loc.pathname, "/signin");
     assert.equal(loc.searchParams.get("error"), "state_mismatch");
     assert.ok(loc.searchParams.get("message"));
@@ -328,6 +330,7 @@ Deno.test(
       );
       assert.equal(page.status, 302);
       const back = new URL(page.headers.get("location")!, s.base);
+      await page.body?.cancel();
       assert.equal(back.pathname, "/signin");
       assert.equal(back.searchParams.get("error"), "provider_unavailable");
       assert.match(back.searchParams.get("message")!, /Later cannot be reached/);
