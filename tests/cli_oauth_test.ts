@@ -207,6 +207,7 @@ Deno.test("/oauth/authorize: only loopback redirect URIs, PKCE S256 required, si
     const plain = await get(authorizeParams(f, { code_challenge_method: "plain" }));
     assert.equal(plain.status, 303);
     const back = new URL(plain.headers.get("location")!);
+    await plain.body?.cancel();
     assert.equal(back.searchParams.get("error"), "invalid_request");
     assert.equal(back.searchParams.get("state"), "s-123");
 
@@ -221,6 +222,7 @@ Deno.test("/oauth/authorize: only loopback redirect URIs, PKCE S256 required, si
     const anonymous = await get(authorizeParams(f), "");
     assert.equal(anonymous.status, 302);
     const signin = new URL(anonymous.headers.get("location")!, w.url);
+    await anonymous.body?.cancel();
     assert.equal(signin.pathname, "/signin");
     assert.match(signin.searchParams.get("return_to")!, /^\/oauth\/authorize\?/);
 
@@ -251,6 +253,7 @@ Deno.test("/oauth/authorize: only loopback redirect URIs, PKCE S256 required, si
     });
     assert.equal(denied.status, 303);
     const no = new URL(denied.headers.get("location")!);
+    await denied.body?.cancel();
     assert.equal(no.searchParams.get("error"), "access_denied");
     assert.equal(no.searchParams.get("state"), "s-123");
     assert.equal(no.searchParams.get("code"), null);
