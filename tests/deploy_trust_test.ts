@@ -172,7 +172,9 @@ Deno.test("a rollback that fails holds the package until it is released", async 
     const released = await env.fetch("/api/packages/webapp/release", { method: "POST" });
     assert.equal(released.status, 200);
     assert.equal((await released.json()).status, "released");
-    assert.equal((await env.fetch("/api/packages/webapp/release", { method: "POST" })).status, 404);
+    const twice = await env.fetch("/api/packages/webapp/release", { method: "POST" });
+    assert.equal(twice.status, 404);
+    assert.equal((await twice.json()).error.code, "package_not_held");
     await env.colmena.set({ failNode: "" });
     const ok = await deploy(env, "1.2.0");
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
@@ -191,7 +193,9 @@ Deno.test("on_failure: hold keeps the fleet as it is and holds the package", asy
     assert.match(bad.d.error, /webapp is held \(on_failure: hold\)$/);
     assert.equal(bad.d.revert_sha, null, "the lock stays where the fleet is");
     assert.deepEqual(await fleetVersions(env), { alpha: "1.1.0", beta: "1.0.0" });
-    assert.equal((await env.webhook(body(env, "1.2.0"))).status, 409);
+    const refused = await env.webhook(body(env, "1.2.0"));
+    assert.equal(refused.status, 409);
+    assert.equal((await refused.json()).status, "package_held");
     assert.equal((await env.colmena.runs()).length, 1, "nothing rolled back");
   });
 });
@@ -206,8 +210,12 @@ Deno.test("cancel mid-activation rolls back the node that already switched", asy
     const [{ id }] = await env.sql`select id from deployments`;
     const c = await env.fetch(`/api/deployments/${id}/cancel`, { method: "POST" });
     assert.equal(c.status, 202);
+    assert.deepEqual(await c.json(), { status: "cancelling", deployment_id: id });
     const r = await waiting;
     assert.equal(r.status, 500);
+    const answer = await r.json();
+    assert.equal(answer.status, "cancelled");
+    assert.equal(answer.deployment_id, id);
     const d = await (await env.fetch(`/api/deployments/${id}`)).json();
     assert.equal(d.status, "cancelled");
     assert.equal(d.rollback.status, "ok");
@@ -269,6 +277,7 @@ Deno.test(
         body: JSON.stringify({ deployment_id: "not-a-uuid" }),
       });
       assert.equal(unknown.status, 400);
+      assert.equal((await unknown.json()).error.code, "invalid_request");
 
       await env.colmena.set({ failNode: "" });
       const retried = await env.fetch(`/api/deployments/${failed.d.id}/retry`, { method: "POST" });
