@@ -26,6 +26,14 @@ const hook = (env: DeployEnv, version: string, query = "") =>
     flake_ref: `${env.webapp.url}?ref=refs/tags/v${version}`,
   }, query);
 
+/** The webhook's answer was 200 deployed (its body is read, never left open). */
+async function assertDeployed(answer: Response | Promise<Response>) {
+  const r = await answer;
+  const b = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(b));
+  assert.equal(b.status, "deployed");
+}
+
 async function nodes(env: DeployEnv, refresh = false): Promise<Record<string, DeploymentJson>> {
   const r = await env.fetch(refresh ? "/api/nodes/refresh" : "/api/nodes", {
     method: refresh ? "POST" : "GET",
@@ -68,7 +76,7 @@ Deno.test(
       assert.match(metrics, /^despacito_drift_checks 2$/m);
 
       // A deployment puts alpha back on what the flake says; the next check agrees.
-      assert.equal((await hook(env, "1.1.0")).status, 200);
+      await assertDeployed(hook(env, "1.1.0"));
       n = await nodes(env);
       assert.equal(n.alpha.drift, null, "unknown until checked again");
       n = await nodes(env, true);
@@ -97,7 +105,7 @@ Deno.test(
       await env.colmena.waitFor((r) => r.length === 1, "the activation to start");
       const refreshing = nodes(env, true);
       await env.colmena.release();
-      assert.equal((await deploying).status, 200);
+      await assertDeployed(deploying);
       const n = await refreshing;
       assert.equal(n.alpha.drift, false);
       assert.deepEqual((await env.colmena.runs()).map((r) => r.argv[0]), ["apply", "eval", "exec"]);
@@ -200,6 +208,10 @@ Deno.test(
         method: "POST",
       });
       assert.equal(promoted.status, 202);
+      assert.deepEqual(await promoted.json(), {
+        status: "promoting",
+        deployment_id: first.deployment_id,
+      });
       const done = await env.waitDeployment(first.deployment_id, (d) => d.status === "deployed");
       assert.ok(
         done.steps.some((s: DeploymentJson) => s.name === "promotion" && s.status === "ok"),
@@ -236,6 +248,7 @@ Deno.test(
         method: "POST",
       });
       assert.equal(c.status, 202);
+      assert.equal((await c.json()).deployment_id, first.deployment_id);
       const d = await env.waitDeployment(first.deployment_id, (d) => d.status === "cancelled");
       assert.equal(d.rollback.status, "ok");
       assert.deepEqual(d.rollback.nodes.map((n: DeploymentJson) => n.node), ["alpha"]);

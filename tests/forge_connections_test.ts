@@ -171,7 +171,9 @@ it("POST /api/repositories explains a rejected, read-only or unknown PAT, a miss
   for (const [, , auth] of t.forge.calls.map((c) => [c.method, c.path, c.authorization])) {
     assert.match(String(auth), /^token \S+$/);
   }
-  assert.equal((await fetch(`${t.w.base}/api/repositories`)).status, 401);
+  const anonymous = await fetch(`${t.w.base}/api/repositories`);
+  assert.equal(anonymous.status, 401);
+  assert.equal((await anonymous.json()).error.code, "unauthenticated");
 });
 
 it("POST /api/repositories refuses a package the flake fetches from another repository, unless source_url says where", async (t) => {
