@@ -39,6 +39,23 @@ interface Ctx {
   versions(): Promise<string[]>;
 }
 
+/** The delivery was answered 202 queued for `version` (the body is read, never left open). */
+async function assertQueued(answer: Response | Promise<Response>, version: string) {
+  const res = await answer;
+  const body = await res.json();
+  assert.equal(res.status, 202, JSON.stringify(body));
+  assert.equal(body.status, "queued");
+  assert.equal(body.version, version);
+}
+
+/** The delivery was refused with this status and machine-readable code (the body is read). */
+async function assertRefused(answer: Response | Promise<Response>, status: number, code: string) {
+  const res = await answer;
+  const body = await res.json();
+  assert.equal(res.status, status, JSON.stringify(body));
+  assert.equal(body.error.code, code);
+}
+
 async function withConnection(
   trigger: "release" | "tag",
   fn: (t: Ctx) => Promise<void>,
@@ -164,26 +181,30 @@ Deno.test("POST /webhook/forgejo/:id ignores drafts, pre-releases, deletions and
 
 Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotated tag) and a tag push, ignores a branch push", async () => {
   await withConnection("tag", async (t) => {
-    const create = await t.deliver(
-      "create",
-      createPayload(t.forge.url, "acme", "webapp", {
-        ref: "refs/tags/v1.2.0",
-        refType: "tag",
-        sha: SHA_TAG_OBJECT,
-      }),
+    await assertQueued(
+      t.deliver(
+        "create",
+        createPayload(t.forge.url, "acme", "webapp", {
+          ref: "refs/tags/v1.2.0",
+          refType: "tag",
+          sha: SHA_TAG_OBJECT,
+        }),
+      ),
+      "v1.2.0",
     );
-    assert.equal(create.status, 202);
     const [first] = await t.w.deployments();
     assert.equal(first.flake_ref, t.refOf("v1.2.0", t.shaA));
 
-    const push = await t.deliver(
-      "push",
-      pushPayload(t.forge.url, "acme", "webapp", {
-        ref: "refs/tags/v1.3.0",
-        after: t.sha("v1.3.0"),
-      }),
+    await assertQueued(
+      t.deliver(
+        "push",
+        pushPayload(t.forge.url, "acme", "webapp", {
+          ref: "refs/tags/v1.3.0",
+          after: t.sha("v1.3.0"),
+        }),
+      ),
+      "v1.3.0",
     );
-    assert.equal(push.status, 202);
     const second = (await t.w.deployments())[1];
     assert.equal(second.version, "v1.3.0");
     assert.equal(second.flake_ref, t.refOf("v1.3.0", t.sha("v1.3.0")));
@@ -211,15 +232,17 @@ Deno.test("POST /webhook/forgejo/:id deploys a tag create (resolving an annotate
 
 Deno.test("POST /webhook/forgejo/:id accepts the form content type (signature over the decoded payload)", async () => {
   await withConnection("tag", async (t) => {
-    const res = await t.deliver(
-      "push",
-      pushPayload(t.forge.url, "acme", "webapp", {
-        ref: "refs/tags/v1.3.0",
-        after: t.sha("v1.3.0"),
-      }),
-      { contentType: "form" },
+    await assertQueued(
+      t.deliver(
+        "push",
+        pushPayload(t.forge.url, "acme", "webapp", {
+          ref: "refs/tags/v1.3.0",
+          after: t.sha("v1.3.0"),
+        }),
+        { contentType: "form" },
+      ),
+      "v1.3.0",
     );
-    assert.equal(res.status, 202);
     assert.deepEqual(await t.versions(), ["v1.3.0"]);
   });
 });
@@ -302,7 +325,7 @@ Deno.test("POST /webhook/forgejo/:id answers 401 and nothing else for missing, e
       error: { code: "invalid_signature", message: "missing or invalid webhook signature" },
     });
     assert.deepEqual(await t.w.deployments(), []);
-    assert.equal((await t.post(good.body, good.headers)).status, 202);
+    await assertQueued(t.post(good.body, good.headers), "v1");
     assert.deepEqual(await t.versions(), ["v1"]);
   });
 });
@@ -339,7 +362,8 @@ Deno.test("POST /webhook/forgejo/:id records a refused enqueue and answers it ag
     assert.equal(first.status, 422);
     assert.equal((await first.json()).error.code, "unknown_package");
     await t.w.declare("webapp", declared);
-    assert.equal((await t.post(d.body, d.headers)).status, 422, "the first answer stands");
+    // The first answer stands.
+    await assertRefused(t.post(d.body, d.headers), 422, "unknown_package");
     assert.deepEqual(await t.w.deployments(), []);
   });
 });
@@ -379,16 +403,16 @@ Deno.test("POST /api/repositories/:id/rotate-secret accepts both secrets during 
     const signed = (secret: string, v: string) =>
       buildDelivery({ event: "push", payload: payload(v), secret });
     const old1 = await signed(t.secret, "v1");
-    assert.equal((await t.post(old1.body, old1.headers)).status, 202);
+    await assertQueued(t.post(old1.body, old1.headers), "v1");
     const new1 = await signed(rot.json.secret, "v2");
-    assert.equal((await t.post(new1.body, new1.headers)).status, 202);
+    await assertQueued(t.post(new1.body, new1.headers), "v2");
 
     await t.w.env
       .sql`update forge_connection set previous_valid_until = now() - interval '1 second'`;
     const old2 = await signed(t.secret, "v3");
-    assert.equal((await t.post(old2.body, old2.headers)).status, 401);
+    await assertRefused(t.post(old2.body, old2.headers), 401, "invalid_signature");
     const new2 = await signed(rot.json.secret, "v4");
-    assert.equal((await t.post(new2.body, new2.headers)).status, 202);
+    await assertQueued(t.post(new2.body, new2.headers), "v4");
     assert.deepEqual(await t.versions(), ["v1", "v2", "v4"]);
   });
 });
