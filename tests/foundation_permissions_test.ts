@@ -39,7 +39,10 @@ Deno.test("despacito serve is denied a secret file outside its directories, and 
     try {
       const using = server.logs().find((l) => l.msg === "using PostgreSQL");
       assert.ok(using, "started on the PostgreSQL URI read from the file");
-      assert.equal((await fetch(`${server.url}/health/ready`)).status, 200);
+      const ready = await fetch(`${server.url}/health/ready`);
+      const body = await ready.json();
+      assert.equal(ready.status, 200, JSON.stringify(body));
+      assert.equal(body.status, "ready");
     } finally {
       assert.equal(await server.stop(), 0);
     }

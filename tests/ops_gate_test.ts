@@ -125,7 +125,9 @@ Deno.test("the queue cap answers 429 queue_full with Retry-After; coalescing nee
 
     // A newer version of the queued package takes the queued one's slot.
     const newer = await g.webhook("webapp", "1.3.0");
-    assert.equal(newer.status, 202, await newer.clone().text());
+    const nb = await newer.json();
+    assert.equal(newer.status, 202, JSON.stringify(nb));
+    assert.equal(nb.version, "1.3.0");
     assert.equal((await deployment(g, q1.deployment_id)).status, "superseded");
 
     const load = await waitFor("the load gauge to see the full queue", async () => {
@@ -154,6 +156,7 @@ Deno.test("the queue cap answers 429 queue_full with Retry-After; coalescing nee
 
     const cancel = await g.call("POST", `/api/deployments/${running.deployment_id}/cancel`);
     assert.equal(cancel.status, 202);
+    assert.equal((await cancel.json()).deployment_id, running.deployment_id);
     const audit = await (await g.call("GET", "/api/audit?action=deployment.cancelled")).json();
     assert.equal(audit.entries[0].target, `deployment:${running.deployment_id}`);
   } finally {
